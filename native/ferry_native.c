@@ -1,0 +1,95 @@
+// ferry's one native helper: nanosecond timestamps (libuv's utimes truncates to microseconds)
+// and syncfs (flush one filesystem). Linux/POSIX only; ferry falls back to fs.utimes without it.
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(err), syscall, path ? path : "");
+  const char *code = "EIO";
+  switch (err) {
+    case ENOENT: code = "ENOENT"; break;
+    case EACCES: code = "EACCES"; break;
+    case EPERM: code = "EPERM"; break;
+    case EROFS: code = "EROFS"; break;
+    case ENOTDIR: code = "ENOTDIR"; break;
+    case EINVAL: code = "EINVAL"; break;
+    case EBADF: code = "EBADF"; break;
+    case ENOSYS: code = "ENOSYS"; break;
+    default: break;
+  }
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+static int to_timespec(napi_env env, napi_value v, struct timespec *ts) {
+  int64_t ns;
+  bool lossless;
+  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok || !lossless) return -1;
+  int64_t sec = ns / 1000000000LL, rem = ns % 1000000000LL;
+  if (rem < 0) { rem += 1000000000LL; sec -= 1; }
+  ts->tv_sec = (time_t)sec;
+  ts->tv_nsec = (long)rem;
+  return 0;
+}
+
+// utimens(path: string, atimeNs: bigint, mtimeNs: bigint): void — does not follow a final symlink.
+static napi_value Utimens(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t len = 0;
+  if (argc != 3 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "utimens(path, atimeNs, mtimeNs)");
+    return NULL;
+  }
+  char *path = malloc(len + 1);
+  if (!path) return throw_errno(env, ENOMEM, "utimensat", "");
+  napi_get_value_string_utf8(env, argv[0], path, len + 1, &len);
+  struct timespec ts[2];
+  if (to_timespec(env, argv[1], &ts[0]) || to_timespec(env, argv[2], &ts[1])) {
+    free(path);
+    napi_throw_type_error(env, NULL, "utimens: times must be bigint nanoseconds");
+    return NULL;
+  }
+  if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+    int err = errno;
+    napi_value r = throw_errno(env, err, "utimensat", path);
+    free(path);
+    return r;
+  }
+  free(path);
+  return NULL;
+}
+
+// syncfs(fd: number): void — flushes the whole filesystem that holds fd.
+static napi_value Syncfs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "syncfs(fd)");
+    return NULL;
+  }
+  if (syncfs(fd) != 0) return throw_errno(env, errno, "syncfs", NULL);
+  return NULL;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"utimens", NULL, Utimens, NULL, NULL, NULL, napi_default, NULL},
+    {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, 2, props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,9 @@
+// Compiles TypeScript to dist/ and copies the SQL migrations beside the compiled stores.
+import { cpSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+rmSync('dist', { recursive: true, force: true });
+execFileSync(process.execPath, [tsc, '-p', '.'], { stdio: 'inherit' });
+cpSync('src/store/sqlite/migrations', 'dist/store/sqlite/migrations', { recursive: true });

@@ -1,0 +1,80 @@
+import { Command, Option } from 'commander';
+import { FerryError } from '../core/errors.js';
+import { ALGORITHMS, isAlgorithm } from '../engine/hash.js';
+import { COPY_DEFAULTS, type CopyOptions } from '../faces/copy/copy.js';
+import { parseDurationNs, parsePositiveInt, parseSize } from '../core/units.js';
+
+export interface CopyFlags {
+  db?: string;
+  log?: string;
+  bwlimit?: string;
+  checksum: string;
+  deleteExtras?: boolean;
+  maxDelete?: string;
+  trash?: string;
+  rescan?: boolean;
+  blockSize: string;
+  queueCapacity: string;
+  transfers: string;
+  modifyWindow?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  progress?: boolean;
+}
+
+/** Declares `ferry copy` and its options (the action is attached by main). */
+export function copyCommand(): Command {
+  return new Command('copy')
+    .description('Copy SOURCE into DESTINATION: resumable, checksummed, rate-limited (an interrupted run resumes from its backlog).')
+    .argument('<source>', 'the directory to copy from (never modified)')
+    .argument('<destination>', 'the directory to copy into (created when missing)')
+    .option('--db <path>', 'the job database (default: $XDG_STATE_HOME/ferry/copy-<id>.db, one per SOURCE → DESTINATION)')
+    .option('--log <path>', 'the audit log, JSON Lines (default: the database path with .log)')
+    .option('--bwlimit <rate>', 'bandwidth limit in bytes per second: 20M = 20 MiB/s (K, M, G suffixes; plain bytes)')
+    .addOption(
+      new Option('--checksum <algorithm>', `hash computed while reading: ${ALGORITHMS.join(', ')} or none`).default(COPY_DEFAULTS.checksum),
+    )
+    .option('--delete-extras', 'mirror: after copying, delete destination files that the source does not have (off by default)')
+    .option('--max-delete <n>', 'with --delete-extras: refuse to delete anything when more than N files would go')
+    .option('--trash <dir>', 'with --delete-extras: move extra files into DIR instead of deleting them (same filesystem)')
+    .option('--rescan', 'scan both trees even when the backlog still has pending files')
+    .option('--block-size <size>', 'bytes per pipeline block', '5M')
+    .option('--queue-capacity <n>', 'blocks the FIFO between reader and writer holds', String(COPY_DEFAULTS.queueCapacity))
+    .option('--transfers <n>', 'files read and written at the same time', String(COPY_DEFAULTS.transfers))
+    .option('--modify-window <time>', 'mtimes closer than this count as equal: 0, 1us, 2ms, 2s (default: probed from both trees)')
+    .option('--dry-run', 'scan and list what would be copied and deleted; change nothing (not even the database)')
+    .option('--json', 'print events as NDJSON on stdout instead of text')
+    .option('-v, --verbose', 'print a line per copied file')
+    .option('--no-progress', 'no live panel, even on a terminal');
+}
+
+/** Turns the command line into CopyOptions; every bad value becomes one USAGE sentence. */
+export function parseCopyFlags(source: string, destination: string, f: CopyFlags): CopyOptions {
+  const checksum = f.checksum.toLowerCase();
+  if (checksum !== 'none' && !isAlgorithm(checksum)) {
+    throw new FerryError('USAGE', `--checksum takes one of ${ALGORITHMS.join(', ')} or none, not "${f.checksum}".`);
+  }
+  return {
+    source,
+    destination,
+    db: f.db,
+    log: f.log,
+    bwlimit: f.bwlimit === undefined ? undefined : parseSize(f.bwlimit, '--bwlimit'),
+    checksum: checksum === 'none' ? null : (checksum as CopyOptions['checksum']),
+    deleteExtras: f.deleteExtras === true,
+    maxDelete: f.maxDelete === undefined ? undefined : parseNonNegative(f.maxDelete, '--max-delete'),
+    trash: f.trash,
+    rescan: f.rescan === true,
+    blockSize: parseSize(f.blockSize, '--block-size'),
+    queueCapacity: parsePositiveInt(f.queueCapacity, '--queue-capacity', 10_000),
+    transfers: parsePositiveInt(f.transfers, '--transfers', 256),
+    modifyWindowNs: f.modifyWindow === undefined ? undefined : parseDurationNs(f.modifyWindow, '--modify-window'),
+    dryRun: f.dryRun === true,
+  };
+}
+
+function parseNonNegative(text: string, option: string): number {
+  if (!/^\s*\d+\s*$/.test(text)) throw new FerryError('USAGE', `${option} takes a whole number, not "${text}".`);
+  return Number(text);
+}

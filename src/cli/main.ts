@@ -1,0 +1,92 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT, FerryError } from '../core/errors.js';
+import type { FerryEvent } from '../core/events.js';
+import { copy } from '../faces/copy/copy.js';
+import { ndjsonRenderer } from '../report/ndjson.js';
+import { plainRenderer } from '../report/plain.js';
+import { ttyRenderer } from '../report/tty.js';
+import { copyCommand, parseCopyFlags, type CopyFlags } from './copy-command.js';
+
+const out = (t: string): void => void process.stdout.write(t);
+const err = (t: string): void => void process.stderr.write(t);
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** SIGINT/SIGTERM once: stop cleanly and resume later. Twice: leave at once (the Store stays consistent). */
+function interruptSignal(): AbortController {
+  const controller = new AbortController();
+  let count = 0;
+  const onSignal = (): void => {
+    count++;
+    if (count === 1) {
+      err('\nstopping: finishing the Store writes (press Ctrl-C again to quit at once)\n');
+      controller.abort(new FerryError('INTERRUPTED', 'Interrupted.'));
+    } else {
+      process.exit(EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller;
+}
+
+function renderer(flags: CopyFlags, resumeHint: string): (e: FerryEvent) => void {
+  if (flags.json) return ndjsonRenderer(out);
+  const base = { write: out, writeErr: err, resumeHint, verbose: flags.verbose === true };
+  if (process.stdout.isTTY && flags.progress !== false) {
+    return ttyRenderer({ ...base, columns: () => process.stdout.columns || 100 });
+  }
+  return plainRenderer(base);
+}
+
+async function runCopy(source: string, destination: string, flags: CopyFlags): Promise<number> {
+  const options = parseCopyFlags(source, destination, flags);
+  const resumeHint = ['npx', 'ferry', ...process.argv.slice(2)].map(shellQuote).join(' ');
+  const controller = interruptSignal();
+  const result = await copy(options, renderer(flags, resumeHint), controller.signal);
+  return result.exitCode;
+}
+
+/** Reports a FerryError as one sentence (plus its hint); anything else is a bug and keeps its stack. */
+function report(e: unknown, json: boolean): number {
+  if (e instanceof FerryError) {
+    if (json) out(`${JSON.stringify({ type: 'error', code: e.code, message: e.message, hint: e.hint })}\n`);
+    err(`ferry: ${e.message}\n`);
+    if (e.hint) err(`hint: ${e.hint}\n`);
+    return e.exitCode;
+  }
+  err(`ferry: internal error (please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return EXIT.failedFiles;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('ferry')
+    .description('ferry moves files and never loses them.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err });
+  const copyCmd = copyCommand()
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err })
+    .action(async (source: string, destination: string, flags: CopyFlags) => {
+      try {
+        exitCode = await runCopy(source, destination, flags);
+      } catch (e) {
+        exitCode = report(e, flags.json === true);
+      }
+    });
+  program.addCommand(copyCmd);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    return report(e, false);
+  }
+  return exitCode;
+}

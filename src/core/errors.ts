@@ -1,0 +1,75 @@
+/**
+ * The one catalogue of ferry's errors. Each code has an exit code and a line of documentation;
+ * `docs/exit-codes.md` and the README are checked against this table by a test.
+ */
+export const EXIT = {
+  ok: 0,
+  failedFiles: 1,
+  usage: 2,
+  unavailable: 3,
+  refused: 4,
+  interrupted: 130,
+} as const;
+
+export const ERROR_CODES = {
+  USAGE: { exit: EXIT.usage, doc: 'a malformed command line or option value' },
+  CONFIG: { exit: EXIT.usage, doc: 'a database or configuration that ferry cannot use' },
+  JOB_MISMATCH: { exit: EXIT.usage, doc: 'the database belongs to another SOURCE → DESTINATION pair' },
+  STORE_LOCKED: { exit: EXIT.usage, doc: 'another ferry process is using the same database' },
+  SOURCE_UNAVAILABLE: { exit: EXIT.unavailable, doc: 'the source root is missing, unreadable or not a directory' },
+  DEST_UNAVAILABLE: { exit: EXIT.unavailable, doc: 'the destination root cannot be created or written' },
+  REFUSED: { exit: EXIT.refused, doc: 'a mirror delete was refused for safety; nothing was deleted' },
+  INTERRUPTED: { exit: EXIT.interrupted, doc: 'stopped by SIGINT/SIGTERM; the next run resumes' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FerryErrorOptions {
+  hint?: string;
+  cause?: unknown;
+}
+
+/** An error meant for the user: one clear sentence, a stable code, an optional hint. */
+export class FerryError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, options: FerryErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'FerryError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+}
+
+/** The errno code of a Node system error, or undefined for anything else. */
+export function errnoCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}
+
+/** A short sentence for a per-file failure, e.g. "permission denied (EACCES)". */
+export function describeFileError(err: unknown): string {
+  const code = errnoCode(err);
+  const known: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'no such file or directory',
+    ENOSPC: 'no space left on the destination',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'read-only filesystem',
+    EISDIR: 'is a directory',
+    ENOTDIR: 'a parent is not a directory',
+    ELOOP: 'too many levels of symbolic links',
+    ENAMETOOLONG: 'name too long',
+    EIO: 'input/output error',
+    EEXIST: 'already exists',
+  };
+  if (code && known[code]) return `${known[code]} (${code})`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

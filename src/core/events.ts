@@ -1,0 +1,92 @@
+/**
+ * The one typed stream of what ferry does. Faces and the engine emit these; renderers (tty, plain,
+ * ndjson), the audit log and later the server's WebSocket consume them. Byte counts travel in the
+ * sampled `stats` snapshot, never as an event per block. Sizes are numbers of bytes (safe up to
+ * 8 PiB), paths are relative to the roots unless named `source`/`destination`.
+ */
+export type Side = 'source' | 'destination';
+export type RunMode = 'scan' | 'resume' | 'dry-run';
+export type Phase = 'starting' | 'scanning' | 'transferring' | 'mirroring' | 'done';
+
+export interface CurrentFile {
+  path: string;
+  size: number;
+  done: number;
+}
+
+export interface StatsSnapshot {
+  phase: Phase;
+  elapsedMs: number;
+  /** Bytes written to the destination during this run. */
+  bytesSession: number;
+  /** Bytes of files the Store holds as synced, over every run of this job. */
+  bytesOverall: number;
+  filesDone: number;
+  filesFailed: number;
+  filesSkipped: number;
+  /** What is still to be copied in this run. */
+  backlogFiles: number;
+  backlogBytes: number;
+  /** Bytes per second over the last few seconds, and since the transfer began. */
+  rateNow: number;
+  rateAvg: number;
+  etaBacklogSec?: number;
+  current: CurrentFile[];
+  queue: { used: number; capacity: number };
+}
+
+export interface FileOutcome {
+  path: string;
+  source: string;
+  destination: string;
+  size: number;
+}
+
+export type FerryEvent =
+  | { type: 'run.start'; mode: RunMode; source: string; destination: string; db: string; backlogFiles: number; backlogBytes: number }
+  | { type: 'scan.progress'; side: Side; files: number; dirs: number; bytes: number; errors: number; done: boolean }
+  | { type: 'scan.error'; side: Side; path: string; message: string }
+  | { type: 'plan.done'; files: number; pending: number; pendingBytes: number; synced: number; modifyWindowNs: string }
+  | ({ type: 'file.start' } & FileOutcome)
+  | ({ type: 'file.done'; hash: string | null; algorithm: string | null; dryRun?: boolean } & FileOutcome)
+  | ({ type: 'file.skip'; reason: 'changed' | 'vanished' } & FileOutcome)
+  | ({ type: 'file.error'; message: string; errno?: string } & FileOutcome)
+  | ({ type: 'file.deleted'; trashedTo?: string; dryRun?: boolean } & FileOutcome)
+  | { type: 'mirror.refused'; reason: string; destination: string }
+  | { type: 'notice'; message: string }
+  | ({ type: 'stats' } & StatsSnapshot)
+  | { type: 'run.end'; status: RunStatus; summary: RunSummary };
+
+export type RunStatus = 'done' | 'failed' | 'interrupted' | 'refused' | 'error';
+
+export interface RunSummary {
+  mode: RunMode;
+  filesCopied: number;
+  bytesCopied: number;
+  filesFailed: number;
+  filesSkippedChanged: number;
+  filesDeleted: number;
+  pendingLeft: number;
+  elapsedMs: number;
+  /** Set when the run stopped on a fatal error. */
+  error?: { code: string; message: string };
+}
+
+export type Emit = (event: FerryEvent) => void;
+
+/** A tiny synchronous fan-out: every listener sees every event, in order. */
+export class EventBus {
+  private readonly listeners: Emit[] = [];
+
+  on(listener: Emit): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  readonly emit: Emit = (event) => {
+    for (const l of this.listeners) l(event);
+  };
+}

@@ -1,0 +1,62 @@
+import type { FileEntry } from './entry.js';
+
+/** What a target can keep, found by probing it rather than assumed. */
+export interface TargetCaps {
+  /** The coarsest step the target stores modification times in (1n = nanoseconds, 1e9 = seconds). */
+  timePrecisionNs: bigint;
+  /** Whether "A" and "a" are two names. */
+  caseSensitive: boolean;
+}
+
+export interface FileTimes {
+  atimeNs: bigint;
+  mtimeNs: bigint;
+}
+
+/**
+ * A file being written. Bytes land in a temp file beside the destination; nothing appears under the
+ * final name until `commit`. Every method may reject with a Node system error (ENOSPC, EACCES, EROFS…).
+ */
+export interface WriteHandle {
+  /** Writes `data` at `offset` of the temp file. */
+  write(data: Uint8Array, offset: number): Promise<void>;
+  /** Flushes written bytes to stable storage (fdatasync) without closing. */
+  flush(): Promise<void>;
+  /**
+   * Flushes, closes, renames over the final name, sets atime and mtime, then re-stats.
+   * Resolves with the re-stat entry, so the caller can check that the times held.
+   */
+  commit(times: FileTimes): Promise<FileEntry>;
+  /** Closes and removes the temp file. Safe to call twice and after a failed commit. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Where copies go. Paths are POSIX and relative to the target's root.
+ * Safe to repeat: `stat`, `available`, `probe`, `remove` of a missing path.
+ */
+export interface Target {
+  readonly root: string;
+  /** True when the root exists and is a directory (the drive is mounted, the share is there). */
+  available(): Promise<boolean>;
+  /** Measures the target's capabilities by writing a small probe file in the root. */
+  probe(): Promise<TargetCaps>;
+  /** The live entry at `rel` (not following a final symlink), or undefined when absent. */
+  stat(rel: string): Promise<FileEntry | undefined>;
+  /** Starts writing `rel` through a temp file; creates missing parent directories. */
+  openWrite(rel: string): Promise<WriteHandle>;
+  /** Creates (or replaces) a symlink at `rel` atomically, then sets its times. */
+  symlink(rel: string, linkTarget: string, times: FileTimes): Promise<void>;
+  /** Creates a directory and any missing parents; no error if it exists. */
+  mkdir(rel: string): Promise<void>;
+  /** Sets the times of an existing entry without following a final symlink. */
+  setTimes(rel: string, times: FileTimes): Promise<void>;
+  /**
+   * Removes a file, symlink or empty directory; with `trashDir`, moves it there under the same
+   * relative path instead. Resolves with the trash path, or undefined when deleted.
+   * ENOENT is not an error (already gone resolves undefined); a non-empty directory rejects ENOTEMPTY.
+   */
+  remove(rel: string, options?: { trashDir?: string }): Promise<string | undefined>;
+  /** True for names this target uses for its own temp files (never user data). */
+  isTempName(name: string): boolean;
+}

@@ -1,0 +1,111 @@
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeFileError, errnoCode } from '../core/errors.js';
+import type { Emit } from '../core/events.js';
+import type { Target } from '../core/target.js';
+import type { JobInfo, Store } from '../store/store.js';
+
+export interface MirrorOptions {
+  maxDelete?: number;
+  trashDir?: string;
+  dryRun: boolean;
+}
+
+export interface MirrorResult {
+  deleted: number;
+  failed: number;
+  /** Why nothing was deleted, when a guard refused. */
+  refused?: string;
+}
+
+const PAGE = 512;
+
+/** The guards that must all pass before any delete (§3.4 and DESIGN "Nothing lost"). */
+async function refusal(job: JobInfo, extras: number, maxDelete?: number): Promise<string | undefined> {
+  let names: string[];
+  try {
+    if (!(await lstat(job.sourceRoot)).isDirectory()) return `the source root ${job.sourceRoot} is not a directory`;
+    names = await readdir(job.sourceRoot);
+  } catch (err) {
+    return `the source root ${job.sourceRoot} cannot be read (${describeFileError(err)})`;
+  }
+  if (names.length === 0) {
+    return `the source root ${job.sourceRoot} is empty (an unmounted share?) while the destination is not`;
+  }
+  if (!job.lastScanComplete) return 'the last scan did not finish, so the list of extra files is not complete';
+  if (job.lastScanErrors > 0) {
+    return `the last scan met ${job.lastScanErrors} error(s), so files it could not read might look extra`;
+  }
+  if (maxDelete !== undefined && extras > maxDelete) {
+    return `${extras} deletions would exceed --max-delete ${maxDelete}`;
+  }
+  return undefined;
+}
+
+/**
+ * Removes destination entries the last scan found with no source counterpart, after the transfer.
+ * Each delete is preceded by a live `lstat` of the source path: present there means not extra.
+ * With `trashDir`, entries are moved there instead. Directories go only when empty, deepest first.
+ */
+export async function mirrorExtras(
+  store: Store,
+  target: Target,
+  job: JobInfo,
+  options: MirrorOptions,
+  emit: Emit,
+): Promise<MirrorResult> {
+  let count = 0;
+  for (let after: string | null = null; ; ) {
+    const rows = await store.extras(after, PAGE);
+    if (rows.length === 0) break;
+    count += rows.filter((r) => r.kind !== 'dir').length;
+    after = rows[rows.length - 1]!.rel;
+  }
+  const result: MirrorResult = { deleted: 0, failed: 0 };
+  if (count === 0 && !(await store.extras(null, 1)).length) return result;
+  const why = await refusal(job, count, options.maxDelete);
+  if (why) {
+    emit({ type: 'mirror.refused', reason: why, destination: job.destRoot });
+    return { ...result, refused: why };
+  }
+  for (let after: string | null = null; ; ) {
+    const rows = await store.extras(after, PAGE);
+    if (rows.length === 0) break;
+    after = rows[rows.length - 1]!.rel;
+    for (const { rel, kind } of rows) {
+      const base = { path: rel, source: join(job.sourceRoot, rel), destination: join(job.destRoot, rel), size: 0 };
+      try {
+        await lstat(base.source);
+        continue; // the live check found it at the source: not extra
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') {
+          result.failed++;
+          emit({ type: 'file.error', ...base, message: `not deleted: the source could not be checked (${describeFileError(err)})` });
+          continue;
+        }
+      }
+      const live = await target.stat(rel);
+      if (!live) {
+        await store.dropDestEntry(rel);
+        continue;
+      }
+      base.size = Number(live.size);
+      if (options.dryRun) {
+        emit({ type: 'file.deleted', ...base, dryRun: true });
+        result.deleted++;
+        continue;
+      }
+      try {
+        const trashedTo = await target.remove(rel, { trashDir: options.trashDir });
+        await store.dropDestEntry(rel);
+        result.deleted++;
+        emit({ type: 'file.deleted', ...base, trashedTo });
+      } catch (err) {
+        if (kind === 'dir' && errnoCode(err) === 'ENOTEMPTY') continue; // holds something unlisted: keep it
+        result.failed++;
+        emit({ type: 'file.error', ...base, message: `not deleted: ${describeFileError(err)}`, errno: errnoCode(err) });
+      }
+    }
+  }
+  return result;
+}

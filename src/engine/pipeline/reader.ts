@@ -1,0 +1,130 @@
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { entryFromStats, type FileEntry } from '../../core/entry.js';
+import { errnoCode } from '../../core/errors.js';
+import { createHasher, type Algorithm } from '../hash.js';
+import type { Block, BufferPool, FileTask } from './block.js';
+import type { TokenBucket } from './limiter.js';
+import type { BlockQueue } from './queue.js';
+
+export interface ReaderContext {
+  pool: BufferPool;
+  queue: BlockQueue<Block>;
+  blockSize: number;
+  algorithm: Algorithm | null;
+  limiter?: TokenBucket;
+  signal: AbortSignal;
+  /** Called once the file is open, with its size at that moment. */
+  onOpen(task: FileTask): void;
+}
+
+export type ReadOutcome =
+  | { kind: 'queued' }
+  | { kind: 'changed'; entry: FileEntry }
+  | { kind: 'vanished' }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'stopped' };
+
+const EMPTY = Buffer.alloc(0);
+
+/** Opens read-only, without updating the source's atime where the kernel allows it (owner or root). */
+async function openSource(path: string): Promise<FileHandle> {
+  const noatime = constants.O_NOATIME ?? 0;
+  try {
+    return await open(path, constants.O_RDONLY | noatime);
+  } catch (err) {
+    if (noatime === 0 || errnoCode(err) !== 'EPERM') throw err;
+    return open(path, constants.O_RDONLY);
+  }
+}
+
+/**
+ * Reads one source file into the queue as blocks (§2.4), hashing as it goes. The file's stream of
+ * blocks always ends with either `isLastBlock` or an `abandon` block, so the writer never keeps a
+ * half-written file. A file whose size or mtime changed while it was read is abandoned and
+ * reported `changed` (the caller requeues it); it is never committed with a stale hash.
+ */
+export async function readIntoQueue(task: FileTask, ctx: ReaderContext): Promise<ReadOutcome> {
+  let fh: FileHandle;
+  try {
+    fh = await openSource(task.sourcePath);
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT' ? { kind: 'vanished' } : { kind: 'failed', error: err };
+  }
+  let pushed = false;
+  const abandon = async (reason: NonNullable<Block['abandon']>, template?: Block): Promise<void> => {
+    if (!pushed || !template) return;
+    await ctx.queue.push({ ...template, data: EMPTY, buffer: undefined, isLastBlock: false, fileHash: null, abandon: reason });
+  };
+  let template: Block | undefined;
+  try {
+    const before = await fh.stat({ bigint: true });
+    if (!before.isFile()) return { kind: 'changed', entry: entryFromStats(task.rel, before) };
+    const size = Number(before.size);
+    task.size = size;
+    ctx.onOpen(task);
+    const hasher = ctx.algorithm ? createHasher(ctx.algorithm) : undefined;
+    const base: Block = {
+      file: task,
+      data: EMPTY,
+      buffer: undefined,
+      offset: 0,
+      destinationPath: task.destinationPath,
+      timestamps: { atimeNs: before.atimeNs, mtimeNs: before.mtimeNs, ctimeNs: before.ctimeNs },
+      permissions: { mode: Number(before.mode), uid: Number(before.uid), gid: Number(before.gid) },
+      isLastBlock: false,
+      fileHash: null,
+    };
+    template = base;
+    let offset = 0;
+    do {
+      if (ctx.signal.aborted || task.cancelled) {
+        await abandon('interrupted', base);
+        return { kind: 'stopped' };
+      }
+      const buffer = await ctx.pool.acquire();
+      let n = 0;
+      try {
+        const want = Math.min(ctx.blockSize, size - offset);
+        while (n < want) {
+          const { bytesRead } = await fh.read(buffer, n, want - n, offset + n);
+          if (bytesRead === 0) break;
+          n += bytesRead;
+        }
+        const after = n < want || offset + n >= size ? await fh.stat({ bigint: true }) : undefined;
+        if (after && (n < want || after.size !== before.size || after.mtimeNs !== before.mtimeNs)) {
+          ctx.pool.release(buffer);
+          await abandon('changed', base);
+          return { kind: 'changed', entry: entryFromStats(task.rel, after) };
+        }
+        const data = buffer.subarray(0, n);
+        hasher?.update(data);
+        await ctx.limiter?.take(n, ctx.signal);
+      } catch (err) {
+        ctx.pool.release(buffer);
+        if (ctx.signal.aborted) {
+          await abandon('interrupted', base);
+          return { kind: 'stopped' };
+        }
+        throw err;
+      }
+      const isLastBlock = offset + n >= size;
+      await ctx.queue.push({
+        ...base,
+        data: buffer.subarray(0, n),
+        buffer,
+        offset,
+        isLastBlock,
+        fileHash: isLastBlock && hasher ? hasher.digest() : null,
+      });
+      pushed = true;
+      offset += n;
+    } while (offset < size);
+    return { kind: 'queued' };
+  } catch (err) {
+    await abandon('interrupted', template);
+    return errnoCode(err) === 'ENOENT' ? { kind: 'vanished' } : { kind: 'failed', error: err };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,90 @@
+import { basename } from 'node:path';
+import type { FileEntry } from '../core/entry.js';
+import type { Emit, Side } from '../core/events.js';
+import type { Store } from '../store/store.js';
+import { TimeGranularity } from './plan.js';
+import { walkTree } from './scan.js';
+
+export interface ScanOptions {
+  sourceRoot: string;
+  destRoot: string;
+  /** Whether the destination root exists (a first copy into a new directory has nothing to walk). */
+  destExists: boolean;
+  /** Relative destination paths not to walk (the trash directory when it sits inside). */
+  destExclude: string[];
+  isTempName(name: string): boolean;
+  /** Removes a stale ferry temp file found on the destination; not called on a dry run. */
+  removeTemp?: (rel: string) => Promise<void>;
+  emit: Emit;
+  signal: AbortSignal;
+}
+
+export interface ScanOutcome {
+  generation: number;
+  errors: number;
+  staleTemps: number;
+  sourceGranularityNs: bigint;
+  destGranularityNs: bigint;
+}
+
+/**
+ * The scan phase (§2.2): walks source and destination at the same time, each in its own thread,
+ * streaming both listings into the Store in batches. Progress is emitted at most every 200 ms a side.
+ */
+export async function scanTrees(store: Store, o: ScanOptions): Promise<ScanOutcome> {
+  const generation = await store.beginScan();
+  const outcome: ScanOutcome = { generation, errors: 0, staleTemps: 0, sourceGranularityNs: 1n, destGranularityNs: 1n };
+
+  const side = async (which: Side): Promise<void> => {
+    const root = which === 'source' ? o.sourceRoot : o.destRoot;
+    const granularity = new TimeGranularity();
+    const counts = { files: 0, dirs: 0, bytes: 0, errors: 0 };
+    let lastEmit = 0;
+    const progress = (done: boolean): void => {
+      o.emit({ type: 'scan.progress', side: which, ...counts, done });
+    };
+    for await (const batch of walkTree(root, { signal: o.signal })) {
+      for (const e of batch.errors) {
+        counts.errors++;
+        o.emit({ type: 'scan.error', side: which, path: e.rel, message: e.message });
+      }
+      let entries: FileEntry[] = batch.entries;
+      if (which === 'destination') {
+        entries = [];
+        for (const e of batch.entries) {
+          if (o.destExclude.some((x) => e.rel === x || e.rel.startsWith(`${x}/`))) continue;
+          if (e.kind === 'file' && o.isTempName(basename(e.rel))) {
+            outcome.staleTemps++;
+            await o.removeTemp?.(e.rel);
+            continue;
+          }
+          entries.push(e);
+        }
+      }
+      for (const e of entries) {
+        if (e.kind === 'dir') continue;
+        counts.files++;
+        counts.bytes += Number(e.size);
+        if (e.kind === 'file') granularity.observe(e.mtimeNs);
+      }
+      counts.dirs += batch.dirs;
+      if (which === 'source') await store.putSourceEntries(generation, entries);
+      else await store.putDestEntries(entries);
+      const now = performance.now();
+      if (now - lastEmit > 200) {
+        lastEmit = now;
+        progress(false);
+      }
+    }
+    progress(true);
+    if (which === 'source') {
+      outcome.sourceGranularityNs = granularity.ns;
+      outcome.errors += counts.errors;
+    } else {
+      outcome.destGranularityNs = granularity.ns;
+    }
+  };
+
+  await Promise.all([side('source'), o.destExists ? side('destination') : Promise.resolve()]);
+  return outcome;
+}

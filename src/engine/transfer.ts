@@ -1,0 +1,225 @@
+import { readlink } from 'node:fs/promises';
+import { describeFileError, errnoCode } from '../core/errors.js';
+import type { Emit, FileOutcome } from '../core/events.js';
+import type { Target } from '../core/target.js';
+import type { FileRecord, Store, SyncedFile } from '../store/store.js';
+import type { Algorithm } from './hash.js';
+import { BufferPool, type Block, type FileTask } from './pipeline/block.js';
+import { TokenBucket } from './pipeline/limiter.js';
+import { BlockQueue } from './pipeline/queue.js';
+import { readIntoQueue } from './pipeline/reader.js';
+import { Writer } from './pipeline/writer.js';
+import type { StatsTracker } from './stats.js';
+
+export interface TransferOptions {
+  blockSize: number;
+  queueCapacity: number;
+  transfers: number;
+  algorithm: Algorithm | null;
+  bwlimit?: number;
+  /** The largest mtime difference that still counts as equal on the destination. */
+  timeToleranceNs: bigint;
+}
+
+export interface TransferContext {
+  store: Store;
+  target: Target;
+  options: TransferOptions;
+  emit: Emit;
+  stats: StatsTracker;
+  signal: AbortSignal;
+}
+
+export interface TransferResult {
+  copied: number;
+  bytes: number;
+  failed: number;
+  changed: number;
+  /** Set when the destination filled up: the run stopped taking new files. */
+  destinationFull: boolean;
+}
+
+const PAGE = 512;
+const FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+/** Collects synced rows and writes them to the Store in one transaction per batch (§3.3). */
+class SyncedBatch {
+  private rows: SyncedFile[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly store: Store) {}
+
+  add(row: SyncedFile): void {
+    this.rows.push(row);
+    if (this.rows.length >= 256) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), 250);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.rows.splice(0);
+    if (rows.length > 0) this.writing = this.writing.then(() => this.store.markSynced(rows));
+    return this.writing;
+  }
+}
+
+/**
+ * The transfer phase: takes pending rows from the Store (never a new scan), streams regular files
+ * through reader → bounded queue → writer with `transfers` files in flight, recreates symlinks and
+ * directories, and marks each row synced only after its bytes and times are in place.
+ */
+export async function transferBacklog(ctx: TransferContext): Promise<TransferResult> {
+  const { store, target, options, emit, stats } = ctx;
+  const result: TransferResult = { copied: 0, bytes: 0, failed: 0, changed: 0, destinationFull: false };
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const signal = stop.signal;
+
+  const pool = new BufferPool(options.queueCapacity + options.transfers + 1, options.blockSize);
+  const queue = new BlockQueue<Block>(options.queueCapacity);
+  stats.queueCapacity = options.queueCapacity;
+  stats.queueUsed = () => queue.length;
+  const limiter = options.bwlimit ? new TokenBucket(options.bwlimit, Math.min(options.blockSize, options.bwlimit)) : undefined;
+  const batch = new SyncedBatch(store);
+  const outcome = (r: FileRecord): FileOutcome => ({
+    path: r.rel,
+    source: r.sourcePath,
+    destination: r.destPath,
+    size: Number(r.size),
+  });
+
+  const records = new Map<number, FileRecord>();
+  const fail = async (r: FileRecord, id: number, err: unknown): Promise<void> => {
+    if (FULL.has(errnoCode(err) ?? '')) {
+      // Out of space: the file stays pending for the next run, and no new file is started.
+      result.destinationFull = true;
+      stop.abort(err);
+      stats.fileFinished(id, 'skipped', Number(r.size));
+      return;
+    }
+    const message = describeFileError(err);
+    result.failed++;
+    stats.fileFinished(id, 'failed', Number(r.size));
+    await store.markFailed(r.sourcePath, message);
+    emit({ type: 'file.error', ...outcome(r), message, errno: errnoCode(err) });
+  };
+
+  const writer = new Writer({
+    target,
+    pool,
+    timeToleranceNs: options.timeToleranceNs,
+    flushEachBlock: limiter !== undefined,
+    onBytes: (task, n) => stats.bytesWritten(task.id, n),
+    onCommitted: (task, block, entry) => {
+      const r = records.get(task.id)!;
+      records.delete(task.id);
+      result.copied++;
+      result.bytes += Number(entry.size);
+      stats.fileFinished(task.id, 'done', task.size);
+      batch.add({ sourcePath: r.sourcePath, hash: block.fileHash, algorithm: block.fileHash ? options.algorithm : null });
+      emit({ type: 'file.done', ...outcome(r), size: task.size, hash: block.fileHash, algorithm: block.fileHash ? options.algorithm : null });
+    },
+    onFailed: (task, err) => {
+      const r = records.get(task.id)!;
+      records.delete(task.id);
+      void fail(r, task.id, err);
+    },
+  });
+  const writing = writer.run(queue);
+
+  let cursor = 0;
+  let page: Array<FileRecord & { rowid: number }> = [];
+  let exhausted = false;
+  let fetching: Promise<void> | undefined;
+  const next = async (): Promise<(FileRecord & { rowid: number }) | undefined> => {
+    while (page.length === 0 && !exhausted) {
+      fetching ??= store.pendingAfter(cursor, PAGE).then((rows) => {
+        page = rows;
+        if (rows.length === 0) exhausted = true;
+        else cursor = rows[rows.length - 1]!.rowid;
+        fetching = undefined;
+      });
+      await fetching;
+    }
+    return page.shift();
+  };
+
+  const copyOne = async (r: FileRecord & { rowid: number }): Promise<void> => {
+    const task: FileTask = {
+      id: r.rowid,
+      rel: r.rel,
+      sourcePath: r.sourcePath,
+      destinationPath: r.destPath,
+      destinationRel: r.rel,
+      size: Number(r.size),
+      cancelled: false,
+    };
+    records.set(task.id, r);
+    emit({ type: 'file.start', ...outcome(r) });
+    const read = await readIntoQueue(task, {
+      pool,
+      queue,
+      blockSize: options.blockSize,
+      algorithm: options.algorithm,
+      limiter,
+      signal,
+      onOpen: (t) => stats.fileOpened(t.id, t.rel, t.size),
+    });
+    if (read.kind === 'queued' || read.kind === 'stopped') return;
+    records.delete(task.id);
+    stats.fileFinished(task.id, 'skipped', Number(r.size));
+    if (read.kind === 'changed') {
+      result.changed++;
+      await store.requeue(r.sourcePath, read.entry);
+      emit({ type: 'file.skip', ...outcome(r), reason: 'changed' });
+    } else if (read.kind === 'vanished') {
+      await store.forget(r.sourcePath);
+      emit({ type: 'file.skip', ...outcome(r), reason: 'vanished' });
+    } else {
+      stats.filesSkipped--;
+      stats.filesFailed++;
+      result.failed++;
+      const message = describeFileError(read.error);
+      await store.markFailed(r.sourcePath, message);
+      emit({ type: 'file.error', ...outcome(r), message, errno: errnoCode(read.error) });
+    }
+  };
+
+  const makeOther = async (r: FileRecord & { rowid: number }): Promise<void> => {
+    try {
+      if (r.kind === 'dir') await target.mkdir(r.rel);
+      else await target.symlink(r.rel, await readlink(r.sourcePath), { atimeNs: r.accessedNs, mtimeNs: r.modifiedNs });
+      stats.fileFinished(r.rowid, 'done', 0);
+      batch.add({ sourcePath: r.sourcePath, hash: null, algorithm: null });
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' && r.kind === 'symlink') {
+        await store.forget(r.sourcePath);
+        return;
+      }
+      await fail(r, r.rowid, err);
+    }
+  };
+
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      if (signal.aborted) return;
+      const r = await next();
+      if (!r) return;
+      if (r.kind === 'file') await copyOne(r);
+      else await makeOther(r);
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: options.transfers }, lane));
+  } finally {
+    queue.close();
+    await writing;
+    await batch.flush();
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+  return result;
+}

@@ -1,0 +1,130 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describeFileError, EXIT, FerryError } from '../../core/errors.js';
+import { EventBus, type Emit } from '../../core/events.js';
+import type { Algorithm } from '../../engine/hash.js';
+import { runJob, type RunResult } from '../../engine/run.js';
+import { AuditLog } from '../../report/audit.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { LocalTarget } from '../../targets/local.js';
+import { nanosecondTimes } from '../../targets/native-times.js';
+import { defaultDbPath, defaultLogPath, resolveRoots } from './paths.js';
+
+/** Everything `ferry copy` takes, already parsed and validated by the CLI. */
+export interface CopyOptions {
+  source: string;
+  destination: string;
+  db?: string;
+  log?: string;
+  bwlimit?: number;
+  checksum: Algorithm | null;
+  deleteExtras: boolean;
+  maxDelete?: number;
+  trash?: string;
+  rescan: boolean;
+  blockSize: number;
+  queueCapacity: number;
+  transfers: number;
+  modifyWindowNs?: bigint;
+  dryRun: boolean;
+  statsIntervalMs?: number;
+}
+
+export const COPY_DEFAULTS = {
+  checksum: 'sha256' as Algorithm,
+  blockSize: 5 * 1024 * 1024,
+  queueCapacity: 20,
+  transfers: 4,
+};
+
+export interface CopyResult extends RunResult {
+  exitCode: number;
+  db: string;
+  log?: string;
+}
+
+/** Maps a run's outcome to the documented exit code. */
+export function exitCodeFor(r: RunResult): number {
+  switch (r.status) {
+    case 'done':
+      return EXIT.ok;
+    case 'refused':
+      return EXIT.refused;
+    case 'interrupted':
+      return EXIT.interrupted;
+    default:
+      return EXIT.failedFiles;
+  }
+}
+
+/**
+ * `ferry copy SRC DST`: a resumable, checksummed copy of one tree into another (seed 001).
+ * Policy only: resolves the roots and defaults, opens the Store, the target and the audit log,
+ * and hands them to the engine. Bad input rejects with a FerryError before anything is written.
+ */
+export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): Promise<CopyResult> {
+  const roots = resolveRoots(o.source, o.destination);
+  const db = o.dryRun ? ':memory:' : resolve(o.db ?? defaultDbPath(roots.source, roots.destination));
+  const trash = o.trash ? resolve(o.trash) : undefined;
+  if (trash && !o.deleteExtras) throw new FerryError('USAGE', '--trash only applies with --delete-extras.');
+  if (o.maxDelete !== undefined && !o.deleteExtras) throw new FerryError('USAGE', '--max-delete only applies with --delete-extras.');
+
+  const store = SqliteStore.open(db);
+  const bus = new EventBus();
+  bus.on(listen);
+  let audit: AuditLog | undefined;
+  try {
+    await store.bindJob(roots.source, roots.destination);
+    const logPath = o.dryRun ? undefined : resolve(o.log ?? defaultLogPath(db));
+    if (logPath) {
+      audit = new AuditLog(logPath);
+      bus.on(audit.listener);
+    }
+    if (!o.dryRun) {
+      for (const dir of trash ? [roots.destination, trash] : [roots.destination]) {
+        try {
+          await mkdir(dir, { recursive: true });
+        } catch (err) {
+          throw new FerryError('DEST_UNAVAILABLE', `Cannot create ${dir}: ${describeFileError(err)}.`, { cause: err });
+        }
+      }
+    }
+    const target = new LocalTarget(roots.destination);
+    const result = await runJob(
+      store,
+      target,
+      {
+        sourceRoot: roots.source,
+        rescan: o.rescan,
+        dryRun: o.dryRun,
+        modifyWindowNs: o.modifyWindowNs,
+        setterPrecisionNs: nanosecondTimes ? 1n : 1000n,
+        blockSize: o.blockSize,
+        queueCapacity: o.queueCapacity,
+        transfers: o.transfers,
+        algorithm: o.checksum,
+        bwlimit: o.bwlimit,
+        mirror: o.deleteExtras ? { maxDelete: o.maxDelete, trashDir: trash } : undefined,
+        statsIntervalMs: o.statsIntervalMs,
+      },
+      bus.emit,
+      signal,
+    ).catch((err: unknown) => {
+      throw destinationError(err, roots.destination);
+    });
+    return { ...result, exitCode: exitCodeFor(result), db, log: logPath };
+  } finally {
+    await audit?.close();
+    await store.close();
+  }
+}
+
+/** A fatal error on the destination root itself (unwritable, gone) becomes DEST_UNAVAILABLE. */
+function destinationError(err: unknown, destination: string): unknown {
+  if (err instanceof FerryError || !(err instanceof Error) || !('code' in err)) return err;
+  const code = String(err.code);
+  if (['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC'].includes(code)) {
+    return new FerryError('DEST_UNAVAILABLE', `The destination ${destination} cannot be written: ${describeFileError(err)}.`, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,322 @@
+import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FileEntry } from '../../core/entry.js';
+import { FerryError } from '../../core/errors.js';
+import type { RunMode, RunStatus, RunSummary } from '../../core/events.js';
+import { acquireLock } from '../lock.js';
+import type { Backlog, FileRecord, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
+
+const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+interface Row {
+  rowid: number;
+  source_path: string;
+  dest_path: string;
+  rel: string;
+  kind: FileRecord['kind'];
+  size: bigint;
+  created: bigint | null;
+  changed: bigint;
+  modified: bigint;
+  accessed: bigint;
+  permissions: bigint;
+  hash: string | null;
+  algorithm: string | null;
+  status: FileRecord['status'];
+  error: string | null;
+  attempts: bigint;
+}
+
+function toRecord(r: Row): FileRecord & { rowid: number } {
+  return {
+    rowid: Number(r.rowid),
+    sourcePath: r.source_path,
+    destPath: r.dest_path,
+    rel: r.rel,
+    kind: r.kind,
+    size: r.size,
+    createdNs: r.created ?? 0n,
+    changedNs: r.changed,
+    modifiedNs: r.modified,
+    accessedNs: r.accessed,
+    permissions: Number(r.permissions),
+    hash: r.hash,
+    algorithm: r.algorithm,
+    status: r.status,
+    error: r.error,
+    attempts: Number(r.attempts),
+  };
+}
+
+function describeOpenError(path: string, err: unknown): FerryError {
+  const msg = (err as Error).message ?? String(err);
+  if (/file is not a database|malformed|not a ferry/i.test(msg)) {
+    return new FerryError('CONFIG', `${path} is not a ferry database (${msg}).`, {
+      hint: 'Point --db at a new file, or at the database an earlier `ferry copy` of this pair wrote.',
+      cause: err,
+    });
+  }
+  return new FerryError('CONFIG', `Cannot open the database ${path}: ${msg}.`, {
+    hint: 'Check that its directory exists and is writable, or choose another --db.',
+    cause: err,
+  });
+}
+
+/** The embedded Store: one SQLite file in WAL mode, migrations applied at open, one writer at a time. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly release: () => void;
+  private sourceRoot = '';
+  private destRoot = '';
+
+  private constructor(readonly location: string, db: Database.Database, release: () => void) {
+    this.db = db;
+    this.release = release;
+  }
+
+  /** Opens (creating when missing) the database at `path`, or ":memory:" for a throwaway one. */
+  static open(path: string): SqliteStore {
+    let release = (): void => undefined;
+    let db: Database.Database | undefined;
+    try {
+      if (path !== ':memory:') {
+        mkdirSync(dirname(path), { recursive: true });
+        release = acquireLock(path);
+      }
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.defaultSafeIntegers(true);
+      migrate(db);
+      return new SqliteStore(path, db, release);
+    } catch (err) {
+      db?.close();
+      release();
+      if (err instanceof FerryError) throw err;
+      throw describeOpenError(path, err);
+    }
+  }
+
+  async bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo> {
+    this.sourceRoot = sourceRoot;
+    this.destRoot = destRoot;
+    const row = this.db.prepare('SELECT * FROM job WHERE id = 1').get() as
+      | { source_root: string; dest_root: string; last_scan_errors: bigint; last_scan_complete: bigint }
+      | undefined;
+    if (!row) {
+      this.db
+        .prepare('INSERT INTO job (id, source_root, dest_root, created) VALUES (1, ?, ?, ?)')
+        .run(sourceRoot, destRoot, Date.now());
+      return { sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false };
+    }
+    if (row.source_root !== sourceRoot || row.dest_root !== destRoot) {
+      throw new FerryError(
+        'JOB_MISMATCH',
+        `The database ${this.location} belongs to ${row.source_root} → ${row.dest_root}, not ${sourceRoot} → ${destRoot}.`,
+        { hint: 'Use another --db for this pair (or leave --db out: each pair gets its own).' },
+      );
+    }
+    return {
+      sourceRoot,
+      destRoot,
+      lastScanErrors: Number(row.last_scan_errors),
+      lastScanComplete: row.last_scan_complete === 1n,
+    };
+  }
+
+  async beginScan(): Promise<number> {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM dest_entries').run();
+      this.db.prepare('UPDATE job SET scan_generation = scan_generation + 1, last_scan_complete = 0').run();
+      const { g } = this.db.prepare('SELECT scan_generation AS g FROM job').get() as { g: bigint };
+      return Number(g);
+    })();
+  }
+
+  private readonly upsert = (): Database.Statement =>
+    this.db.prepare(`
+      INSERT INTO files (source_path, dest_path, rel, kind, size, created, changed, modified, accessed,
+                         permissions, uid, gid, status, scan_generation)
+      VALUES (@sourcePath, @destPath, @rel, @kind, @size, @created, @changed, @modified, @accessed,
+              @permissions, @uid, @gid, 'pending', @generation)
+      ON CONFLICT (source_path) DO UPDATE SET
+        hash = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind
+                    THEN hash END,
+        algorithm = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind
+                    THEN algorithm END,
+        attempts = CASE WHEN size = excluded.size AND modified = excluded.modified THEN attempts ELSE 0 END,
+        kind = excluded.kind, size = excluded.size, created = excluded.created, changed = excluded.changed,
+        modified = excluded.modified, accessed = excluded.accessed, permissions = excluded.permissions,
+        uid = excluded.uid, gid = excluded.gid, scan_generation = excluded.scan_generation`);
+
+  private upsertStmt?: Database.Statement;
+
+  async putSourceEntries(generation: number, entries: FileEntry[]): Promise<void> {
+    const stmt = (this.upsertStmt ??= this.upsert());
+    this.db.transaction(() => {
+      for (const e of entries) {
+        if (e.kind === 'other') continue; // sockets, fifos, devices are not copied
+        stmt.run({
+          sourcePath: join(this.sourceRoot, e.rel),
+          destPath: join(this.destRoot, e.rel),
+          rel: e.rel,
+          kind: e.kind,
+          size: e.size,
+          created: e.birthtimeNs,
+          changed: e.ctimeNs,
+          modified: e.mtimeNs,
+          accessed: e.atimeNs,
+          permissions: e.mode,
+          uid: e.uid,
+          gid: e.gid,
+          generation,
+        });
+      }
+    })();
+  }
+
+  async putDestEntries(entries: FileEntry[]): Promise<void> {
+    const stmt = this.db.prepare(
+      'INSERT OR REPLACE INTO dest_entries (rel, kind, size, modified) VALUES (?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const e of entries) stmt.run(e.rel, e.kind, e.size, e.mtimeNs);
+    })();
+  }
+
+  async finishScan(generation: number, options: { windowNs: bigint; errors: number }): Promise<ScanResult> {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM files WHERE scan_generation <> ?').run(generation);
+      this.db
+        .prepare(`
+          UPDATE files SET error = NULL, status = CASE WHEN EXISTS (
+            SELECT 1 FROM dest_entries d
+            WHERE d.rel = files.rel AND d.kind = files.kind
+              AND (files.kind = 'dir' OR (d.size = files.size AND abs(d.modified - files.modified) < @window))
+          ) THEN 'synced' ELSE 'pending' END`)
+        .run({ window: options.windowNs });
+      this.db
+        .prepare('UPDATE job SET last_scan_errors = ?, last_scan_complete = 1')
+        .run(options.errors);
+      const r = this.db
+        .prepare(`
+          SELECT count(*) AS files,
+                 count(*) FILTER (WHERE status = 'pending') AS pending,
+                 coalesce(sum(size) FILTER (WHERE status = 'pending' AND kind = 'file'), 0) AS pendingBytes,
+                 count(*) FILTER (WHERE status = 'synced') AS synced
+          FROM files`)
+        .get() as { files: bigint; pending: bigint; pendingBytes: bigint; synced: bigint };
+      return { files: Number(r.files), pending: Number(r.pending), pendingBytes: r.pendingBytes, synced: Number(r.synced) };
+    })();
+  }
+
+  async backlog(): Promise<Backlog> {
+    const r = this.db
+      .prepare(`SELECT count(*) AS files, coalesce(sum(size) FILTER (WHERE kind = 'file'), 0) AS bytes
+                FROM files WHERE status = 'pending'`)
+      .get() as { files: bigint; bytes: bigint };
+    return { files: Number(r.files), bytes: r.bytes };
+  }
+
+  async pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>> {
+    const rows = this.db
+      .prepare(`SELECT rowid, * FROM files WHERE status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`)
+      .all(afterRowid, limit) as Row[];
+    return rows.map(toRecord);
+  }
+
+  private markSyncedStmt?: Database.Statement;
+
+  async markSynced(files: SyncedFile[]): Promise<void> {
+    const stmt = (this.markSyncedStmt ??= this.db.prepare(
+      `UPDATE files SET status = 'synced', hash = ?, algorithm = ?, error = NULL, synced_at = ? WHERE source_path = ?`,
+    ));
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const f of files) stmt.run(f.hash, f.algorithm, now, f.sourcePath);
+    })();
+  }
+
+  async markFailed(sourcePath: string, error: string): Promise<void> {
+    this.db
+      .prepare(`UPDATE files SET status = 'failed', error = ?, attempts = attempts + 1 WHERE source_path = ?`)
+      .run(error, sourcePath);
+  }
+
+  async requeue(sourcePath: string, e: FileEntry): Promise<void> {
+    this.db
+      .prepare(`UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, size = ?, modified = ?,
+                accessed = ?, changed = ?, attempts = attempts + 1 WHERE source_path = ?`)
+      .run(e.size, e.mtimeNs, e.atimeNs, e.ctimeNs, sourcePath);
+  }
+
+  async forget(sourcePath: string): Promise<void> {
+    this.db.prepare('DELETE FROM files WHERE source_path = ?').run(sourcePath);
+  }
+
+  async syncedTotals(): Promise<Backlog> {
+    const r = this.db
+      .prepare(`SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM files
+                WHERE status = 'synced' AND kind = 'file'`)
+      .get() as { files: bigint; bytes: bigint };
+    return { files: Number(r.files), bytes: r.bytes };
+  }
+
+  async extras(afterRel: string | null, limit: number): Promise<Array<{ rel: string; kind: string }>> {
+    return this.db
+      .prepare(`SELECT d.rel, d.kind FROM dest_entries d
+                WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.rel = d.rel AND f.kind = d.kind)
+                  AND (? IS NULL OR d.rel < ?)
+                ORDER BY d.rel DESC LIMIT ?`)
+      .all(afterRel, afterRel, limit) as Array<{ rel: string; kind: string }>;
+  }
+
+  async dropDestEntry(rel: string): Promise<void> {
+    this.db.prepare('DELETE FROM dest_entries WHERE rel = ?').run(rel);
+  }
+
+  async directories(afterRel: string | null, limit: number): Promise<FileRecord[]> {
+    const rows = this.db
+      .prepare(`SELECT rowid, * FROM files WHERE kind = 'dir' AND (? IS NULL OR rel < ?) ORDER BY rel DESC LIMIT ?`)
+      .all(afterRel, afterRel, limit) as Row[];
+    return rows.map(toRecord);
+  }
+
+  async startRun(mode: RunMode): Promise<number> {
+    const r = this.db.prepare('INSERT INTO runs (started, mode) VALUES (?, ?)').run(Date.now(), mode);
+    return Number(r.lastInsertRowid);
+  }
+
+  async finishRun(runId: number, status: RunStatus, s: RunSummary): Promise<void> {
+    this.db
+      .prepare(`UPDATE runs SET ended = ?, status = ?, files_copied = ?, bytes_copied = ?, files_failed = ?,
+                files_deleted = ?, error = ? WHERE id = ?`)
+      .run(Date.now(), status, s.filesCopied, s.bytesCopied, s.filesFailed, s.filesDeleted, s.error?.message ?? null, runId);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    this.release();
+  }
+}
+
+/** Applies the numbered .sql files above the database's user_version, each in a transaction. */
+function migrate(db: Database.Database): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version === 0) {
+    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: bigint };
+    if (tables.n > 0n) throw new Error('not a ferry database: it has tables of its own');
+  }
+  const files = readdirSync(MIGRATIONS).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  for (const file of files) {
+    const n = Number.parseInt(file, 10);
+    if (n <= version) continue;
+    db.transaction(() => {
+      db.exec(readFileSync(join(MIGRATIONS, file), 'utf8'));
+      db.pragma(`user_version = ${n}`);
+    })();
+  }
+}

@@ -1,0 +1,107 @@
+import type { FileEntry } from '../core/entry.js';
+import type { RunMode, RunStatus, RunSummary } from '../core/events.js';
+
+export type FileStatus = 'pending' | 'synced' | 'failed';
+
+/** One row of `files`: a source entry, where it goes, and how far it got. */
+export interface FileRecord {
+  sourcePath: string;
+  destPath: string;
+  rel: string;
+  kind: 'file' | 'dir' | 'symlink';
+  size: bigint;
+  createdNs: bigint;
+  changedNs: bigint;
+  modifiedNs: bigint;
+  accessedNs: bigint;
+  permissions: number;
+  hash: string | null;
+  algorithm: string | null;
+  status: FileStatus;
+  error: string | null;
+  attempts: number;
+}
+
+export interface JobInfo {
+  sourceRoot: string;
+  destRoot: string;
+  /** Errors met by the last scan (a mirror refuses to delete after an incomplete scan). */
+  lastScanErrors: number;
+  /** True when the last scan ran to its end (a crash mid-scan leaves it false). */
+  lastScanComplete: boolean;
+}
+
+export interface ScanResult {
+  files: number;
+  pending: number;
+  pendingBytes: bigint;
+  synced: number;
+}
+
+export interface Backlog {
+  files: number;
+  bytes: bigint;
+}
+
+export interface SyncedFile {
+  sourcePath: string;
+  hash: string | null;
+  algorithm: string | null;
+}
+
+/**
+ * The one place ferry keeps state. Every method may reject with FerryError CONFIG when the
+ * database cannot be read or written. Writes are atomic per call (one transaction); none is
+ * visible to another process until it resolves.
+ */
+export interface Store {
+  readonly location: string;
+  /**
+   * Ties the database to one SOURCE → DESTINATION pair on first use; later calls with another pair
+   * reject with JOB_MISMATCH. Safe to repeat with the same pair.
+   */
+  bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo>;
+
+  /** Starts a scan: clears the destination listing and returns the new scan generation. */
+  beginScan(): Promise<number>;
+  /**
+   * Upserts source entries seen by scan `generation`. A file whose size, mtime and kind are
+   * unchanged keeps its hash; any other change clears it.
+   */
+  putSourceEntries(generation: number, entries: FileEntry[]): Promise<void>;
+  /** Adds entries seen on the destination by the current scan. */
+  putDestEntries(entries: FileEntry[]): Promise<void>;
+  /**
+   * Ends scan `generation`: forgets source rows it did not see, then marks each row `synced` when
+   * the destination listing has the same kind with equal size and |mtime difference| < windowNs
+   * (directories: present), `pending` otherwise.
+   */
+  finishScan(generation: number, options: { windowNs: bigint; errors: number }): Promise<ScanResult>;
+
+  /** Files and bytes still `pending`. */
+  backlog(): Promise<Backlog>;
+  /** Up to `limit` pending rows after `afterRowid`, in rowid order, with their rowids. */
+  pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>>;
+  /** Marks rows synced with their hashes, in one transaction. */
+  markSynced(files: SyncedFile[]): Promise<void>;
+  /** Marks a row failed with a reason; it is retried by the next scan. */
+  markFailed(sourcePath: string, error: string): Promise<void>;
+  /** Updates a row from a fresh stat and keeps it pending (the file changed while read). */
+  requeue(sourcePath: string, entry: FileEntry): Promise<void>;
+  /** Forgets a row whose source vanished. */
+  forget(sourcePath: string): Promise<void>;
+  /** Bytes and files the Store holds as synced (regular files), over all runs. */
+  syncedTotals(): Promise<Backlog>;
+
+  /** Destination entries of the last scan that have no source row, deepest paths first. */
+  extras(afterRel: string | null, limit: number): Promise<Array<{ rel: string; kind: string }>>;
+  /** Drops one destination entry (after it was deleted). */
+  dropDestEntry(rel: string): Promise<void>;
+  /** Source directories, deepest first, for setting their times after files landed in them. */
+  directories(afterRel: string | null, limit: number): Promise<FileRecord[]>;
+
+  startRun(mode: RunMode): Promise<number>;
+  finishRun(runId: number, status: RunStatus, summary: RunSummary): Promise<void>;
+
+  close(): Promise<void>;
+}
