@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Emit, RunMode, RunStatus, RunSummary } from '../core/events.js';
 import type { Target } from '../core/target.js';
@@ -90,7 +91,7 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
         summary.error = { code: 'ENOSPC', message: `the destination ${target.root} is full; the files that did not fit stay pending` };
         status = 'failed';
       }
-      if (t.copied > 0) await restoreDirectoryTimes(store, target);
+      if (t.copied > 0) await restoreDirectoryTimes(store, target, o.sourceRoot);
     }
     if (o.mirror && !signal.aborted && !summary.error) {
       stats.phase = 'mirroring';
@@ -128,13 +129,15 @@ async function listDryRun(store: Store, emit: Emit): Promise<void> {
 }
 
 /** Writing files into a directory moves its mtime; put the source's back, deepest first. */
-async function restoreDirectoryTimes(store: Store, target: Target): Promise<void> {
+async function restoreDirectoryTimes(store: Store, target: Target, sourceRoot: string): Promise<void> {
   for (let after: string | null = null; ; ) {
     const dirs = await store.directories(after, 512);
-    if (dirs.length === 0) return;
+    if (dirs.length === 0) break;
     after = dirs[dirs.length - 1]!.rel;
     for (const d of dirs) {
       await target.setTimes(d.rel, { atimeNs: d.accessedNs, mtimeNs: d.modifiedNs }).catch(() => undefined);
     }
   }
+  const root = await stat(sourceRoot, { bigint: true });
+  await target.setTimes('', { atimeNs: root.atimeNs, mtimeNs: root.mtimeNs }).catch(() => undefined);
 }

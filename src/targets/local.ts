@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readlink, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -9,9 +9,20 @@ import { setTimesNs } from './native-times.js';
 
 const TEMP_NAME = /^\.ferry-tmp-[0-9a-f]{16}$/;
 
-function tempName(): string {
+/**
+ * The temp name of `rel` is derived from its path, so a run that resumes after a crash overwrites
+ * (then renames) the temp file the crashed run left, instead of leaving it behind. A full scan
+ * removes any other name of this shape.
+ */
+function tempNameFor(rel: string): string {
+  return `.ferry-tmp-${createHash('sha256').update(rel).digest('hex').slice(0, 16)}`;
+}
+
+function randomTempName(): string {
   return `.ferry-tmp-${randomBytes(8).toString('hex')}`;
 }
+
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
 
 /** A directory on a mounted filesystem: a local folder, an NFS or SMB share, a USB drive. */
 export class LocalTarget implements Target {
@@ -43,7 +54,7 @@ export class LocalTarget implements Target {
   }
 
   async probe(): Promise<TargetCaps> {
-    const probe = join(this.root, tempName());
+    const probe = join(this.root, randomTempName());
     const fh = await open(probe, 'wx');
     await fh.close();
     try {
@@ -71,14 +82,14 @@ export class LocalTarget implements Target {
   async openWrite(rel: string): Promise<WriteHandle> {
     const final = this.abs(rel);
     const dir = dirname(final);
-    const temp = join(dir, tempName());
+    const temp = join(dir, tempNameFor(rel));
     let fh: FileHandle;
     try {
-      fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      fh = await open(temp, WRITE_FLAGS, 0o644);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
       await mkdir(dir, { recursive: true });
-      fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      fh = await open(temp, WRITE_FLAGS, 0o644);
     }
     return new LocalWriteHandle(fh, temp, final, rel);
   }
@@ -86,7 +97,8 @@ export class LocalTarget implements Target {
   async symlink(rel: string, linkTarget: string, times: FileTimes): Promise<void> {
     const final = this.abs(rel);
     await mkdir(dirname(final), { recursive: true });
-    const temp = join(dirname(final), tempName());
+    const temp = join(dirname(final), tempNameFor(rel));
+    await unlink(temp).catch(() => undefined);
     await symlink(linkTarget, temp);
     try {
       await setTimesNs(temp, times.atimeNs, times.mtimeNs);

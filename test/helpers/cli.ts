@@ -41,3 +41,26 @@ export function events(stdout: string): Array<Record<string, unknown> & { type: 
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown> & { type: string });
 }
+
+/** Resolves when the `--json` child prints an event of `type` (rejects if it exits first). */
+export function waitForEvent(child: ChildProcess, type: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (d: Buffer): void => {
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        const e = JSON.parse(line) as Record<string, unknown>;
+        if (e.type === type) {
+          child.stdout?.off('data', onData);
+          resolve(e);
+          return;
+        }
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', () => reject(new Error(`exited before a ${type} event`)));
+  });
+}

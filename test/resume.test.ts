@@ -1,0 +1,116 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
+import { statusCounts } from './helpers/db.js';
+import { listAll, randomBytes, readTree, tempDir, tempTree } from './helpers/tree.js';
+
+/** Ten 256 KiB files, copied at 1 MiB/s: about 2.5 s, long enough to stop in the middle. */
+function slowJob(): { src: string; dst: string; db: string; args: string[] } {
+  const spec: Record<string, Buffer> = {};
+  for (let i = 0; i < 10; i++) spec[`d${i % 3}/f${i}.bin`] = randomBytes(256 * 1024, i + 1);
+  const src = tempTree(spec);
+  const work = tempDir();
+  const dst = join(work, 'dst');
+  const db = join(work, 'job.db');
+  return { src, dst, db, args: ['copy', src, dst, '--db', db, '--block-size', '64K'] };
+}
+
+const noTemps = (root: string): string[] => listAll(root).filter((p) => /\.ferry-tmp-/.test(p));
+
+describe('ferry copy: interruptions', () => {
+  it('resumes from the backlog after kill -9, without scanning, and ends identical with no temp files', async () => {
+    const job = slowJob();
+    const child = startCli([...job.args, '--bwlimit', '1M', '--json']);
+    await waitForEvent(child, 'file.done');
+    child.kill('SIGKILL');
+    const killed = await finished(child);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(statusCounts(job.db).pending).toBeGreaterThan(0);
+
+    const resumed = await runCli([...job.args, '--json']);
+    expect(resumed.code).toBe(0);
+    const start = events(resumed.stdout).find((e) => e.type === 'run.start')!;
+    expect(start.mode).toBe('resume');
+    expect(events(resumed.stdout).some((e) => e.type === 'scan.progress')).toBe(false);
+    expect(readTree(job.dst)).toEqual(readTree(job.src));
+    expect(noTemps(job.dst)).toEqual([]);
+    expect(statusCounts(job.db)).toEqual({ synced: 13 });
+  });
+
+  it('stops on SIGINT with exit 130, says how to resume, and the next run finishes the job', async () => {
+    const job = slowJob();
+    const child = startCli([...job.args, '--bwlimit', '1M']);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((resolve) => {
+      const check = (): void => (out.includes('plan:') ? resolve() : void setTimeout(check, 20));
+      check();
+    });
+    child.kill('SIGINT');
+    const stopped = await finished(child);
+    expect(stopped.code).toBe(130);
+    expect(out + stopped.stdout).toMatch(/to resume: .*ferry copy/);
+    expect(noTemps(job.dst)).toEqual([]);
+    expect(statusCounts(job.db).pending).toBeGreaterThan(0);
+
+    const resumed = await runCli(job.args);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^resuming \d+ file\(s\), .* from the backlog/m);
+    expect(readTree(job.dst)).toEqual(readTree(job.src));
+    expect(statusCounts(job.db)).toEqual({ synced: 13 });
+  });
+
+  it('exits at once on a second SIGINT, and the next run still resumes correctly', async () => {
+    const job = slowJob();
+    const child = startCli([...job.args, '--bwlimit', '512K', '--json']);
+    await waitForEvent(child, 'file.start');
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    const stopped = await finished(child);
+    expect(stopped.code).toBe(130);
+
+    const resumed = await runCli(job.args);
+    expect(resumed.code).toBe(0);
+    expect(readTree(job.dst)).toEqual(readTree(job.src));
+    expect(noTemps(job.dst)).toEqual([]);
+  });
+
+  it('removes temp files a crashed run left behind when it scans', async () => {
+    const src = tempTree({ 'a/x.txt': 'x' });
+    const work = tempDir();
+    const dst = tempTree({ 'a/.ferry-tmp-0123456789abcdef': 'partial', '.ferry-tmp-fedcba9876543210': 'partial' }, join(work, 'dst'));
+    const r = await runCli(['copy', src, dst, '--db', join(work, 'db')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/removed 2 temp file/);
+    expect(listAll(dst)).toEqual(['a', 'a/x.txt']);
+  });
+
+  it('does not take a database another ferry process is using', async () => {
+    const job = slowJob();
+    const child = startCli([...job.args, '--bwlimit', '1M', '--json']);
+    await waitForEvent(child, 'file.start');
+    const second = await runCli(job.args);
+    child.kill('SIGKILL');
+    await finished(child);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/^ferry: Another ferry process \(pid \d+\) is using the database/);
+  });
+});
+
+describe('ferry copy: updates', () => {
+  it('overwrites a changed file whole (a shorter one is truncated) and copies a new one', async () => {
+    const src = tempTree({ 'big.bin': randomBytes(200_000, 7), 'same.txt': 'same' });
+    const work = tempDir();
+    const dst = join(work, 'dst');
+    const args = ['copy', src, dst, '--db', join(work, 'db'), '--json'];
+    expect((await runCli(args)).code).toBe(0);
+    writeFileSync(join(src, 'big.bin'), 'short now');
+    writeFileSync(join(src, 'new.txt'), 'new');
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    const copied = events(r.stdout).filter((e) => e.type === 'file.done').map((e) => e.path).sort();
+    expect(copied).toEqual(['big.bin', 'new.txt']);
+    expect(readTree(dst)).toEqual(readTree(src));
+  });
+});
