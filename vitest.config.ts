@@ -6,10 +6,5 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    coverage: {
-      provider: 'v8',
-      include: ['dist/**/*.js'],
-      reporter: ['text-summary', 'html', 'lcov'],
-    },
   },
 });

@@ -75,7 +75,7 @@ describe('ferry copy --delete-extras (mirror)', () => {
   });
 
   it('refuses when the source root went missing after the scan (resume, then mirror)', async () => {
-    const { src, dst, work, args } = setup();
+    const { src, dst, args } = setup();
     for (let i = 0; i < 8; i++) writeFileSync(join(src, `slow${i}.bin`), randomBytes(128 * 1024, i));
     const child = startCli([...args, '--bwlimit', '1M', '--block-size', '64K', '--json']);
     await waitForEvent(child, 'file.done');
