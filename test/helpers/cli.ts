@@ -10,12 +10,22 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts the built CLI (`bin/ferry.js`, piped: no TTY) and returns the child. */
+const collected = new WeakMap<ChildProcess, { stdout: string; stderr: string }>();
+
+/**
+ * Starts the built CLI (`bin/ferry.js`, piped: no TTY) and returns the child. Its output is
+ * collected from the first byte, so `finished` sees everything whoever else listens.
+ */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const out = { stdout: '', stderr: '' };
+  collected.set(child, out);
+  child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  return child;
 }
 
 /** Runs the built CLI to the end and collects its output. */
@@ -24,13 +34,14 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 }
 
 export function finished(child: ChildProcess): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const out = collected.get(child);
+  if (!out) throw new Error('finished() takes a child started by startCli()');
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    if (child.exitCode !== null || child.signalCode !== null) {
+      if (child.stdout?.readableEnded !== false) return resolve({ code: child.exitCode, signal: child.signalCode, ...out });
+    }
+    child.on('close', (code, signal) => resolve({ code, signal, ...out }));
   });
 }
 
@@ -42,8 +53,15 @@ export function events(stdout: string): Array<Record<string, unknown> & { type: 
     .map((l) => JSON.parse(l) as Record<string, unknown> & { type: string });
 }
 
-/** Resolves when the `--json` child prints an event of `type` (rejects if it exits first). */
-export function waitForEvent(child: ChildProcess, type: string): Promise<Record<string, unknown>> {
+/**
+ * Resolves when the `--json` child prints an event of `type` for which `match` holds (rejects if
+ * the child exits first).
+ */
+export function waitForEvent(
+  child: ChildProcess,
+  type: string,
+  match: (e: Record<string, unknown>) => boolean = () => true,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let buffered = '';
     const onData = (d: Buffer): void => {
@@ -53,7 +71,7 @@ export function waitForEvent(child: ChildProcess, type: string): Promise<Record<
       for (const line of lines) {
         if (!line.trim()) continue;
         const e = JSON.parse(line) as Record<string, unknown>;
-        if (e.type === type) {
+        if (e.type === type && match(e)) {
           child.stdout?.off('data', onData);
           resolve(e);
           return;

@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN } from './helpers/cli.js';
+import { randomBytes, tempDir, tempTree } from './helpers/tree.js';
+
+/** Runs the CLI under a real pseudo-terminal (util-linux `script`), as a user at a terminal would. */
+function onTerminal(args: string[]): string {
+  const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return execFileSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '100' } });
+}
+
+describe('ferry copy on a terminal', () => {
+  it('draws the live panel (current file, rates, ETA, totals, queue) and redraws it in place', () => {
+    const src = tempTree({ 'big.bin': randomBytes(3 * 1024 * 1024, 5), 'small.txt': 's' });
+    const work = tempDir();
+    const out = onTerminal(['copy', src, join(work, 'dst'), '--db', join(work, 'db'), '--bwlimit', '1M', '--block-size', '64K']);
+    expect(out).toMatch(/ferry transferring/);
+    expect(out).toMatch(/big\.bin +\d.* \d+%  ETA /);
+    expect(out).toMatch(/rate +[\d.]+ [KM]iB\/s now · [\d.]+ [KM]iB\/s avg +queue \d+\/20/);
+    expect(out).toMatch(/done +\d+ file\(s\) · .* this run · .* overall/);
+    expect(out).toMatch(/left +\d+ file\(s\) · .* · ETA /);
+    expect(out).toContain('\x1b[2K'); // redrawn in place, not appended
+    expect(out).toMatch(/done: copied 2 file\(s\)/);
+  });
+
+  it('prints plain lines without escape codes when piped, and none at all with --json but events', () => {
+    const src = tempTree({ 'a.txt': 'a' });
+    const work = tempDir();
+    const plain = execFileSync(process.execPath, [BIN, 'copy', src, join(work, 'dst'), '--db', join(work, 'db')], { encoding: 'utf8' });
+    expect(plain).not.toContain('\x1b[');
+    expect(plain).toMatch(/^plan: 1 to copy/m);
+  });
+});
