@@ -16,7 +16,7 @@ describe('ferry copy on a terminal', () => {
     const work = tempDir();
     const out = onTerminal(['copy', src, join(work, 'dst'), '--db', join(work, 'db'), '--bwlimit', '1M', '--block-size', '64K']);
     expect(out).toMatch(/ferry transferring/);
-    expect(out).toMatch(/big\.bin +\d.* \d+%  ETA /);
+    expect(out).toMatch(/big\.bin +\d.* \d+% {2}ETA /);
     expect(out).toMatch(/rate +[\d.]+ [KM]iB\/s now · [\d.]+ [KM]iB\/s avg +queue \d+\/20/);
     expect(out).toMatch(/done +\d+ file\(s\) · .* this run · .* overall/);
     expect(out).toMatch(/left +\d+ file\(s\) · .* · ETA /);
