@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
 import { EXIT, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
 import { copy } from '../faces/copy/copy.js';
@@ -6,6 +7,8 @@ import { ndjsonRenderer } from '../report/ndjson.js';
 import { plainRenderer } from '../report/plain.js';
 import { ttyRenderer } from '../report/tty.js';
 import { copyCommand, parseCopyFlags, type CopyFlags } from './copy-command.js';
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 const out = (t: string): void => void process.stdout.write(t);
 const err = (t: string): void => void process.stderr.write(t);
@@ -63,15 +66,22 @@ function report(e: unknown, json: boolean): number {
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
+  // commander's own usage errors read like ferry's: "ferry: unknown option '--x'", then a hint.
+  const output = {
+    writeOut: out,
+    writeErr: err,
+    outputError: (text: string, write: (t: string) => void) => write(`ferry: ${text.replace(/^error: /, '')}`),
+  };
   const program = new Command('ferry')
     .description('ferry moves files and never loses them.')
-    .version(process.env.npm_package_version ?? '0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    .version(VERSION)
+    .showHelpAfterError('hint: run with --help for usage')
     .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: err });
+    .configureOutput(output);
   const copyCmd = copyCommand()
+    .showHelpAfterError('hint: run `ferry copy --help` for usage')
     .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: err })
+    .configureOutput(output)
     .action(async (source: string, destination: string, flags: CopyFlags) => {
       try {
         exitCode = await runCopy(source, destination, flags);

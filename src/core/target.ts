@@ -39,7 +39,10 @@ export interface Target {
   readonly root: string;
   /** True when the root exists and is a directory (the drive is mounted, the share is there). */
   available(): Promise<boolean>;
-  /** Measures the target's capabilities by writing a small probe file in the root. */
+  /**
+   * Measures the target's capabilities by writing a small probe file in the root, then removing it
+   * and putting the root's times back (its ctime still moves: call it once, not on every run).
+   */
   probe(): Promise<TargetCaps>;
   /** The live entry at `rel` (not following a final symlink), or undefined when absent. */
   stat(rel: string): Promise<FileEntry | undefined>;

@@ -37,7 +37,7 @@ const CANNOT_SET = 'Linux cannot set ctime or birth time: they are recorded in t
  */
 export async function runJob(store: Store, target: Target, o: RunOptions, emit: Emit, signal: AbortSignal): Promise<RunResult> {
   const started = performance.now();
-  await store.bindJob(o.sourceRoot, target.root);
+  const job = await store.bindJob(o.sourceRoot, target.root);
   let backlog = await store.backlog();
   const mode: RunMode = o.dryRun ? 'dry-run' : backlog.files > 0 && !o.rescan ? 'resume' : 'scan';
   const runId = o.dryRun ? 0 : await store.startRun(mode);
@@ -52,8 +52,8 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
   let refused: string | undefined;
   try {
     const destExists = await target.available();
-    const destCaps = destExists && !o.dryRun ? await target.probe() : undefined;
-    let windowNs = modifyWindow({ explicit: o.modifyWindowNs, source: 1n, destination: destCaps?.timePrecisionNs ?? 1n, setter: o.setterPrecisionNs });
+    const destPrecision = o.dryRun || !destExists ? undefined : await destinationPrecision(store, target, job.destPrecisionNs, o.rescan);
+    let windowNs = modifyWindow({ explicit: o.modifyWindowNs, source: 1n, destination: destPrecision ?? 1n, setter: o.setterPrecisionNs });
     if (mode !== 'resume') {
       stats.phase = 'scanning';
       const trash = o.mirror?.trashDir ? relative(target.root, o.mirror.trashDir) : undefined;
@@ -71,7 +71,7 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       windowNs = modifyWindow({
         explicit: o.modifyWindowNs,
         source: scan.sourceGranularityNs,
-        destination: destCaps?.timePrecisionNs ?? scan.destGranularityNs,
+        destination: destPrecision ?? scan.destGranularityNs,
         setter: o.setterPrecisionNs,
       });
       const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors });
@@ -113,6 +113,17 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
     emit({ type: 'run.end', status, summary });
   }
   return { status, summary, refused };
+}
+
+/**
+ * The destination's mtime precision: probed once per job (and again on --rescan), then read from
+ * the Store, so a run with nothing to copy writes nothing on the destination, not even a probe.
+ */
+async function destinationPrecision(store: Store, target: Target, known: bigint | null, reprobe: boolean): Promise<bigint> {
+  if (known !== null && !reprobe) return known;
+  const caps = await target.probe();
+  await store.saveDestPrecision(caps.timePrecisionNs);
+  return caps.timePrecisionNs;
 }
 
 /** A dry run reports every pending file as what it would copy. */

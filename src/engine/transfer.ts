@@ -190,9 +190,13 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
 
   const makeOther = async (r: FileRecord & { rowid: number }): Promise<void> => {
     try {
-      if (r.kind === 'dir') await target.mkdir(r.rel);
-      else await target.symlink(r.rel, await readlink(r.sourcePath), { atimeNs: r.accessedNs, mtimeNs: r.modifiedNs });
-      stats.fileFinished(r.rowid, 'done', 0);
+      if (r.kind === 'dir') {
+        await target.mkdir(r.rel);
+      } else {
+        await target.symlink(r.rel, await readlink(r.sourcePath), { atimeNs: r.accessedNs, mtimeNs: r.modifiedNs });
+        stats.fileFinished(r.rowid, 'done', 0);
+        result.copied++;
+      }
       batch.add({ sourcePath: r.sourcePath, hash: null, algorithm: null });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT' && r.kind === 'symlink') {

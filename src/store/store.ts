@@ -29,6 +29,8 @@ export interface JobInfo {
   lastScanErrors: number;
   /** True when the last scan ran to its end (a crash mid-scan leaves it false). */
   lastScanComplete: boolean;
+  /** The destination's mtime precision as last probed, or null before the first probe. */
+  destPrecisionNs: bigint | null;
 }
 
 export interface ScanResult {
@@ -62,6 +64,9 @@ export interface Store {
    */
   bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo>;
 
+  /** Records the destination's probed mtime precision for later runs. */
+  saveDestPrecision(ns: bigint): Promise<void>;
+
   /** Starts a scan: clears the destination listing and returns the new scan generation. */
   beginScan(): Promise<number>;
   /**
@@ -78,7 +83,7 @@ export interface Store {
    */
   finishScan(generation: number, options: { windowNs: bigint; errors: number }): Promise<ScanResult>;
 
-  /** Files and bytes still `pending`. */
+  /** Files and symlinks still `pending` (directories are not counted), and their bytes. */
   backlog(): Promise<Backlog>;
   /** Up to `limit` pending rows after `afterRowid`, in rowid order, with their rowids. */
   pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>>;

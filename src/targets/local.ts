@@ -54,6 +54,7 @@ export class LocalTarget implements Target {
   }
 
   async probe(): Promise<TargetCaps> {
+    const rootBefore = await lstat(this.root, { bigint: true });
     const probe = join(this.root, randomTempName());
     const fh = await open(probe, 'wx');
     await fh.close();
@@ -76,6 +77,8 @@ export class LocalTarget implements Target {
       return { timePrecisionNs: precision, caseSensitive };
     } finally {
       await unlink(probe).catch(() => undefined);
+      // Leave no trace but the ctime: the probe's create and unlink moved the root's mtime.
+      await setTimesNs(this.root, rootBefore.atimeNs, rootBefore.mtimeNs).catch(() => undefined);
     }
   }
 

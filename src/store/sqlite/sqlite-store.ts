@@ -86,10 +86,11 @@ export class SqliteStore implements Store {
         release = acquireLock(path);
       }
       db = new Database(path);
+      db.defaultSafeIntegers(true);
+      refuseForeign(db); // before anything is written: another program's database stays as it was
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
-      db.defaultSafeIntegers(true);
       migrate(db);
       return new SqliteStore(path, db, release);
     } catch (err) {
@@ -104,13 +105,13 @@ export class SqliteStore implements Store {
     this.sourceRoot = sourceRoot;
     this.destRoot = destRoot;
     const row = this.db.prepare('SELECT * FROM job WHERE id = 1').get() as
-      | { source_root: string; dest_root: string; last_scan_errors: bigint; last_scan_complete: bigint }
+      | { source_root: string; dest_root: string; last_scan_errors: bigint; last_scan_complete: bigint; dest_precision_ns: bigint | null }
       | undefined;
     if (!row) {
       this.db
         .prepare('INSERT INTO job (id, source_root, dest_root, created) VALUES (1, ?, ?, ?)')
         .run(sourceRoot, destRoot, Date.now());
-      return { sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false };
+      return { sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null };
     }
     if (row.source_root !== sourceRoot || row.dest_root !== destRoot) {
       throw new FerryError(
@@ -124,7 +125,12 @@ export class SqliteStore implements Store {
       destRoot,
       lastScanErrors: Number(row.last_scan_errors),
       lastScanComplete: row.last_scan_complete === 1n,
+      destPrecisionNs: row.dest_precision_ns,
     };
+  }
+
+  async saveDestPrecision(ns: bigint): Promise<void> {
+    this.db.prepare('UPDATE job SET dest_precision_ns = ?').run(ns);
   }
 
   async beginScan(): Promise<number> {
@@ -204,7 +210,7 @@ export class SqliteStore implements Store {
       const r = this.db
         .prepare(`
           SELECT count(*) AS files,
-                 count(*) FILTER (WHERE status = 'pending') AS pending,
+                 count(*) FILTER (WHERE status = 'pending' AND kind <> 'dir') AS pending,
                  coalesce(sum(size) FILTER (WHERE status = 'pending' AND kind = 'file'), 0) AS pendingBytes,
                  count(*) FILTER (WHERE status = 'synced') AS synced
           FROM files`)
@@ -215,7 +221,8 @@ export class SqliteStore implements Store {
 
   async backlog(): Promise<Backlog> {
     const r = this.db
-      .prepare(`SELECT count(*) AS files, coalesce(sum(size) FILTER (WHERE kind = 'file'), 0) AS bytes
+      .prepare(`SELECT count(*) FILTER (WHERE kind <> 'dir') AS files,
+                       coalesce(sum(size) FILTER (WHERE kind = 'file'), 0) AS bytes
                 FROM files WHERE status = 'pending'`)
       .get() as { files: bigint; bytes: bigint };
     return { files: Number(r.files), bytes: r.bytes };
@@ -303,13 +310,17 @@ export class SqliteStore implements Store {
   }
 }
 
+/** Throws for a file that is not SQLite, or a SQLite database with tables but no ferry schema. */
+function refuseForeign(db: Database.Database): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: bigint };
+  const ours = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'job'`).get() as { n: bigint };
+  if (tables.n > 0n && (version === 0 || ours.n === 0n)) throw new Error('not a ferry database: it has tables of its own');
+}
+
 /** Applies the numbered .sql files above the database's user_version, each in a transaction. */
 function migrate(db: Database.Database): void {
   const version = Number(db.pragma('user_version', { simple: true }));
-  if (version === 0) {
-    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: bigint };
-    if (tables.n > 0n) throw new Error('not a ferry database: it has tables of its own');
-  }
   const files = readdirSync(MIGRATIONS).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
   for (const file of files) {
     const n = Number.parseInt(file, 10);
