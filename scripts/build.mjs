@@ -5,5 +5,9 @@ import { createRequire } from 'node:module';
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 rmSync('dist', { recursive: true, force: true });
-execFileSync(process.execPath, [tsc, '-p', '.'], { stdio: 'inherit' });
+try {
+  execFileSync(process.execPath, [tsc, '-p', '.'], { stdio: 'inherit' });
+} catch {
+  process.exit(1); // tsc has printed the errors
+}
 cpSync('src/store/sqlite/migrations', 'dist/store/sqlite/migrations', { recursive: true });

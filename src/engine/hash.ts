@@ -7,7 +7,7 @@ export type Algorithm = (typeof ALGORITHMS)[number];
 
 /** An incremental hash: feed it blocks in order, then read the hex digest once. */
 export interface Hasher {
-  update(data: Uint8Array): void;
+  update(data: Buffer): void;
   digest(): string;
 }
 
