@@ -50,6 +50,20 @@ function toRecord(r: Row): FileRecord & { rowid: number } {
   };
 }
 
+/** Upserts a source entry; an unchanged size, mtime and kind keep the hash (§3.3 "hash preservation"). */
+const UPSERT_SOURCE = `
+  INSERT INTO files (source_path, dest_path, rel, kind, size, created, changed, modified, accessed,
+                     permissions, uid, gid, status, scan_generation)
+  VALUES (@sourcePath, @destPath, @rel, @kind, @size, @created, @changed, @modified, @accessed,
+          @permissions, @uid, @gid, 'pending', @generation)
+  ON CONFLICT (source_path) DO UPDATE SET
+    hash = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind THEN hash END,
+    algorithm = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind THEN algorithm END,
+    attempts = CASE WHEN size = excluded.size AND modified = excluded.modified THEN attempts ELSE 0 END,
+    kind = excluded.kind, size = excluded.size, created = excluded.created, changed = excluded.changed,
+    modified = excluded.modified, accessed = excluded.accessed, permissions = excluded.permissions,
+    uid = excluded.uid, gid = excluded.gid, scan_generation = excluded.scan_generation`;
+
 function describeOpenError(path: string, err: unknown): FerryError {
   const msg = (err as Error).message ?? String(err);
   if (/file is not a database|malformed|not a ferry/i.test(msg)) {
@@ -142,26 +156,10 @@ export class SqliteStore implements Store {
     })();
   }
 
-  private readonly upsert = (): Database.Statement =>
-    this.db.prepare(`
-      INSERT INTO files (source_path, dest_path, rel, kind, size, created, changed, modified, accessed,
-                         permissions, uid, gid, status, scan_generation)
-      VALUES (@sourcePath, @destPath, @rel, @kind, @size, @created, @changed, @modified, @accessed,
-              @permissions, @uid, @gid, 'pending', @generation)
-      ON CONFLICT (source_path) DO UPDATE SET
-        hash = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind
-                    THEN hash END,
-        algorithm = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind
-                    THEN algorithm END,
-        attempts = CASE WHEN size = excluded.size AND modified = excluded.modified THEN attempts ELSE 0 END,
-        kind = excluded.kind, size = excluded.size, created = excluded.created, changed = excluded.changed,
-        modified = excluded.modified, accessed = excluded.accessed, permissions = excluded.permissions,
-        uid = excluded.uid, gid = excluded.gid, scan_generation = excluded.scan_generation`);
-
   private upsertStmt?: Database.Statement;
 
   async putSourceEntries(generation: number, entries: FileEntry[]): Promise<void> {
-    const stmt = (this.upsertStmt ??= this.upsert());
+    const stmt = (this.upsertStmt ??= this.db.prepare(UPSERT_SOURCE));
     this.db.transaction(() => {
       for (const e of entries) {
         if (e.kind === 'other') continue; // sockets, fifos, devices are not copied
