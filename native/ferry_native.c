@@ -29,12 +29,21 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall, const 
   return NULL;
 }
 
+// Nanoseconds as a BigInt of any size that fits 128 bits: dates past 2262 (or before 1677) do not fit
+// int64 nanoseconds but do fit a timespec.
 static int to_timespec(napi_env env, napi_value v, struct timespec *ts) {
-  int64_t ns;
-  bool lossless;
-  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok || !lossless) return -1;
-  int64_t sec = ns / 1000000000LL, rem = ns % 1000000000LL;
-  if (rem < 0) { rem += 1000000000LL; sec -= 1; }
+  int sign = 0;
+  size_t count = 2;
+  uint64_t words[2] = {0, 0};
+  if (napi_get_value_bigint_words(env, v, &sign, &count, words) != napi_ok || count > 2) return -1;
+  unsigned __int128 mag = ((unsigned __int128)words[1] << 64) | words[0];
+  __int128 sec = (__int128)(mag / 1000000000u);
+  __int128 rem = (__int128)(mag % 1000000000u);
+  if (sign) {
+    sec = -sec;
+    rem = -rem;
+    if (rem < 0) { rem += 1000000000; sec -= 1; }
+  }
   ts->tv_sec = (time_t)sec;
   ts->tv_nsec = (long)rem;
   return 0;

@@ -1,7 +1,7 @@
-import { appendFileSync, existsSync, truncateSync, unlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { events, finished, startCli, waitForEvent } from './helpers/cli.js';
+import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
 import { dbRows } from './helpers/db.js';
 import { randomBytes, tempDir, tempTree } from './helpers/tree.js';
 
@@ -26,13 +26,19 @@ describe('ferry copy: a source file that changes while it is read', () => {
       await waitForEvent(child, 'stats', (e) => (e.current as Array<{ done: number }>).some((c) => c.done > 0));
       change(join(job.src, 'live.bin'));
       const r = await finished(child);
-      expect(r.code).toBe(0);
+      expect(r.code).toBe(1); // not everything was copied: the file stays pending for the next run
       const skip = events(r.stdout).find((e) => e.type === 'file.skip');
       expect(skip?.reason).toBe('changed');
       expect(events(r.stdout).some((e) => e.type === 'file.done')).toBe(false);
       expect(existsSync(join(job.dst, 'live.bin'))).toBe(false);
       const [row] = dbRows(job.db, `SELECT status, hash FROM files WHERE rel = 'live.bin'`);
       expect(row).toEqual({ status: 'pending', hash: null });
+      // The next run scans (the last run finished), so a file that keeps changing never blocks new ones.
+      writeFileSync(join(job.src, 'new.txt'), 'new');
+      const next = await runCli(job.args.filter((a, i, all) => a !== '--bwlimit' && all[i - 1] !== '--bwlimit'));
+      expect(events(next.stdout).find((e) => e.type === 'run.start')?.mode).toBe('scan');
+      expect(next.code).toBe(0);
+      expect(readFileSync(join(job.dst, 'new.txt'), 'utf8')).toBe('new');
     });
   }
 

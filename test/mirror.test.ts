@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
@@ -39,8 +39,25 @@ describe('ferry copy --delete-extras (mirror)', () => {
     const r = await runCli([...args, '--delete-extras', '--trash', trash]);
     expect(r.code).toBe(0);
     expect(listAll(dst)).toEqual(listAll(src));
-    expect(readFileSync(join(trash, 'extra.txt'), 'utf8')).toBe('x');
-    expect(readFileSync(join(trash, 'gone/deep/e.txt'), 'utf8')).toBe('e');
+    const [run] = readdirSync(trash); // one subdirectory per run, so nothing trashed twice is lost
+    expect(readFileSync(join(trash, run!, 'extra.txt'), 'utf8')).toBe('x');
+    expect(readFileSync(join(trash, run!, 'gone/deep/e.txt'), 'utf8')).toBe('e');
+  });
+
+  it('refuses a --trash, --db or --log inside the source or the destination', async () => {
+    const { src, dst, work } = setup();
+    for (const extra of [
+      ['--delete-extras', '--trash', join(src, '.trash')],
+      ['--delete-extras', '--trash', join(dst, '.trash')],
+      ['--db', join(dst, 'job.db')],
+      ['--db', join(src, 'job.db')],
+      ['--db', join(work, 'db2'), '--log', join(dst, 'audit.log')],
+    ]) {
+      const r = await runCli(['copy', src, dst, ...(extra.includes('--db') ? [] : ['--db', join(work, 'db')]), ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^ferry: .* is inside the (source|destination) .*; put it outside both trees\.$/m);
+    }
+    expect(listAll(src)).toEqual(['b.txt', 'keep', 'keep/a.txt']);
   });
 
   it('lists deletions on --dry-run and changes nothing', async () => {

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
@@ -76,14 +76,29 @@ describe('ferry copy: interruptions', () => {
     expect(noTemps(job.dst)).toEqual([]);
   });
 
-  it('removes temp files a crashed run left behind when it scans', async () => {
+  it('removes stale temp files when it scans, but not a fresh one another job may be writing', async () => {
     const src = tempTree({ 'a/x.txt': 'x' });
     const work = tempDir();
-    const dst = tempTree({ 'a/.ferry-tmp-0123456789abcdef': 'partial', '.ferry-tmp-fedcba9876543210': 'partial' }, join(work, 'dst'));
-    const r = await runCli(['copy', src, dst, '--db', join(work, 'db')]);
+    const dst = tempTree(
+      { 'a/.ferry-tmp-0123456789abcdef': 'partial', '.ferry-tmp-fedcba9876543210': 'partial', 'a/.ferry-tmp-00000000aaaaaaaa': 'live' },
+      join(work, 'dst'),
+    );
+    const twoHoursAgo = Date.now() / 1000 - 7200;
+    utimesSync(join(dst, 'a/.ferry-tmp-0123456789abcdef'), twoHoursAgo, twoHoursAgo);
+    utimesSync(join(dst, '.ferry-tmp-fedcba9876543210'), twoHoursAgo, twoHoursAgo);
+    const r = await runCli(['copy', src, dst, '--db', join(work, 'db'), '--delete-extras']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/removed 2 temp file/);
-    expect(listAll(dst)).toEqual(['a', 'a/x.txt']);
+    expect(listAll(dst)).toEqual(['a', 'a/.ferry-tmp-00000000aaaaaaaa', 'a/x.txt']);
+  });
+
+  it('leaves a user file that merely looks like a temp name in the source out of the copy', async () => {
+    const src = tempTree({ 'x.txt': 'x', '.ferry-tmp-0123456789abcdef': 'a partial file from some earlier copy' });
+    const work = tempDir();
+    const dst = join(work, 'dst');
+    const r = await runCli(['copy', src, dst, '--db', join(work, 'db')]);
+    expect(r.code).toBe(0);
+    expect(listAll(dst)).toEqual(['x.txt']);
   });
 
   it('does not take a database another ferry process is using', async () => {

@@ -24,7 +24,8 @@ export interface WriteHandle {
   flush(): Promise<void>;
   /**
    * Flushes, closes, renames over the final name, sets atime and mtime, then re-stats.
-   * Resolves with the re-stat entry, so the caller can check that the times held.
+   * Resolves with the re-stat entry, so the caller can check that the times held. Rejects with
+   * ECHANGED when the file is not exactly what this handle wrote (another process interfered).
    */
   commit(times: FileTimes): Promise<FileEntry>;
   /** Closes and removes the temp file. Safe to call twice and after a failed commit. */
@@ -46,7 +47,11 @@ export interface Target {
   probe(): Promise<TargetCaps>;
   /** The live entry at `rel` (not following a final symlink), or undefined when absent. */
   stat(rel: string): Promise<FileEntry | undefined>;
-  /** Starts writing `rel` through a temp file; creates missing parent directories. */
+  /**
+   * Starts writing `rel` through a temp file. Creates missing parent directories; a parent that is a
+   * symlink is replaced by a real directory (writes never leave the root), a parent that is a file
+   * rejects with ENOTDIR.
+   */
   openWrite(rel: string): Promise<WriteHandle>;
   /** Creates (or replaces) a symlink at `rel` atomically, then sets its times. */
   symlink(rel: string, linkTarget: string, times: FileTimes): Promise<void>;
@@ -62,4 +67,9 @@ export interface Target {
   remove(rel: string, options?: { trashDir?: string }): Promise<string | undefined>;
   /** True for names this target uses for its own temp files (never user data). */
   isTempName(name: string): boolean;
+  /**
+   * Removes a temp file left by an interrupted run: this job's at any age, another job's only once
+   * it is old enough that no live writer can own it. Resolves whether it was removed.
+   */
+  removeStaleTemp(rel: string, mtimeNs: bigint): Promise<boolean>;
 }

@@ -1,4 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeFileError, errnoCode } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
@@ -9,6 +9,9 @@ export interface MirrorOptions {
   maxDelete?: number;
   trashDir?: string;
   dryRun: boolean;
+  /** The destination ignores case (SMB, exFAT): "Report.txt" there is the source's "report.txt". */
+  caseInsensitive: boolean;
+  signal: AbortSignal;
 }
 
 export interface MirrorResult {
@@ -24,7 +27,11 @@ const PAGE = 512;
 async function refusal(job: JobInfo, extras: number, maxDelete?: number): Promise<string | undefined> {
   let names: string[];
   try {
-    if (!(await lstat(job.sourceRoot)).isDirectory()) return `the source root ${job.sourceRoot} is not a directory`;
+    const root = await stat(job.sourceRoot, { bigint: true });
+    if (!root.isDirectory()) return `the source root ${job.sourceRoot} is not a directory`;
+    if (job.sourceDevice !== null && root.dev !== job.sourceDevice) {
+      return `the source root ${job.sourceRoot} is on another filesystem than when this job began (an unmounted share?)`;
+    }
     names = await readdir(job.sourceRoot);
   } catch (err) {
     return `the source root ${job.sourceRoot} cannot be read (${describeFileError(err)})`;
@@ -56,23 +63,24 @@ export async function mirrorExtras(
 ): Promise<MirrorResult> {
   let count = 0;
   for (let after: string | null = null; ; ) {
-    const rows = await store.extras(after, PAGE);
+    const rows = await store.extras(after, PAGE, options.caseInsensitive);
     if (rows.length === 0) break;
     count += rows.filter((r) => r.kind !== 'dir').length;
     after = rows[rows.length - 1]!.rel;
   }
   const result: MirrorResult = { deleted: 0, failed: 0 };
-  if (count === 0 && !(await store.extras(null, 1)).length) return result;
+  if (count === 0 && !(await store.extras(null, 1, options.caseInsensitive)).length) return result;
   const why = await refusal(job, count, options.maxDelete);
   if (why) {
     emit({ type: 'mirror.refused', reason: why, destination: job.destRoot });
     return { ...result, refused: why };
   }
   for (let after: string | null = null; ; ) {
-    const rows = await store.extras(after, PAGE);
+    const rows = await store.extras(after, PAGE, options.caseInsensitive);
     if (rows.length === 0) break;
     after = rows[rows.length - 1]!.rel;
     for (const { rel, kind } of rows) {
+      if (options.signal.aborted) return result;
       const base = { path: rel, source: join(job.sourceRoot, rel), destination: join(job.destRoot, rel), size: 0 };
       try {
         await lstat(base.source);
@@ -84,7 +92,14 @@ export async function mirrorExtras(
           continue;
         }
       }
-      const live = await target.stat(rel);
+      let live;
+      try {
+        live = await target.stat(rel);
+      } catch (err) {
+        result.failed++;
+        emit({ type: 'file.error', ...base, message: `not deleted: ${describeFileError(err)}`, errno: errnoCode(err) });
+        continue;
+      }
       if (!live) {
         await store.dropDestEntry(rel);
         continue;

@@ -25,13 +25,17 @@ export class TimeGranularity {
 }
 
 /**
- * The modify window: an explicit `--modify-window` wins; otherwise the coarsest of the source's
- * observed granularity, the destination's probed precision, and the precision ferry sets times with.
- * The rule compares |Δ| < window, so a window of 1 ns means exact equality.
+ * The automatic modify window: the coarsest of the source's observed granularity, the destination's
+ * probed precision, and the precision ferry sets times with. The rule compares |Δ| < window, so a
+ * window of 1 ns means exact equality.
  */
-export function modifyWindow(parts: { explicit?: bigint; source: bigint; destination: bigint; setter: bigint }): bigint {
-  if (parts.explicit !== undefined) return parts.explicit === 0n ? 1n : parts.explicit + 1n;
+export function modifyWindow(parts: { source: bigint; destination: bigint; setter: bigint }): bigint {
   let w = 1n;
   for (const v of [parts.source, parts.destination, parts.setter]) if (v > w) w = v;
   return w;
+}
+
+/** `--modify-window N`, as rsync means it: differences up to and including N count as equal. */
+export function explicitWindow(ns: bigint): bigint {
+  return ns + 1n;
 }

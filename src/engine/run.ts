@@ -2,9 +2,9 @@ import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Emit, RunMode, RunStatus, RunSummary } from '../core/events.js';
 import type { Target } from '../core/target.js';
-import type { Store } from '../store/store.js';
+import type { JobInfo, Store } from '../store/store.js';
 import { mirrorExtras, type MirrorOptions } from './mirror.js';
-import { modifyWindow } from './plan.js';
+import { explicitWindow, modifyWindow } from './plan.js';
 import { scanTrees } from './scan-trees.js';
 import { StatsTracker } from './stats.js';
 import { transferBacklog, type TransferOptions } from './transfer.js';
@@ -18,7 +18,7 @@ export interface RunOptions extends Omit<TransferOptions, 'timeToleranceNs'> {
   /** The step ferry sets times in (1 ns with the native addon, 1 µs without). */
   setterPrecisionNs: bigint;
   /** `--delete-extras` and its guards; undefined when mirroring is off. */
-  mirror?: Omit<MirrorOptions, 'dryRun'>;
+  mirror?: Omit<MirrorOptions, 'dryRun' | 'caseInsensitive' | 'signal'>;
   statsIntervalMs?: number;
 }
 
@@ -31,15 +31,26 @@ export interface RunResult {
 const CANNOT_SET = 'Linux cannot set ctime or birth time: they are recorded in the Store, not applied.';
 
 /**
- * One run of a copy job (§2.1): pending rows in the Store → resume without scanning; otherwise
- * (or with `rescan`) scan both trees, plan, then transfer; then set directory times and, when asked,
+ * Whether this run resumes the backlog without scanning (§2.1): only when files are pending, the
+ * last scan completed, and the last run did not finish (interrupted, or killed). Pending rows left
+ * by a run that finished (a file that kept changing, a full destination) do not block a new scan,
+ * so new files are always found.
+ */
+function chooseMode(job: JobInfo, pending: number, o: RunOptions): RunMode {
+  if (o.dryRun) return 'dry-run';
+  const unfinished = job.lastRunStatus === null || job.lastRunStatus === 'interrupted' || job.lastRunStatus === 'error';
+  return pending > 0 && !o.rescan && job.lastScanComplete && job.hasRuns && unfinished ? 'resume' : 'scan';
+}
+
+/**
+ * One run of a copy job: resume or scan + plan, then transfer, directory times and, when asked,
  * mirror. Per-file failures are recorded and counted, never thrown; only fatal errors reject.
  */
 export async function runJob(store: Store, target: Target, o: RunOptions, emit: Emit, signal: AbortSignal): Promise<RunResult> {
   const started = performance.now();
   const job = await store.bindJob(o.sourceRoot, target.root);
   let backlog = await store.backlog();
-  const mode: RunMode = o.dryRun ? 'dry-run' : backlog.files > 0 && !o.rescan ? 'resume' : 'scan';
+  const mode = chooseMode(job, backlog.files, o);
   const runId = o.dryRun ? 0 : await store.startRun(mode);
   const stats = new StatsTracker(emit, o.statsIntervalMs);
   stats.bytesOverallBase = Number((await store.syncedTotals()).bytes);
@@ -50,10 +61,14 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
   stats.start();
   let status: RunStatus = 'done';
   let refused: string | undefined;
+  let scanErrors = 0;
   try {
     const destExists = await target.available();
-    const destPrecision = o.dryRun || !destExists ? undefined : await destinationPrecision(store, target, job.destPrecisionNs, o.rescan);
-    let windowNs = modifyWindow({ explicit: o.modifyWindowNs, source: 1n, destination: destPrecision ?? 1n, setter: o.setterPrecisionNs });
+    const facts = o.dryRun || !destExists ? undefined : await destinationFacts(store, target, job, o.rescan);
+    const caseInsensitive = facts ? !facts.caseSensitive : job.destCaseSensitive === false;
+    let auto = modifyWindow({ source: 1n, destination: facts?.precisionNs ?? 1n, setter: o.setterPrecisionNs });
+    const chosen = (automatic: bigint): bigint => (o.modifyWindowNs === undefined ? automatic : explicitWindow(o.modifyWindowNs));
+    let windowNs = chosen(auto);
     if (mode !== 'resume') {
       stats.phase = 'scanning';
       const trash = o.mirror?.trashDir ? relative(target.root, o.mirror.trashDir) : undefined;
@@ -63,51 +78,60 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
         destExists,
         destExclude: trash && !trash.startsWith('..') ? [trash] : [],
         isTempName: (n) => target.isTempName(n),
-        removeTemp: o.dryRun ? undefined : (rel) => target.remove(rel).then(() => undefined),
+        removeStaleTemp: o.dryRun ? undefined : (rel, mtimeNs) => target.removeStaleTemp(rel, mtimeNs),
         emit,
         signal,
       });
       if (signal.aborted) throw signal.reason;
-      windowNs = modifyWindow({
-        explicit: o.modifyWindowNs,
-        source: scan.sourceGranularityNs,
-        destination: destPrecision ?? scan.destGranularityNs,
-        setter: o.setterPrecisionNs,
-      });
-      const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors });
+      scanErrors = scan.errors;
+      auto = modifyWindow({ source: scan.sourceGranularityNs, destination: facts?.precisionNs ?? scan.destGranularityNs, setter: o.setterPrecisionNs });
+      windowNs = chosen(auto);
+      const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors, caseInsensitive });
       emit({ type: 'plan.done', files: plan.files, pending: plan.pending, pendingBytes: Number(plan.pendingBytes), synced: plan.synced, modifyWindowNs: String(windowNs) });
-      if (scan.staleTemps > 0 && !o.dryRun) emit({ type: 'notice', message: `removed ${scan.staleTemps} temp file(s) left by an interrupted run` });
+      if (scan.staleTemps > 0) emit({ type: 'notice', message: `removed ${scan.staleTemps} temp file(s) left by an interrupted run` });
+      if (!o.dryRun && job.sourceDevice === null) await store.saveJobFacts({ sourceDevice: (await stat(o.sourceRoot, { bigint: true })).dev });
       backlog = await store.backlog();
     }
+    let destinationFull = false;
     if (o.dryRun) {
       await listDryRun(store, emit);
     } else {
       if (backlog.files > 0) emit({ type: 'notice', message: CANNOT_SET });
       stats.beginTransfer(backlog.files, Number(backlog.bytes));
-      const t = await transferBacklog({ store, target, options: { ...o, timeToleranceNs: windowNs }, emit, stats, signal });
+      // A copy counts as "times held" within what the destination can store, whatever --modify-window says.
+      const toleranceNs = windowNs > auto ? windowNs : auto;
+      const t = await transferBacklog({ store, target, options: { ...o, timeToleranceNs: toleranceNs }, emit, stats, signal });
       Object.assign(summary, { filesCopied: t.copied, bytesCopied: t.bytes, filesFailed: t.failed, filesSkippedChanged: t.changed });
       if (signal.aborted) throw signal.reason;
-      if (t.destinationFull) {
+      destinationFull = t.destinationFull;
+      if (destinationFull) {
         summary.error = { code: 'ENOSPC', message: `the destination ${target.root} is full; the files that did not fit stay pending` };
-        status = 'failed';
       }
       if (t.copied > 0) await restoreDirectoryTimes(store, target, o.sourceRoot);
     }
-    if (o.mirror && !signal.aborted && !summary.error) {
+    if (o.mirror) {
+      // Runs after a full destination too: deleting what the source no longer has may be what frees the space.
       stats.phase = 'mirroring';
-      const m = await mirrorExtras(store, target, await store.bindJob(o.sourceRoot, target.root), { ...o.mirror, dryRun: o.dryRun }, emit);
+      const current = await store.bindJob(o.sourceRoot, target.root);
+      const m = await mirrorExtras(store, target, current, { ...o.mirror, dryRun: o.dryRun, caseInsensitive, signal }, emit);
       summary.filesDeleted = m.deleted;
       summary.filesFailed += m.failed;
       refused = m.refused;
+      if (signal.aborted) throw signal.reason;
     }
-    if (status === 'done') status = refused ? 'refused' : summary.filesFailed > 0 ? 'failed' : 'done';
+    summary.pendingLeft = o.dryRun ? 0 : (await store.backlog()).files;
+    if (refused) status = 'refused';
+    else if (summary.filesFailed > 0 || scanErrors > 0 || summary.pendingLeft > 0 || destinationFull) status = 'failed';
+    if (scanErrors > 0 && !summary.error) {
+      summary.error = { code: 'SCAN', message: `the scan could not read ${scanErrors} path(s) of the source; they were not copied` };
+    }
   } catch (err) {
     status = signal.aborted ? 'interrupted' : 'error';
     if (!signal.aborted) throw err;
   } finally {
     stats.phase = 'done';
     stats.stop();
-    summary.pendingLeft = (await store.backlog()).files;
+    if (!o.dryRun) summary.pendingLeft = (await store.backlog()).files;
     summary.elapsedMs = Math.round(performance.now() - started);
     if (runId) await store.finishRun(runId, status, summary);
     emit({ type: 'run.end', status, summary });
@@ -116,14 +140,16 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
 }
 
 /**
- * The destination's mtime precision: probed once per job (and again on --rescan), then read from
- * the Store, so a run with nothing to copy writes nothing on the destination, not even a probe.
+ * The destination's time precision and case sensitivity: probed once per job (and again on
+ * --rescan), then read from the Store, so a run with nothing to copy writes nothing there.
  */
-async function destinationPrecision(store: Store, target: Target, known: bigint | null, reprobe: boolean): Promise<bigint> {
-  if (known !== null && !reprobe) return known;
+async function destinationFacts(store: Store, target: Target, job: JobInfo, reprobe: boolean): Promise<{ precisionNs: bigint; caseSensitive: boolean }> {
+  if (job.destPrecisionNs !== null && job.destCaseSensitive !== null && !reprobe) {
+    return { precisionNs: job.destPrecisionNs, caseSensitive: job.destCaseSensitive };
+  }
   const caps = await target.probe();
-  await store.saveDestPrecision(caps.timePrecisionNs);
-  return caps.timePrecisionNs;
+  await store.saveJobFacts({ destPrecisionNs: caps.timePrecisionNs, destCaseSensitive: caps.caseSensitive });
+  return { precisionNs: caps.timePrecisionNs, caseSensitive: caps.caseSensitive };
 }
 
 /** A dry run reports every pending file as what it would copy. */

@@ -13,8 +13,8 @@ export interface ScanOptions {
   /** Relative destination paths not to walk (the trash directory when it sits inside). */
   destExclude: string[];
   isTempName(name: string): boolean;
-  /** Removes a stale ferry temp file found on the destination; not called on a dry run. */
-  removeTemp?: (rel: string) => Promise<void>;
+  /** Removes a stale ferry temp file found on the destination (undefined on a dry run). */
+  removeStaleTemp?: (rel: string, mtimeNs: bigint) => Promise<boolean>;
   emit: Emit;
   signal: AbortSignal;
 }
@@ -48,18 +48,16 @@ export async function scanTrees(store: Store, o: ScanOptions): Promise<ScanOutco
         counts.errors++;
         o.emit({ type: 'scan.error', side: which, path: e.rel, message: e.message });
       }
-      let entries: FileEntry[] = batch.entries;
-      if (which === 'destination') {
-        entries = [];
-        for (const e of batch.entries) {
-          if (o.destExclude.some((x) => e.rel === x || e.rel.startsWith(`${x}/`))) continue;
-          if (e.kind === 'file' && o.isTempName(basename(e.rel))) {
-            outcome.staleTemps++;
-            await o.removeTemp?.(e.rel);
-            continue;
-          }
-          entries.push(e);
+      // ferry's temp files are never data: not copied from a source (a tree ferry once wrote into),
+      // not listed on the destination (so never mirrored), and removed there once stale.
+      const entries: FileEntry[] = [];
+      for (const e of batch.entries) {
+        if (e.kind === 'file' && o.isTempName(basename(e.rel))) {
+          if (which === 'destination' && (await o.removeStaleTemp?.(e.rel, e.mtimeNs))) outcome.staleTemps++;
+          continue;
         }
+        if (which === 'destination' && o.destExclude.some((x) => e.rel === x || e.rel.startsWith(`${x}/`))) continue;
+        entries.push(e);
       }
       for (const e of entries) {
         if (e.kind === 'dir') continue;

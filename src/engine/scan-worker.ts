@@ -61,7 +61,11 @@ function walk(): void {
         st = lstatSync(join(req.root, rel), { bigint: true });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(rel, err);
-        continue; // vanished between readdir and lstat
+        else if (d.name.includes('\uFFFD')) {
+          // readdir turned bytes that are not UTF-8 into U+FFFD: the name cannot be opened again.
+          post({ type: 'error', rel, code: 'EILSEQ', message: 'the name is not valid UTF-8; ferry cannot copy it yet' });
+        }
+        continue; // otherwise it vanished between readdir and lstat
       }
       const entry = entryFromStats(rel, st);
       batch.push(entry);

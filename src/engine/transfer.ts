@@ -92,6 +92,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   });
 
   const records = new Map<number, FileRecord>();
+  const failures: Array<Promise<void>> = [];
   const fail = async (r: FileRecord, id: number, err: unknown): Promise<void> => {
     if (FULL.has(errnoCode(err) ?? '')) {
       // Out of space: the file stays pending for the next run, and no new file is started.
@@ -119,13 +120,20 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
       result.copied++;
       result.bytes += Number(entry.size);
       stats.fileFinished(task.id, 'done', task.size);
-      batch.add({ sourcePath: r.sourcePath, hash: block.fileHash, algorithm: block.fileHash ? options.algorithm : null });
+      batch.add({
+        sourcePath: r.sourcePath,
+        hash: block.fileHash,
+        algorithm: block.fileHash ? options.algorithm : null,
+        size: entry.size,
+        modifiedNs: block.timestamps.mtimeNs,
+      });
       emit({ type: 'file.done', ...outcome(r), size: task.size, hash: block.fileHash, algorithm: block.fileHash ? options.algorithm : null });
     },
     onFailed: (task, err) => {
-      const r = records.get(task.id)!;
+      const r = records.get(task.id);
+      if (!r) return; // the reader already settled this file (changed or vanished while read)
       records.delete(task.id);
-      void fail(r, task.id, err);
+      failures.push(fail(r, task.id, err));
     },
   });
   const writing = writer.run(queue);
@@ -197,7 +205,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
         stats.fileFinished(r.rowid, 'done', 0);
         result.copied++;
       }
-      batch.add({ sourcePath: r.sourcePath, hash: null, algorithm: null });
+      batch.add({ sourcePath: r.sourcePath, hash: null, algorithm: null, size: r.size, modifiedNs: r.modifiedNs });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT' && r.kind === 'symlink') {
         await store.forget(r.sourcePath);
@@ -222,6 +230,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   } finally {
     queue.close();
     await writing;
+    await Promise.all(failures);
     await batch.flush();
     ctx.signal.removeEventListener('abort', onAbort);
   }

@@ -31,6 +31,21 @@ export interface JobInfo {
   lastScanComplete: boolean;
   /** The destination's mtime precision as last probed, or null before the first probe. */
   destPrecisionNs: bigint | null;
+  /** Whether the destination tells "A" from "a", as probed; null before the first probe. */
+  destCaseSensitive: boolean | null;
+  /** st_dev of the source root when the job first scanned it. */
+  sourceDevice: bigint | null;
+  /** How the last run ended: null when it never ended (a crash, `kill -9`) or there was none. */
+  lastRunStatus: RunStatus | null;
+  /** True when there was a run before this one. */
+  hasRuns: boolean;
+}
+
+/** Facts about the job's trees, recorded once and read by later runs. */
+export interface JobFacts {
+  destPrecisionNs: bigint;
+  destCaseSensitive: boolean;
+  sourceDevice: bigint;
 }
 
 export interface ScanResult {
@@ -45,10 +60,13 @@ export interface Backlog {
   bytes: bigint;
 }
 
+/** A row to mark synced, with the size and mtime of the version that was copied. */
 export interface SyncedFile {
   sourcePath: string;
   hash: string | null;
   algorithm: string | null;
+  size: bigint;
+  modifiedNs: bigint;
 }
 
 /**
@@ -64,8 +82,8 @@ export interface Store {
    */
   bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo>;
 
-  /** Records the destination's probed mtime precision for later runs. */
-  saveDestPrecision(ns: bigint): Promise<void>;
+  /** Records facts about the job's trees for later runs. */
+  saveJobFacts(facts: Partial<JobFacts>): Promise<void>;
 
   /** Starts a scan: clears the destination listing and returns the new scan generation. */
   beginScan(): Promise<number>;
@@ -79,9 +97,10 @@ export interface Store {
   /**
    * Ends scan `generation`: forgets source rows it did not see, then marks each row `synced` when
    * the destination listing has the same kind with equal size and |mtime difference| < windowNs
-   * (directories: present), `pending` otherwise.
+   * (directories: present), `pending` otherwise. With `caseInsensitive`, names match ignoring
+   * (ASCII) case, as on the destination itself.
    */
-  finishScan(generation: number, options: { windowNs: bigint; errors: number }): Promise<ScanResult>;
+  finishScan(generation: number, options: { windowNs: bigint; errors: number; caseInsensitive: boolean }): Promise<ScanResult>;
 
   /** Files and symlinks still `pending` (directories are not counted), and their bytes. */
   backlog(): Promise<Backlog>;
@@ -91,15 +110,21 @@ export interface Store {
   markSynced(files: SyncedFile[]): Promise<void>;
   /** Marks a row failed with a reason; it is retried by the next scan. */
   markFailed(sourcePath: string, error: string): Promise<void>;
-  /** Updates a row from a fresh stat and keeps it pending (the file changed while read). */
-  requeue(sourcePath: string, entry: FileEntry): Promise<void>;
+  /**
+   * Keeps a row pending after its file changed while read, with the fresh stat when there is one
+   * (its kind too: a file replaced by a directory is a directory now).
+   */
+  requeue(sourcePath: string, entry: FileEntry | undefined): Promise<void>;
   /** Forgets a row whose source vanished. */
   forget(sourcePath: string): Promise<void>;
   /** Bytes and files the Store holds as synced (regular files), over all runs. */
   syncedTotals(): Promise<Backlog>;
 
-  /** Destination entries of the last scan that have no source row, deepest paths first. */
-  extras(afterRel: string | null, limit: number): Promise<Array<{ rel: string; kind: string }>>;
+  /**
+   * Destination entries of the last scan that have no source row (compared ignoring case when
+   * `caseInsensitive`), in descending path order: a directory comes after everything inside it.
+   */
+  extras(afterRel: string | null, limit: number, caseInsensitive: boolean): Promise<Array<{ rel: string; kind: string }>>;
   /** Drops one destination entry (after it was deleted). */
   dropDestEntry(rel: string): Promise<void>;
   /** Source directories, deepest first, for setting their times after files landed in them. */

@@ -1,32 +1,35 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readlink, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readlink, rename, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { entryFromStats, type FileEntry } from '../core/entry.js';
 import { errnoCode } from '../core/errors.js';
 import type { FileTimes, Target, TargetCaps, WriteHandle } from '../core/target.js';
 import { setTimesNs } from './native-times.js';
-
-const TEMP_NAME = /^\.ferry-tmp-[0-9a-f]{16}$/;
-
-/**
- * The temp name of `rel` is derived from its path, so a run that resumes after a crash overwrites
- * (then renames) the temp file the crashed run left, instead of leaving it behind. A full scan
- * removes any other name of this shape.
- */
-function tempNameFor(rel: string): string {
-  return `.ferry-tmp-${createHash('sha256').update(rel).digest('hex').slice(0, 16)}`;
-}
-
-function randomTempName(): string {
-  return `.ferry-tmp-${randomBytes(8).toString('hex')}`;
-}
+import { RealDirs } from './real-dirs.js';
+import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
 
-/** A directory on a mounted filesystem: a local folder, an NFS or SMB share, a USB drive. */
+function parentOf(rel: string): string {
+  const cut = rel.lastIndexOf('/');
+  return cut < 0 ? '' : rel.slice(0, cut);
+}
+
+/**
+ * A directory on a mounted filesystem: a local folder, an NFS or SMB share, a USB drive.
+ * `identity` names the job that writes here (its temp files carry a tag derived from it).
+ */
 export class LocalTarget implements Target {
-  constructor(readonly root: string) {}
+  private readonly tag: string;
+  private readonly dirs: RealDirs;
+
+  constructor(
+    readonly root: string,
+    identity = root,
+  ) {
+    this.tag = jobTag(identity);
+    this.dirs = new RealDirs(root);
+  }
 
   private abs(rel: string): string {
     return rel === '' ? this.root : join(this.root, rel);
@@ -36,9 +39,19 @@ export class LocalTarget implements Target {
     return TEMP_NAME.test(name);
   }
 
+  async removeStaleTemp(rel: string, mtimeNs: bigint): Promise<boolean> {
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if (!isStaleTemp(name, this.tag, mtimeNs, BigInt(Date.now()) * 1_000_000n)) return false;
+    await this.dirs.check(rel);
+    await unlink(this.abs(rel)).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    });
+    return true;
+  }
+
   async available(): Promise<boolean> {
     try {
-      return (await lstat(this.root)).isDirectory();
+      return (await stat(this.root)).isDirectory(); // a root that is a symlink to a directory is fine
     } catch {
       return false;
     }
@@ -54,26 +67,25 @@ export class LocalTarget implements Target {
   }
 
   async probe(): Promise<TargetCaps> {
-    const rootBefore = await lstat(this.root, { bigint: true });
-    const probe = join(this.root, randomTempName());
+    const rootBefore = await stat(this.root, { bigint: true });
+    const probe = join(this.root, randomTempName(this.tag));
     const fh = await open(probe, 'wx');
     await fh.close();
     try {
-      // An mtime with a digit in every decimal place: what comes back tells the stored precision.
-      const wanted = 1_600_000_000_123_456_789n;
+      // An odd second (FAT keeps even ones) with a digit in every decimal place: what comes back
+      // tells the stored precision.
+      const wanted = 1_600_000_001_123_456_789n;
       await setTimesNs(probe, wanted, wanted);
       const got = (await lstat(probe, { bigint: true })).mtimeNs;
       const diff = wanted > got ? wanted - got : got - wanted;
       let precision = 1n;
-      while (precision < 2_000_000_000n && diff >= precision) precision *= 10n;
-      if (precision > 1_000_000_000n) precision = 2_000_000_000n; // FAT keeps even seconds
-      let caseSensitive = true;
-      try {
-        await lstat(probe.toUpperCase().replace('.FERRY-TMP-', '.ferry-tmp-'));
-        caseSensitive = false;
-      } catch {
-        caseSensitive = true;
-      }
+      while (precision <= 1_000_000_000n && diff >= precision) precision *= 10n;
+      if (precision > 1_000_000_000n) precision = 2_000_000_000n;
+      const upper = probe.replace(/[a-f]/g, (c) => c.toUpperCase()).replace('.ferry-tmp-', '.FERRY-TMP-');
+      const caseSensitive = await lstat(upper).then(
+        () => false,
+        () => true,
+      );
       return { timePrecisionNs: precision, caseSensitive };
     } finally {
       await unlink(probe).catch(() => undefined);
@@ -83,24 +95,17 @@ export class LocalTarget implements Target {
   }
 
   async openWrite(rel: string): Promise<WriteHandle> {
+    await this.dirs.ensure(parentOf(rel));
     const final = this.abs(rel);
-    const dir = dirname(final);
-    const temp = join(dir, tempNameFor(rel));
-    let fh: FileHandle;
-    try {
-      fh = await open(temp, WRITE_FLAGS, 0o644);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-      await mkdir(dir, { recursive: true });
-      fh = await open(temp, WRITE_FLAGS, 0o644);
-    }
+    const temp = join(dirname(final), tempNameFor(this.tag, rel));
+    const fh = await open(temp, WRITE_FLAGS, 0o644);
     return new LocalWriteHandle(fh, temp, final, rel);
   }
 
   async symlink(rel: string, linkTarget: string, times: FileTimes): Promise<void> {
+    await this.dirs.ensure(parentOf(rel));
     const final = this.abs(rel);
-    await mkdir(dirname(final), { recursive: true });
-    const temp = join(dirname(final), tempNameFor(rel));
+    const temp = join(dirname(final), tempNameFor(this.tag, rel));
     await unlink(temp).catch(() => undefined);
     await symlink(linkTarget, temp);
     try {
@@ -113,10 +118,11 @@ export class LocalTarget implements Target {
   }
 
   async mkdir(rel: string): Promise<void> {
-    await mkdir(this.abs(rel), { recursive: true });
+    await this.dirs.ensure(rel);
   }
 
   async setTimes(rel: string, times: FileTimes): Promise<void> {
+    await this.dirs.check(rel);
     await setTimesNs(this.abs(rel), times.atimeNs, times.mtimeNs);
   }
 
@@ -125,6 +131,7 @@ export class LocalTarget implements Target {
   }
 
   async remove(rel: string, options: { trashDir?: string } = {}): Promise<string | undefined> {
+    await this.dirs.check(rel);
     const path = this.abs(rel);
     let st;
     try {
@@ -135,12 +142,12 @@ export class LocalTarget implements Target {
     }
     if (options.trashDir) {
       const dest = join(options.trashDir, rel);
-      await mkdir(dirname(dest), { recursive: true });
       if (st.isDirectory()) {
         await rmdir(path); // only ever empty directories: their files were trashed one by one
         await mkdir(dest, { recursive: true });
         return dest;
       }
+      await mkdir(dirname(dest), { recursive: true });
       try {
         await rename(path, dest);
       } catch (err) {
@@ -153,17 +160,11 @@ export class LocalTarget implements Target {
     else await unlink(path);
     return undefined;
   }
-
-  /** Removes a stale temp file left by an interrupted run; refuses any other name. */
-  async removeTemp(rel: string): Promise<void> {
-    const name = rel.slice(rel.lastIndexOf('/') + 1);
-    if (!this.isTempName(name)) throw new Error(`refusing to remove ${rel}: not a ferry temp file`);
-    await rm(this.abs(rel), { force: true });
-  }
 }
 
 class LocalWriteHandle implements WriteHandle {
   private closed = false;
+  private end = 0;
 
   constructor(
     private readonly fh: FileHandle,
@@ -178,6 +179,7 @@ class LocalWriteHandle implements WriteHandle {
       const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
       done += bytesWritten;
     }
+    this.end = Math.max(this.end, offset + data.length);
   }
 
   async flush(): Promise<void> {
@@ -187,11 +189,14 @@ class LocalWriteHandle implements WriteHandle {
   async commit(times: FileTimes): Promise<FileEntry> {
     // Flush before setting times: SMB/CIFS servers apply a deferred flush's mtime after ours.
     await this.fh.datasync();
+    const written = await this.fh.stat({ bigint: true });
+    if (written.size !== BigInt(this.end)) throw foreignWrite(this.rel, `holds ${written.size} bytes, ferry wrote ${this.end}`);
     this.closed = true;
     await this.fh.close();
     await rename(this.temp, this.final);
     await setTimesNs(this.final, times.atimeNs, times.mtimeNs);
     const st = await lstat(this.final, { bigint: true });
+    if (st.ino !== written.ino || st.dev !== written.dev) throw foreignWrite(this.rel, 'was replaced after the rename');
     return entryFromStats(this.rel, st);
   }
 
@@ -202,4 +207,9 @@ class LocalWriteHandle implements WriteHandle {
     }
     await unlink(this.temp).catch(() => undefined);
   }
+}
+
+/** Another process wrote into ferry's temp file or over its result: never record such a copy. */
+function foreignWrite(rel: string, what: string): Error {
+  return Object.assign(new Error(`the copy of ${rel} ${what} (another process writing the same destination?)`), { code: 'ECHANGED' });
 }

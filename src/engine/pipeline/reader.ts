@@ -20,21 +20,27 @@ export interface ReaderContext {
 
 export type ReadOutcome =
   | { kind: 'queued' }
-  | { kind: 'changed'; entry: FileEntry }
+  /** `entry` is the fresh stat, or undefined when the path is no longer a file ferry can open. */
+  | { kind: 'changed'; entry: FileEntry | undefined }
   | { kind: 'vanished' }
   | { kind: 'failed'; error: unknown }
   | { kind: 'stopped' };
 
 const EMPTY = Buffer.alloc(0);
 
-/** Opens read-only, without updating the source's atime where the kernel allows it (owner or root). */
+/**
+ * Opens read-only, without updating the source's atime where the kernel allows it (owner or root).
+ * O_NOFOLLOW and O_NONBLOCK: a path that became a symlink or a FIFO since the scan is not followed
+ * or waited on; the fstat that follows sees it is no longer a regular file.
+ */
 async function openSource(path: string): Promise<FileHandle> {
   const noatime = constants.O_NOATIME ?? 0;
+  const flags = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
   try {
-    return await open(path, constants.O_RDONLY | noatime);
+    return await open(path, flags | noatime);
   } catch (err) {
     if (noatime === 0 || errnoCode(err) !== 'EPERM') throw err;
-    return open(path, constants.O_RDONLY);
+    return open(path, flags);
   }
 }
 
@@ -49,7 +55,9 @@ export async function readIntoQueue(task: FileTask, ctx: ReaderContext): Promise
   try {
     fh = await openSource(task.sourcePath);
   } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? { kind: 'vanished' } : { kind: 'failed', error: err };
+    if (errnoCode(err) === 'ENOENT') return { kind: 'vanished' };
+    if (errnoCode(err) === 'ELOOP') return { kind: 'changed', entry: undefined }; // now a symlink
+    return { kind: 'failed', error: err };
   }
   let pushed = false;
   const abandon = async (reason: NonNullable<Block['abandon']>, template?: Block): Promise<void> => {

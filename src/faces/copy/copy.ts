@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describeFileError, EXIT, FerryError } from '../../core/errors.js';
 import { EventBus, type Emit } from '../../core/events.js';
 import type { Algorithm } from '../../engine/hash.js';
@@ -8,7 +8,7 @@ import { AuditLog } from '../../report/audit.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { LocalTarget } from '../../targets/local.js';
 import { nanosecondTimes } from '../../targets/native-times.js';
-import { defaultDbPath, defaultLogPath, resolveRoots } from './paths.js';
+import { assertOutsideRoots, defaultDbPath, defaultLogPath, resolveRoots } from './paths.js';
 
 /** Everything `ferry copy` takes, already parsed and validated by the CLI. */
 export interface CopyOptions {
@@ -64,10 +64,16 @@ export function exitCodeFor(r: RunResult): number {
  */
 export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): Promise<CopyResult> {
   const roots = resolveRoots(o.source, o.destination);
-  const db = o.dryRun ? ':memory:' : resolve(o.db ?? defaultDbPath(roots.source, roots.destination));
-  const trash = o.trash ? resolve(o.trash) : undefined;
-  if (trash && !o.deleteExtras) throw new FerryError('USAGE', '--trash only applies with --delete-extras.');
+  if (o.trash && !o.deleteExtras) throw new FerryError('USAGE', '--trash only applies with --delete-extras.');
   if (o.maxDelete !== undefined && !o.deleteExtras) throw new FerryError('USAGE', '--max-delete only applies with --delete-extras.');
+  const dbPath = resolve(o.db ?? defaultDbPath(roots.source, roots.destination));
+  const logPath = o.dryRun ? undefined : resolve(o.log ?? defaultLogPath(dbPath));
+  assertOutsideRoots(dbPath, 'The database', roots);
+  if (logPath) assertOutsideRoots(logPath, 'The audit log', roots);
+  if (o.trash) assertOutsideRoots(resolve(o.trash), 'The trash directory', roots);
+  // Each run trashes into its own subdirectory, so a name trashed twice keeps both versions.
+  const trash = o.trash ? join(resolve(o.trash), new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
+  const db = o.dryRun ? ':memory:' : dbPath;
 
   const store = SqliteStore.open(db);
   const bus = new EventBus();
@@ -75,7 +81,6 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
   let audit: AuditLog | undefined;
   try {
     await store.bindJob(roots.source, roots.destination);
-    const logPath = o.dryRun ? undefined : resolve(o.log ?? defaultLogPath(db));
     if (logPath) {
       audit = new AuditLog(logPath);
       bus.on(audit.listener);
@@ -89,7 +94,7 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
         }
       }
     }
-    const target = new LocalTarget(roots.destination);
+    const target = new LocalTarget(roots.destination, `${dbPath}\0${roots.source}`);
     const result = await runJob(
       store,
       target,

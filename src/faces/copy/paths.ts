@@ -45,6 +45,20 @@ export function resolveRoots(source: string, destination: string): { source: str
   return { source: src, destination: dst };
 }
 
+/**
+ * Refuses a path of ferry's own (the database, the audit log, the trash) inside the source (it
+ * would modify the source) or inside the destination (the mirror would delete it, the next scan
+ * would copy it).
+ */
+export function assertOutsideRoots(path: string, what: string, roots: { source: string; destination: string }): void {
+  const real = realish(path);
+  for (const [name, root] of [['source', roots.source], ['destination', roots.destination]] as const) {
+    if (inside(real, realish(root))) {
+      throw new FerryError('USAGE', `${what} ${path} is inside the ${name} ${root}; put it outside both trees.`);
+    }
+  }
+}
+
 /** Where a job's state lives by default: one database per SOURCE → DESTINATION pair. */
 export function defaultDbPath(source: string, destination: string, env = process.env): string {
   const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');

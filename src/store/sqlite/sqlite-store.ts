@@ -6,7 +6,7 @@ import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary } from '../../core/events.js';
 import { acquireLock } from '../lock.js';
-import type { Backlog, FileRecord, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
+import type { Backlog, FileRecord, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -57,12 +57,30 @@ const UPSERT_SOURCE = `
   VALUES (@sourcePath, @destPath, @rel, @kind, @size, @created, @changed, @modified, @accessed,
           @permissions, @uid, @gid, 'pending', @generation)
   ON CONFLICT (source_path) DO UPDATE SET
+    status = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind THEN status ELSE 'pending' END,
     hash = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind THEN hash END,
     algorithm = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind THEN algorithm END,
     attempts = CASE WHEN size = excluded.size AND modified = excluded.modified THEN attempts ELSE 0 END,
     kind = excluded.kind, size = excluded.size, created = excluded.created, changed = excluded.changed,
     modified = excluded.modified, accessed = excluded.accessed, permissions = excluded.permissions,
     uid = excluded.uid, gid = excluded.gid, scan_generation = excluded.scan_generation`;
+
+interface JobRow {
+  source_root: string;
+  dest_root: string;
+  last_scan_errors: bigint;
+  last_scan_complete: bigint;
+  dest_precision_ns: bigint | null;
+  dest_case_sensitive: bigint | null;
+  source_device: bigint | null;
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Times past 2262 or before 1677 do not fit 64-bit nanoseconds: store the nearest that does. */
+function clampNs(ns: bigint): bigint {
+  return ns > INT64_MAX ? INT64_MAX : ns < -INT64_MAX ? -INT64_MAX : ns;
+}
 
 function describeOpenError(path: string, err: unknown): FerryError {
   const msg = (err as Error).message ?? String(err);
@@ -118,15 +136,17 @@ export class SqliteStore implements Store {
   async bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo> {
     this.sourceRoot = sourceRoot;
     this.destRoot = destRoot;
-    const row = this.db.prepare('SELECT * FROM job WHERE id = 1').get() as
-      | { source_root: string; dest_root: string; last_scan_errors: bigint; last_scan_complete: bigint; dest_precision_ns: bigint | null }
-      | undefined;
+    const row = this.db.prepare('SELECT * FROM job WHERE id = 1').get() as JobRow | undefined;
     if (!row) {
       this.db
         .prepare('INSERT INTO job (id, source_root, dest_root, created) VALUES (1, ?, ?, ?)')
         .run(sourceRoot, destRoot, Date.now());
-      return { sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null };
+      return {
+        sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null,
+        destCaseSensitive: null, sourceDevice: null, lastRunStatus: null, hasRuns: false,
+      };
     }
+    const last = this.db.prepare('SELECT status FROM runs ORDER BY id DESC LIMIT 1').get() as { status: string | null } | undefined;
     if (row.source_root !== sourceRoot || row.dest_root !== destRoot) {
       throw new FerryError(
         'JOB_MISMATCH',
@@ -140,11 +160,18 @@ export class SqliteStore implements Store {
       lastScanErrors: Number(row.last_scan_errors),
       lastScanComplete: row.last_scan_complete === 1n,
       destPrecisionNs: row.dest_precision_ns,
+      destCaseSensitive: row.dest_case_sensitive === null ? null : row.dest_case_sensitive === 1n,
+      sourceDevice: row.source_device,
+      lastRunStatus: (last?.status as RunStatus | null | undefined) ?? null,
+      hasRuns: last !== undefined,
     };
   }
 
-  async saveDestPrecision(ns: bigint): Promise<void> {
-    this.db.prepare('UPDATE job SET dest_precision_ns = ?').run(ns);
+  async saveJobFacts(f: Partial<JobFacts>): Promise<void> {
+    this.db
+      .prepare(`UPDATE job SET dest_precision_ns = coalesce(?, dest_precision_ns),
+                dest_case_sensitive = coalesce(?, dest_case_sensitive), source_device = coalesce(?, source_device)`)
+      .run(f.destPrecisionNs ?? null, f.destCaseSensitive === undefined ? null : Number(f.destCaseSensitive), f.sourceDevice ?? null);
   }
 
   async beginScan(): Promise<number> {
@@ -169,10 +196,10 @@ export class SqliteStore implements Store {
           rel: e.rel,
           kind: e.kind,
           size: e.size,
-          created: e.birthtimeNs,
-          changed: e.ctimeNs,
-          modified: e.mtimeNs,
-          accessed: e.atimeNs,
+          created: clampNs(e.birthtimeNs),
+          changed: clampNs(e.ctimeNs),
+          modified: clampNs(e.mtimeNs),
+          accessed: clampNs(e.atimeNs),
           permissions: e.mode,
           uid: e.uid,
           gid: e.gid,
@@ -187,18 +214,19 @@ export class SqliteStore implements Store {
       'INSERT OR REPLACE INTO dest_entries (rel, kind, size, modified) VALUES (?, ?, ?, ?)',
     );
     this.db.transaction(() => {
-      for (const e of entries) stmt.run(e.rel, e.kind, e.size, e.mtimeNs);
+      for (const e of entries) stmt.run(e.rel, e.kind, e.size, clampNs(e.mtimeNs));
     })();
   }
 
-  async finishScan(generation: number, options: { windowNs: bigint; errors: number }): Promise<ScanResult> {
+  async finishScan(generation: number, options: { windowNs: bigint; errors: number; caseInsensitive: boolean }): Promise<ScanResult> {
+    const collate = options.caseInsensitive ? ' COLLATE NOCASE' : '';
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM files WHERE scan_generation <> ?').run(generation);
       this.db
         .prepare(`
           UPDATE files SET error = NULL, status = CASE WHEN EXISTS (
             SELECT 1 FROM dest_entries d
-            WHERE d.rel = files.rel AND d.kind = files.kind
+            WHERE d.rel = files.rel${collate} AND d.kind = files.kind
               AND (files.kind = 'dir' OR (d.size = files.size AND abs(d.modified - files.modified) < @window))
           ) THEN 'synced' ELSE 'pending' END`)
         .run({ window: options.windowNs });
@@ -237,11 +265,12 @@ export class SqliteStore implements Store {
 
   async markSynced(files: SyncedFile[]): Promise<void> {
     const stmt = (this.markSyncedStmt ??= this.db.prepare(
-      `UPDATE files SET status = 'synced', hash = ?, algorithm = ?, error = NULL, synced_at = ? WHERE source_path = ?`,
+      `UPDATE files SET status = 'synced', hash = ?, algorithm = ?, size = ?, modified = ?, error = NULL, synced_at = ?
+       WHERE source_path = ?`,
     ));
     const now = Date.now();
     this.db.transaction(() => {
-      for (const f of files) stmt.run(f.hash, f.algorithm, now, f.sourcePath);
+      for (const f of files) stmt.run(f.hash, f.algorithm, f.size, clampNs(f.modifiedNs), now, f.sourcePath);
     })();
   }
 
@@ -251,11 +280,17 @@ export class SqliteStore implements Store {
       .run(error, sourcePath);
   }
 
-  async requeue(sourcePath: string, e: FileEntry): Promise<void> {
+  async requeue(sourcePath: string, e: FileEntry | undefined): Promise<void> {
+    if (!e || e.kind === 'other') {
+      this.db
+        .prepare(`UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, attempts = attempts + 1 WHERE source_path = ?`)
+        .run(sourcePath);
+      return;
+    }
     this.db
-      .prepare(`UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, size = ?, modified = ?,
+      .prepare(`UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, kind = ?, size = ?, modified = ?,
                 accessed = ?, changed = ?, attempts = attempts + 1 WHERE source_path = ?`)
-      .run(e.size, e.mtimeNs, e.atimeNs, e.ctimeNs, sourcePath);
+      .run(e.kind, e.size, clampNs(e.mtimeNs), clampNs(e.atimeNs), clampNs(e.ctimeNs), sourcePath);
   }
 
   async forget(sourcePath: string): Promise<void> {
@@ -270,10 +305,11 @@ export class SqliteStore implements Store {
     return { files: Number(r.files), bytes: r.bytes };
   }
 
-  async extras(afterRel: string | null, limit: number): Promise<Array<{ rel: string; kind: string }>> {
+  async extras(afterRel: string | null, limit: number, caseInsensitive: boolean): Promise<Array<{ rel: string; kind: string }>> {
+    const collate = caseInsensitive ? ' COLLATE NOCASE' : '';
     return this.db
       .prepare(`SELECT d.rel, d.kind FROM dest_entries d
-                WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.rel = d.rel AND f.kind = d.kind)
+                WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.rel = d.rel${collate} AND f.kind = d.kind)
                   AND (? IS NULL OR d.rel < ?)
                 ORDER BY d.rel DESC LIMIT ?`)
       .all(afterRel, afterRel, limit) as Array<{ rel: string; kind: string }>;
