@@ -23,7 +23,8 @@ export function acquireLock(path: string): () => void {
       closeSync(fd);
       return () => {
         try {
-          unlinkSync(lockPath);
+          // Only our own lock: a process that took over a lock it judged stale owns it now.
+          if (Number.parseInt(readFileSync(lockPath, 'utf8'), 10) === process.pid) unlinkSync(lockPath);
         } catch {
           // already gone
         }
