@@ -22,8 +22,12 @@ export const settings = {
   hashRounds: Math.max(1, Math.round(envNumber('FERRY_BENCH_HASH_ROUNDS', 3))),
   /** MiB hashed per measurement (fed in 5 MiB blocks). */
   hashMiB: Math.max(5, Math.round(envNumber('FERRY_BENCH_HASH_MIB', 1024))),
+  /** Rotate the order each round (round r starts with tool r) instead of the same A B C D order. */
+  rotate: process.env.FERRY_BENCH_ROTATE === '1',
   /** Seconds to wait after deleting destinations and `sync`, before a round starts. */
   settle: envNumber('FERRY_BENCH_SETTLE', 15),
+  /** Before each run, wait up to this many seconds for the other processes on the machine to go quiet. */
+  quietWait: envNumber('FERRY_BENCH_QUIET_WAIT', 10),
   /** A single run slower than this (seconds) is killed and recorded as failed. */
   timeout: envNumber('FERRY_BENCH_TIMEOUT', 1200),
 };
@@ -89,13 +93,14 @@ export function warmFile(file) {
  * stdout/stderr go to files under `logBase` (.out/.err) unless `onStdoutLine` wants the lines
  * (they are then timestamped as they arrive, milliseconds since spawn).
  */
-export async function timedRun(cmd, args, { logBase, env, onStdoutLine, syncAfter = true } = {}) {
+export async function timedRun(cmd, args, { logBase, env, onStdoutLine, syncAfter = true, stdoutToNull = false } = {}) {
   fs.mkdirSync(path.dirname(logBase), { recursive: true });
   const rssFile = `${logBase}.time`;
   const errFd = fs.openSync(`${logBase}.err`, 'w');
-  const outFd = onStdoutLine ? 'pipe' : fs.openSync(`${logBase}.out`, 'w');
+  const outFd = onStdoutLine ? 'pipe' : fs.openSync(stdoutToNull ? '/dev/null' : `${logBase}.out`, 'w');
   const t0 = process.hrtime.bigint();
-  const child = spawn(TIME_BIN, ['-f', '%M', '-o', rssFile, cmd, ...args], {
+  const cpu0 = cpuBusySeconds();
+  const child = spawn(TIME_BIN, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args], {
     stdio: ['ignore', outFd, errFd],
     env: { ...process.env, ...env },
   });
@@ -122,26 +127,63 @@ export async function timedRun(cmd, args, { logBase, env, onStdoutLine, syncAfte
   const t1 = process.hrtime.bigint();
   if (syncAfter) spawnSync('sync');
   const t2 = process.hrtime.bigint();
+  const cpu1 = cpuBusySeconds();
   fs.closeSync(errFd);
   if (typeof outFd === 'number') fs.closeSync(outFd);
   let rssKiB = null;
+  let cpuSelf = null;
   try {
     const lines = fs.readFileSync(rssFile, 'utf8').trim().split('\n');
-    const n = Number(lines[lines.length - 1]);
-    if (Number.isFinite(n)) rssKiB = n;
+    const [m, u, sy] = lines[lines.length - 1].split(' ').map(Number);
+    if (Number.isFinite(m)) rssKiB = m;
+    if (Number.isFinite(u) && Number.isFinite(sy)) cpuSelf = u + sy;
   } catch {
     /* time did not write its file (killed) */
   }
+  const wallSec = Number(t2 - t0) / 1e9;
+  // CPU time the whole machine spent during the run beyond the tool's own: other people's load
+  const foreignCores = cpuSelf === null ? null : Math.max(0, cpu1 - cpu0 - cpuSelf) / wallSec;
   const stderr = readTail(`${logBase}.err`);
   return {
     ok: code === 0 && !timedOut,
     code: timedOut ? 'timeout' : code,
-    wall: Number(t2 - t0) / 1e9,
+    wall: wallSec,
     tool: Number(t1 - t0) / 1e9,
+    cpuSelf,
+    foreignCores,
     sync: Number(t2 - t1) / 1e9,
     rssKiB,
     stderr,
   };
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat. */
+export function cpuBusySeconds() {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] ?? 0);
+    return busy / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits (up to settings.quietWait seconds) until the machine's busy CPU over one second is below
+ * `threshold` cores, so other people's builds and tests disturb a run less. Returns the last sample.
+ */
+export async function waitQuiet(threshold = 0.3) {
+  const deadline = Date.now() + settings.quietWait * 1000;
+  let busy;
+  do {
+    const a = cpuBusySeconds();
+    await sleep(1000);
+    busy = cpuBusySeconds() - a;
+    if (busy < threshold) return busy;
+  } while (Date.now() < deadline);
+  return busy;
 }
 
 export function readTail(file, max = 2000) {
@@ -284,4 +326,85 @@ export function toolVersions(tools) {
   return tools
     .map(([name, cmd, args]) => `- ${name}: ${which(cmd) ? (versionOf(cmd, args) ?? '?') : 'not installed'}`)
     .join('\n');
+}
+
+// ---------- a private copy of the built ferry ----------
+
+/**
+ * Other people rebuild dist/ while benchmarks run (scripts/build.mjs deletes it first), so the
+ * harness runs ferry from a snapshot: bin/, dist/, build/Release/*.node and package.json copied to
+ * bench/out/ferry-snapshot (node_modules resolve from /work/main as before). Waits for a dist/
+ * whose newest file is a few seconds old, then smoke-tests the copy.
+ */
+export const SNAPSHOT_DIR = path.join(OUT_DIR, 'ferry-snapshot');
+export let ferryBin = FERRY_BIN;
+export let ferryIndex = path.join(ROOT, 'dist', 'index.js');
+export let snapshotInfo = null;
+
+function newestMtime(dir) {
+  let newest = 0;
+  let count = 0;
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop();
+    for (const ent of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, ent.name);
+      if (ent.isDirectory()) stack.push(p);
+      else {
+        count++;
+        newest = Math.max(newest, fs.statSync(p).mtimeMs);
+      }
+    }
+  }
+  return { newest, count };
+}
+
+export async function snapshotFerry() {
+  const dist = path.join(ROOT, 'dist');
+  let builtMs;
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 60) throw new Error('dist/ never became stable (is a build failing?); run `npm run build`');
+    let before;
+    try {
+      if (!fs.existsSync(path.join(dist, 'index.js')) || !fs.existsSync(path.join(dist, 'cli', 'main.js'))) throw new Error('incomplete');
+      before = newestMtime(dist);
+    } catch {
+      await sleep(2000);
+      continue;
+    }
+    if (Date.now() - before.newest < 3000) {
+      await sleep(2000);
+      continue;
+    }
+    rmrf(SNAPSHOT_DIR);
+    fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
+    try {
+      fs.cpSync(path.join(ROOT, 'bin'), path.join(SNAPSHOT_DIR, 'bin'), { recursive: true });
+      fs.cpSync(dist, path.join(SNAPSHOT_DIR, 'dist'), { recursive: true });
+      fs.cpSync(path.join(ROOT, 'package.json'), path.join(SNAPSHOT_DIR, 'package.json'));
+      const rel = path.join(ROOT, 'build', 'Release');
+      if (fs.existsSync(rel)) {
+        fs.mkdirSync(path.join(SNAPSHOT_DIR, 'build', 'Release'), { recursive: true });
+        for (const f of fs.readdirSync(rel)) if (f.endsWith('.node')) fs.cpSync(path.join(rel, f), path.join(SNAPSHOT_DIR, 'build', 'Release', f));
+      }
+    } catch {
+      await sleep(2000);
+      continue;
+    }
+    const after = fs.existsSync(dist) ? newestMtime(dist) : null;
+    if (!after || after.newest !== before.newest || after.count !== before.count) continue; // rebuilt meanwhile
+    builtMs = before.newest;
+    break;
+  }
+  ferryBin = path.join(SNAPSHOT_DIR, 'bin', 'ferry.js');
+  ferryIndex = path.join(SNAPSHOT_DIR, 'dist', 'index.js');
+  const smoke = spawnSync(process.execPath, [ferryBin, 'copy', '--help'], { encoding: 'utf8' });
+  if (smoke.status !== 0) throw new Error(`the ferry snapshot does not start: ${smoke.stderr}`);
+  const head = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || '?';
+  const dirty = spawnSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout?.trim() || '';
+  const built = new Date(builtMs).toISOString();
+  const native = fs.existsSync(path.join(SNAPSHOT_DIR, 'build', 'Release', 'ferry_native.node'));
+  snapshotInfo = `ferry: dist/ built ${built} at commit ${head}${dirty ? ` (uncommitted changes in src/: ${dirty.split('\n').length} file(s))` : ''}; native helper ${native ? 'built' : 'missing'}; run from a private copy in bench/out/ferry-snapshot`;
+  log(snapshotInfo);
+  return snapshotInfo;
 }

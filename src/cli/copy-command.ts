@@ -46,7 +46,7 @@ export function copyCommand(): Command {
     .option('--dry-run', 'scan and list what would be copied and deleted; change nothing (not even the database)')
     .option('--json', 'print events as NDJSON on stdout instead of text')
     .option('-v, --verbose', 'print a line per copied file')
-    .option('--no-progress', 'no live panel, even on a terminal');
+    .option('--no-progress', 'no progress output: no live panel on a terminal, no periodic lines when piped');
 }
 
 /** Turns the command line into CopyOptions; every bad value becomes one USAGE sentence. */

@@ -38,9 +38,8 @@ function interruptSignal(): AbortController {
 function renderer(flags: CopyFlags, resumeHint: string): (e: FerryEvent) => void {
   if (flags.json) return ndjsonRenderer(out);
   const base = { write: out, writeErr: err, resumeHint, verbose: flags.verbose === true };
-  if (process.stdout.isTTY && flags.progress !== false) {
-    return ttyRenderer({ ...base, columns: () => process.stdout.columns || 100 });
-  }
+  if (flags.progress === false) return plainRenderer({ ...base, progressEveryMs: Number.POSITIVE_INFINITY });
+  if (process.stdout.isTTY) return ttyRenderer({ ...base, columns: () => process.stdout.columns || 100 });
   return plainRenderer(base);
 }
 

@@ -1,0 +1,73 @@
+// ferry's benchmark runner (`npm run bench` builds first, then runs this).
+//
+//   node bench/run.mjs                 hash, then copy on large, mixed, small
+//   node bench/run.mjs hash            hash throughput only
+//   node bench/run.mjs copy            copy on every corpus
+//   node bench/run.mjs copy small      copy on the named corpora (small adds the no-op and scan tables)
+//
+// Environment: FERRY_BENCH_SCALE (corpus size factor, default 1), FERRY_BENCH_ROUNDS (copy rounds,
+// default 3), FERRY_BENCH_HASH_MIB (default 1024), FERRY_BENCH_HASH_ROUNDS (default 3),
+// FERRY_BENCH_SETTLE (seconds to wait after deletes + sync, default 15), FERRY_BENCH_QUIET_WAIT
+// (seconds to wait before each run for other processes to go quiet, default 10), FERRY_BENCH_TIMEOUT
+// (seconds per run, default 1200), FERRY_BENCH_ROTATE=1 (rotate the copy order each round).
+// Markdown goes to stdout and is appended to bench/out/results-<date>.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CORPUS_NAMES } from './corpus.mjs';
+import { cleanupDestinations, runCopy } from './copy.mjs';
+import { runHash } from './hash.mjs';
+import { OUT_DIR, machineInfo, settings, snapshotFerry, toolVersions } from './lib.mjs';
+
+const args = process.argv.slice(2);
+const what = args[0] ?? 'all';
+if (!['all', 'hash', 'copy'].includes(what)) {
+  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...]]`);
+  process.exit(2);
+}
+const corpora = what === 'copy' && args.length > 1 ? args.slice(1) : CORPUS_NAMES;
+for (const c of corpora) {
+  if (!CORPUS_NAMES.includes(c)) {
+    console.error(`unknown corpus "${c}": one of ${CORPUS_NAMES.join(', ')}`);
+    process.exit(2);
+  }
+}
+
+fs.mkdirSync(OUT_DIR, { recursive: true });
+const resultsFile = path.join(OUT_DIR, `results-${new Date().toISOString().slice(0, 10)}.md`);
+const started = Date.now();
+const ferryInfo = await snapshotFerry();
+
+function emit(text) {
+  process.stdout.write(`${text}\n`);
+  fs.appendFileSync(resultsFile, `${text}\n`);
+}
+
+emit(
+  [
+    `## ferry benchmark: \`${['node bench/run.mjs', ...args].join(' ')}\`, ${new Date().toISOString()}`,
+    '',
+    machineInfo(),
+    `- ${ferryInfo}`,
+    toolVersions([
+      ['cp', 'cp', ['--version']],
+      ['rsync', 'rsync', ['--version']],
+      ['rclone', 'rclone', ['version']],
+      ['openssl', 'openssl', ['version']],
+      ['coreutils (md5sum, sha*sum, b2sum)', 'md5sum', ['--version']],
+      ['b3sum', 'b3sum', ['--version']],
+      ['xxhsum', 'xxhsum', ['--version']],
+    ]),
+    `- settings: scale ${settings.scale}, copy rounds ${settings.rounds}, hash ${settings.hashMiB} MiB × ${settings.hashRounds} rounds, settle ${settings.settle} s, quiet wait ${settings.quietWait} s${settings.rotate ? ', rotated order' : ''}`,
+    '',
+  ].join('\n'),
+);
+
+try {
+  if (what === 'all' || what === 'hash') emit(await runHash());
+  if (what === 'all' || what === 'copy') {
+    for (const c of corpora) emit(await runCopy(c));
+  }
+} finally {
+  cleanupDestinations();
+}
+emit(`_Total benchmark time: ${((Date.now() - started) / 60000).toFixed(1)} min. Results appended to ${path.relative(process.cwd(), resultsFile)}._\n`);
