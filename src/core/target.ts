@@ -65,6 +65,14 @@ export interface Target {
    * ENOENT is not an error (already gone resolves undefined); a non-empty directory rejects ENOTEMPTY.
    */
   remove(rel: string, options?: { trashDir?: string }): Promise<string | undefined>;
+  /**
+   * Optional fast path for small files: writes all of `data` through a temp file, renames it,
+   * sets the times and re-stats, in one call. NOT flushed to stable storage: the caller must call
+   * `flushAll` before it records the file as safe. Present only together with `flushAll`.
+   */
+  writeWhole?(rel: string, data: Uint8Array, times: FileTimes): Promise<FileEntry>;
+  /** Flushes everything written so far on this target to stable storage (syncfs). */
+  flushAll?(): Promise<void>;
   /** True for names this target uses for its own temp files (never user data). */
   isTempName(name: string): boolean;
   /**

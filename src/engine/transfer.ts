@@ -42,28 +42,69 @@ export interface TransferResult {
 const PAGE = 512;
 const FULL = new Set(['ENOSPC', 'EDQUOT']);
 
-/** Collects synced rows and writes them to the Store in one transaction per batch (§3.3). */
+/**
+ * Collects synced rows and writes them to the Store in one transaction per batch (§3.3). Rows of
+ * files that were written without their own flush (`durable: false`) are recorded only after one
+ * `flushAll` of the target has made the whole batch safe.
+ */
 class SyncedBatch {
   private rows: SyncedFile[] = [];
+  private undurable = false;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly target: Target,
+  ) {}
 
-  add(row: SyncedFile): void {
+  add(row: SyncedFile, durable: boolean): void {
     this.rows.push(row);
-    if (this.rows.length >= 256) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), 250);
+    this.undurable ||= !durable;
+    if (this.rows.length >= 1024) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), 500);
   }
 
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const rows = this.rows.splice(0);
-    if (rows.length > 0) this.writing = this.writing.then(() => this.store.markSynced(rows));
+    const needsFlush = this.undurable;
+    this.undurable = false;
+    if (rows.length > 0) {
+      this.writing = this.writing.then(async () => {
+        if (needsFlush) await this.target.flushAll!();
+        await this.store.markSynced(rows);
+      });
+    }
     return this.writing;
   }
 }
+
+/** A counting semaphore: at most `n` tasks run at once. */
+class Slots {
+  private free: number;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(n: number) {
+    this.free = n;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+/** Files up to this size go through the pipeline as one block read and written by the I/O pool. */
+const WHOLE_FILE_MAX = 1024 * 1024;
 
 /**
  * The transfer phase: takes pending rows from the Store (never a new scan), streams regular files
@@ -83,7 +124,8 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   stats.queueCapacity = options.queueCapacity;
   stats.queueUsed = () => queue.length;
   const limiter = options.bwlimit ? new TokenBucket(options.bwlimit, Math.min(options.blockSize, options.bwlimit)) : undefined;
-  const batch = new SyncedBatch(store);
+  const batch = new SyncedBatch(store, target);
+  const wholeMax = limiter ? -1 : Math.min(options.blockSize, WHOLE_FILE_MAX);
   const outcome = (r: FileRecord): FileOutcome => ({
     path: r.rel,
     source: r.sourcePath,
@@ -114,7 +156,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     timeToleranceNs: options.timeToleranceNs,
     flushEachBlock: limiter !== undefined,
     onBytes: (task, n) => stats.bytesWritten(task.id, n),
-    onCommitted: (task, block, entry) => {
+    onCommitted: (task, block, entry, durable) => {
       const r = records.get(task.id)!;
       records.delete(task.id);
       result.copied++;
@@ -126,7 +168,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
         algorithm: block.fileHash ? options.algorithm : null,
         size: entry.size,
         modifiedNs: block.timestamps.mtimeNs,
-      });
+      }, durable);
       emit({ type: 'file.done', ...outcome(r), size: task.size, hash: block.fileHash, algorithm: block.fileHash ? options.algorithm : null });
     },
     onFailed: (task, err) => {
@@ -174,6 +216,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
       algorithm: options.algorithm,
       limiter,
       signal,
+      wholeFileMax: wholeMax,
       onOpen: (t) => stats.fileOpened(t.id, t.rel, t.size),
     });
     if (read.kind === 'queued' || read.kind === 'stopped') return;
@@ -205,7 +248,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
         stats.fileFinished(r.rowid, 'done', 0);
         result.copied++;
       }
-      batch.add({ sourcePath: r.sourcePath, hash: null, algorithm: null, size: r.size, modifiedNs: r.modifiedNs });
+      batch.add({ sourcePath: r.sourcePath, hash: null, algorithm: null, size: r.size, modifiedNs: r.modifiedNs }, true);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT' && r.kind === 'symlink') {
         await store.forget(r.sourcePath);
@@ -215,18 +258,24 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     }
   };
 
+  // At most `transfers` files stream block by block at once, however many small ones are in flight.
+  const streaming = new Slots(options.transfers);
   const lane = async (): Promise<void> => {
     for (;;) {
       if (signal.aborted) return;
       const r = await next();
       if (!r) return;
-      if (r.kind === 'file') await copyOne(r);
-      else await makeOther(r);
+      if (r.kind !== 'file') await makeOther(r);
+      else if (Number(r.size) <= wholeMax) await copyOne(r);
+      else await streaming.run(() => copyOne(r));
     }
   };
 
+  // Small files hold no pool buffer (each is one block of its own bytes, at most WHOLE_FILE_MAX), so
+  // more of them can be in flight: what bounds small-file copies is the round trips, not memory.
+  const lanes = limiter ? options.transfers : options.transfers * 8;
   try {
-    await Promise.all(Array.from({ length: options.transfers }, lane));
+    await Promise.all(Array.from({ length: lanes }, lane));
   } finally {
     queue.close();
     await writing;

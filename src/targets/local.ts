@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { entryFromStats, type FileEntry } from '../core/entry.js';
 import { errnoCode } from '../core/errors.js';
 import type { FileTimes, Target, TargetCaps, WriteHandle } from '../core/target.js';
-import { setTimesNs } from './native-times.js';
+import { fsPool } from '../io/fs-pool.js';
+import { nanosecondTimes, setTimesNs } from './native-times.js';
 import { RealDirs } from './real-dirs.js';
 import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
 
@@ -23,12 +24,25 @@ export class LocalTarget implements Target {
   private readonly tag: string;
   private readonly dirs: RealDirs;
 
+  readonly writeWhole?: (rel: string, data: Uint8Array, times: FileTimes) => Promise<FileEntry>;
+  readonly flushAll?: () => Promise<void>;
+
   constructor(
     readonly root: string,
     identity = root,
   ) {
     this.tag = jobTag(identity);
     this.dirs = new RealDirs(root);
+    if (nanosecondTimes) {
+      // The whole-file path needs the native helper (ns times in the pool threads, and syncfs).
+      this.writeWhole = async (rel, data, times) => {
+        await this.dirs.ensure(parentOf(rel));
+        const final = this.abs(rel);
+        const temp = join(dirname(final), tempNameFor(this.tag, rel));
+        return fsPool().write({ temp, final, rel, data, atimeNs: times.atimeNs, mtimeNs: times.mtimeNs });
+      };
+      this.flushAll = () => fsPool().syncfs(this.root);
+    }
   }
 
   private abs(rel: string): string {

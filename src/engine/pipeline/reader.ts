@@ -4,6 +4,7 @@ import { entryFromStats, type FileEntry } from '../../core/entry.js';
 import { errnoCode } from '../../core/errors.js';
 import { createHasher, type Algorithm } from '../hash.js';
 import type { Block, BufferPool, FileTask } from './block.js';
+import { fsPool } from '../../io/fs-pool.js';
 import type { TokenBucket } from './limiter.js';
 import type { BlockQueue } from './queue.js';
 
@@ -16,6 +17,11 @@ export interface ReaderContext {
   signal: AbortSignal;
   /** Called once the file is open, with its size at that moment. */
   onOpen(task: FileTask): void;
+  /**
+   * Files up to this size are read whole (and hashed) by the I/O pool in one call, as one block;
+   * 0 turns that off (a rate limit needs the streaming path, block by block).
+   */
+  wholeFileMax: number;
 }
 
 export type ReadOutcome =
@@ -51,6 +57,10 @@ async function openSource(path: string): Promise<FileHandle> {
  * reported `changed` (the caller requeues it); it is never committed with a stale hash.
  */
 export async function readIntoQueue(task: FileTask, ctx: ReaderContext): Promise<ReadOutcome> {
+  if (task.size <= ctx.wholeFileMax) {
+    const whole = await readWhole(task, ctx);
+    if (whole) return whole;
+  }
   let fh: FileHandle;
   try {
     fh = await openSource(task.sourcePath);
@@ -135,4 +145,37 @@ export async function readIntoQueue(task: FileTask, ctx: ReaderContext): Promise
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+/**
+ * The small-file path: one pool call opens, reads, re-checks and hashes the file; it becomes one
+ * block. Resolves undefined when the file has grown past the limit (the caller streams it instead).
+ */
+async function readWhole(task: FileTask, ctx: ReaderContext): Promise<ReadOutcome | undefined> {
+  let r;
+  try {
+    r = await fsPool().read(task.sourcePath, task.rel, ctx.algorithm, ctx.wholeFileMax);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { kind: 'vanished' };
+    if (errnoCode(err) === 'ELOOP') return { kind: 'changed', entry: undefined };
+    return { kind: 'failed', error: err };
+  }
+  if (r.kind === 'large') return undefined;
+  if (r.kind === 'changed') return { kind: 'changed', entry: r.entry };
+  task.size = r.data.length;
+  ctx.onOpen(task);
+  if (ctx.signal.aborted || task.cancelled) return { kind: 'stopped' };
+  const e = r.entry;
+  await ctx.queue.push({
+    file: task,
+    data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length),
+    buffer: undefined,
+    offset: 0,
+    destinationPath: task.destinationPath,
+    timestamps: { atimeNs: e.atimeNs, mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs },
+    permissions: { mode: e.mode, uid: e.uid, gid: e.gid },
+    isLastBlock: true,
+    fileHash: r.hash,
+  });
+  return { kind: 'queued' };
 }

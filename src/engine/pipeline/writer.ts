@@ -11,7 +11,8 @@ export interface WriterOptions {
   /** fdatasync after every block, so a rate limit is seen on the wire, not just in the page cache. */
   flushEachBlock: boolean;
   onBytes(task: FileTask, bytes: number): void;
-  onCommitted(task: FileTask, block: Block, entry: FileEntry): void;
+  /** `durable` is false for whole-file writes: the target must `flushAll` before they are recorded. */
+  onCommitted(task: FileTask, block: Block, entry: FileEntry, durable: boolean): void;
   onFailed(task: FileTask, error: unknown): void;
 }
 
@@ -52,6 +53,11 @@ export class Writer {
         this.release(block);
         return;
       }
+      const { writeWhole, flushAll } = this.o.target;
+      if (block.offset === 0 && block.isLastBlock && writeWhole && flushAll && !this.o.flushEachBlock) {
+        this.open.set(id, { chain: this.writeWholeFile(block).then(() => undefined) });
+        return;
+      }
       file = { chain: this.start(block.file) };
       this.open.set(id, file);
     }
@@ -68,7 +74,7 @@ export class Writer {
         if (this.o.flushEachBlock && !block.isLastBlock) await handle.flush();
         if (block.isLastBlock) {
           const entry = await this.commit(handle, block);
-          this.o.onCommitted(block.file, block, entry);
+          this.o.onCommitted(block.file, block, entry, true);
         }
         return handle;
       } catch (err) {
@@ -83,6 +89,24 @@ export class Writer {
     });
   }
 
+  /** A file that is one block: one call writes, renames, sets times and re-stats it. */
+  private async writeWholeFile(block: Block): Promise<void> {
+    const task = block.file;
+    const times = { atimeNs: block.timestamps.atimeNs, mtimeNs: block.timestamps.mtimeNs };
+    try {
+      let entry = await this.o.target.writeWhole!(task.destinationRel, block.data, times);
+      this.o.onBytes(task, block.data.length);
+      if (!this.held(entry.mtimeNs, times.mtimeNs)) entry = await this.retryTimes(task, times, entry);
+      this.o.onCommitted(task, block, entry, false);
+    } catch (err) {
+      task.cancelled = true;
+      this.o.onFailed(task, err);
+    } finally {
+      this.release(block);
+      this.open.delete(task.id);
+    }
+  }
+
   private async start(task: FileTask): Promise<WriteHandle | undefined> {
     try {
       return await this.o.target.openWrite(task.destinationRel);
@@ -95,11 +119,15 @@ export class Writer {
 
   private async commit(handle: WriteHandle, block: Block): Promise<FileEntry> {
     const times = { atimeNs: block.timestamps.atimeNs, mtimeNs: block.timestamps.mtimeNs };
-    let entry = await handle.commit(times);
+    const entry = await handle.commit(times);
     if (this.held(entry.mtimeNs, times.mtimeNs)) return entry;
-    // Some servers apply a late flush's mtime after ours: set it once more, then check again.
-    await this.o.target.setTimes(block.file.destinationRel, times);
-    entry = (await this.o.target.stat(block.file.destinationRel)) ?? entry;
+    return this.retryTimes(block.file, times, entry);
+  }
+
+  /** Some servers apply a late flush's mtime after ours: set it once more, then check again. */
+  private async retryTimes(task: FileTask, times: { atimeNs: bigint; mtimeNs: bigint }, first: FileEntry): Promise<FileEntry> {
+    await this.o.target.setTimes(task.destinationRel, times);
+    const entry = (await this.o.target.stat(task.destinationRel)) ?? first;
     if (this.held(entry.mtimeNs, times.mtimeNs)) return entry;
     throw new MtimeNotKeptError(
       `the destination did not keep the modification time (set ${times.mtimeNs} ns, read back ${entry.mtimeNs} ns)`,

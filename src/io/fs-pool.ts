@@ -1,0 +1,106 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { FileEntry } from '../core/entry.js';
+import type { Algorithm } from '../engine/hash.js';
+import type { FsReply, FsRequest } from './fs-protocol.js';
+
+type Pending = { resolve: (r: FsReply) => void; reject: (e: Error) => void };
+type Body<R> = R extends FsRequest ? Omit<R, 'id'> : never;
+
+interface Lane {
+  worker: Worker;
+  inFlight: number;
+  /** Requests waiting for the end of this turn, sent as one message (a message costs ~30 µs). */
+  outbox: FsRequest[];
+  transfer: ArrayBuffer[];
+}
+
+/** An errno-style error from a pool thread, shaped like Node's own system errors. */
+function systemError(r: Extract<FsReply, { kind: 'error' }>): Error {
+  return Object.assign(new Error(r.message), { code: r.code });
+}
+
+/**
+ * A few threads that run whole-file syscalls synchronously (fs-worker.ts). Requests go to the
+ * least busy thread. Threads keep the process alive only while they have work, so a finished run
+ * exits without having to close the pool.
+ */
+export class FsPool {
+  private readonly lanes: Lane[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(size = Math.max(2, Math.min(8, availableParallelism() * 2))) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(new URL('./fs-worker.js', import.meta.url));
+      const lane: Lane = { worker, inFlight: 0, outbox: [], transfer: [] };
+      worker.on('message', (replies: FsReply[]) => {
+        for (const reply of replies) this.settle(lane, reply);
+      });
+      worker.on('error', (err) => this.failAll(err));
+      worker.unref();
+      this.lanes.push(lane);
+    }
+  }
+
+  private settle(lane: Lane, reply: FsReply): void {
+    if (--lane.inFlight === 0) lane.worker.unref();
+    const p = this.pending.get(reply.id);
+    this.pending.delete(reply.id);
+    if (!p) return;
+    if (reply.kind === 'error') p.reject(systemError(reply));
+    else p.resolve(reply);
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  private send(body: Body<FsRequest>, transfer: ArrayBuffer[] = []): Promise<FsReply> {
+    const lane = this.lanes.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    if (lane.inFlight++ === 0) lane.worker.ref();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (lane.outbox.length === 0) setImmediate(() => this.post(lane));
+      lane.outbox.push({ ...body, id } as FsRequest);
+      lane.transfer.push(...transfer);
+    });
+  }
+
+  private post(lane: Lane): void {
+    const batch = lane.outbox.splice(0);
+    lane.worker.postMessage(batch, lane.transfer.splice(0));
+  }
+
+  /**
+   * Reads a whole file of at most `maxSize` bytes (opened as the reader opens sources) and hashes
+   * it. Resolves `large` when it is bigger, `changed` when it moved while read or is not a file.
+   */
+  read(path: string, rel: string, algorithm: Algorithm | null, maxSize: number): Promise<Extract<FsReply, { kind: 'read' | 'large' | 'changed' }>> {
+    return this.send({ op: 'read', path, rel, algorithm, maxSize }) as Promise<Extract<FsReply, { kind: 'read' | 'large' | 'changed' }>>;
+  }
+
+  /**
+   * Writes `data` to `temp`, renames it over `final`, sets the times and re-stats; checks that the
+   * result is exactly what was written. Not flushed: call `syncfs` before recording it as safe.
+   */
+  async write(o: { temp: string; final: string; rel: string; data: Uint8Array; atimeNs: bigint; mtimeNs: bigint }): Promise<FileEntry> {
+    const r = await this.send({ op: 'write', ...o });
+    return (r as Extract<FsReply, { kind: 'written' }>).entry;
+  }
+
+  /** Flushes the whole filesystem that holds `path` to stable storage. */
+  async syncfs(path: string): Promise<void> {
+    await this.send({ op: 'syncfs', path });
+  }
+}
+
+let shared: FsPool | undefined;
+
+/** The process's one I/O pool, started on first use. */
+export function fsPool(): FsPool {
+  shared ??= new FsPool();
+  return shared;
+}

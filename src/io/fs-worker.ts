@@ -1,0 +1,122 @@
+/**
+ * A thread of the I/O pool. Whole small files are read and written here with sync syscalls: one
+ * message round trip per file instead of a libuv round trip per syscall, and none of the main
+ * thread's time. Requests and replies are plain data; errors come back as { code, message }.
+ */
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parentPort } from 'node:worker_threads';
+import { entryFromStats } from '../core/entry.js';
+import { createHasher } from '../engine/hash.js';
+import type { FsReply, FsRequest } from './fs-protocol.js';
+
+interface Native {
+  utimens(path: string, atimeNs: bigint, mtimeNs: bigint): void;
+  syncfs(fd: number): void;
+}
+let native: Native | undefined;
+try {
+  if (process.env.FERRY_NO_NATIVE !== '1') native = createRequire(import.meta.url)('../../build/Release/ferry_native.node') as Native;
+} catch {
+  native = undefined;
+}
+
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
+
+function openSource(path: string): number {
+  const noatime = constants.O_NOATIME ?? 0;
+  try {
+    return openSync(path, READ_FLAGS | noatime);
+  } catch (err) {
+    if (noatime === 0 || (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    return openSync(path, READ_FLAGS);
+  }
+}
+
+function read(req: Extract<FsRequest, { op: 'read' }>): FsReply {
+  const fd = openSource(req.path);
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile()) return { id: req.id, kind: 'changed', entry: entryFromStats(req.rel, before) };
+    if (before.size > BigInt(req.maxSize)) return { id: req.id, kind: 'large' };
+    const size = Number(before.size);
+    const data = new Uint8Array(new ArrayBuffer(size));
+    let n = 0;
+    while (n < size) {
+      const got = readSync(fd, data, n, size - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    const after = fstatSync(fd, { bigint: true });
+    if (n < size || after.size !== before.size || after.mtimeNs !== before.mtimeNs) {
+      return { id: req.id, kind: 'changed', entry: entryFromStats(req.rel, after) };
+    }
+    let hash: string | null = null;
+    if (req.algorithm) {
+      const h = createHasher(req.algorithm);
+      h.update(Buffer.from(data.buffer, 0, size));
+      hash = h.digest();
+    }
+    return { id: req.id, kind: 'read', data, hash, entry: entryFromStats(req.rel, before) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function write(req: Extract<FsRequest, { op: 'write' }>): FsReply {
+  const fd = openSync(req.temp, WRITE_FLAGS, 0o644);
+  let written;
+  try {
+    let n = 0;
+    while (n < req.data.length) n += writeSync(fd, req.data, n, req.data.length - n, n);
+    written = fstatSync(fd, { bigint: true });
+  } catch (err) {
+    closeSync(fd);
+    try { unlinkSync(req.temp); } catch { /* already gone */ }
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    if (written.size !== BigInt(req.data.length)) {
+      throw Object.assign(new Error(`the copy of ${req.rel} holds ${written.size} bytes, ferry wrote ${req.data.length} (another process writing the same destination?)`), { code: 'ECHANGED' });
+    }
+    renameSync(req.temp, req.final);
+  } catch (err) {
+    try { unlinkSync(req.temp); } catch { /* already gone */ }
+    throw err;
+  }
+  if (native) native.utimens(req.final, req.atimeNs, req.mtimeNs);
+  else throw Object.assign(new Error('the native time helper is not loaded'), { code: 'ENOSYS' });
+  const st = lstatSync(req.final, { bigint: true });
+  if (st.ino !== written.ino || st.dev !== written.dev) {
+    throw Object.assign(new Error(`the copy of ${req.rel} was replaced after the rename (another process writing the same destination?)`), { code: 'ECHANGED' });
+  }
+  return { id: req.id, kind: 'written', entry: entryFromStats(req.rel, st) };
+}
+
+function syncfs(req: Extract<FsRequest, { op: 'syncfs' }>): FsReply {
+  const fd = openSync(req.path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+  try {
+    native!.syncfs(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return { id: req.id, kind: 'synced' };
+}
+
+function handle(req: FsRequest): FsReply {
+  try {
+    return req.op === 'read' ? read(req) : req.op === 'write' ? write(req) : syncfs(req);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { id: req.id, kind: 'error', code: e.code ?? 'EIO', message: e.message };
+  }
+}
+
+// Requests arrive in batches; replies go back as one batch, read data transferred, not copied.
+parentPort!.on('message', (batch: FsRequest[]) => {
+  const replies = batch.map(handle);
+  const transfer = replies.flatMap((r) => (r.kind === 'read' ? [r.data.buffer as ArrayBuffer] : []));
+  parentPort!.postMessage(replies, transfer);
+});
