@@ -219,7 +219,7 @@ export class SqliteStore implements Store {
   }
 
   async finishScan(generation: number, options: { windowNs: bigint; errors: number; caseInsensitive: boolean }): Promise<ScanResult> {
-    const collate = options.caseInsensitive ? ' COLLATE NOCASE' : '';
+    const collate = this.collation(options.caseInsensitive);
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM files WHERE scan_generation <> ?').run(generation);
       this.db
@@ -243,6 +243,14 @@ export class SqliteStore implements Store {
         .get() as { files: bigint; pending: bigint; pendingBytes: bigint; synced: bigint };
       return { files: Number(r.files), pending: Number(r.pending), pendingBytes: r.pendingBytes, synced: Number(r.synced) };
     })();
+  }
+
+  /** The collation clause for name matching; creates the NOCASE indexes the first time they are needed. */
+  private collation(caseInsensitive: boolean): string {
+    if (!caseInsensitive) return '';
+    this.db.exec(`CREATE INDEX IF NOT EXISTS files_rel_nocase ON files (rel COLLATE NOCASE);
+                  CREATE INDEX IF NOT EXISTS dest_entries_rel_nocase ON dest_entries (rel COLLATE NOCASE);`);
+    return ' COLLATE NOCASE';
   }
 
   async backlog(): Promise<Backlog> {
@@ -306,7 +314,7 @@ export class SqliteStore implements Store {
   }
 
   async extras(afterRel: string | null, limit: number, caseInsensitive: boolean): Promise<Array<{ rel: string; kind: string }>> {
-    const collate = caseInsensitive ? ' COLLATE NOCASE' : '';
+    const collate = this.collation(caseInsensitive);
     return this.db
       .prepare(`SELECT d.rel, d.kind FROM dest_entries d
                 WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.rel = d.rel${collate} AND f.kind = d.kind)

@@ -4,6 +4,5 @@ ALTER TABLE job ADD COLUMN dest_precision_ns INTEGER;     -- probed mtime precis
 ALTER TABLE job ADD COLUMN dest_case_sensitive INTEGER;   -- 1, 0, or NULL before the first probe
 ALTER TABLE job ADD COLUMN source_device INTEGER;         -- st_dev of the source root at the first scan
 
--- Case-insensitive destinations (SMB, exFAT) match names with NOCASE (ASCII folding).
-CREATE INDEX files_rel_nocase ON files (rel COLLATE NOCASE);
-CREATE INDEX dest_entries_rel_nocase ON dest_entries (rel COLLATE NOCASE);
+-- Case-insensitive destinations (SMB, exFAT) match names with NOCASE (ASCII folding); their
+-- indexes are created by the store on first need, so other jobs do not pay for them on every insert.
