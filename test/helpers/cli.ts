@@ -16,8 +16,13 @@ const collected = new WeakMap<ChildProcess, { stdout: string; stderr: string }>(
  * Starts the built CLI (`bin/ferry.js`, piped: no TTY) and returns the child. Its output is
  * collected from the first byte, so `finished` sees everything whoever else listens.
  */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, as: { uid?: number } = {}): ChildProcess {
+  // As another user (tests that need permissions to matter): through util-linux setpriv.
+  const [cmd, prefix] =
+    as.uid === undefined
+      ? [process.execPath, []]
+      : ['setpriv', [`--reuid=${as.uid}`, `--regid=${as.uid}`, '--clear-groups', process.execPath]];
+  const child = spawn(cmd, [...prefix, BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

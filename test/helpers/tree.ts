@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -53,14 +54,20 @@ export function randomBytes(size: number, seed = 1): Buffer {
   return b;
 }
 
-/** Every regular file under root (relative POSIX path → content), for comparing trees. */
-export function readTree(root: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
+/**
+ * Every regular file under root (relative POSIX path → "size:sha256"), for comparing trees.
+ * Digests, not Buffers: a deep equality over megabytes of Buffers takes vitest tens of seconds.
+ */
+export function readTree(root: string): Map<string, string> {
+  const out = new Map<string, string>();
   const walk = (rel: string): void => {
     for (const d of readdirSync(join(root, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) walk(r);
-      else if (d.isFile()) out.set(r, readFileSync(join(root, r)));
+      else if (d.isFile()) {
+        const data = readFileSync(join(root, r));
+        out.set(r, `${data.length}:${createHash('sha256').update(data).digest('hex')}`);
+      }
     }
   };
   walk('');
