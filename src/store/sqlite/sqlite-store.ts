@@ -54,8 +54,7 @@ function toRecord(r: Row): FileRecord & { rowid: number } {
 const UPSERT_SOURCE = `
   INSERT INTO files (source_path, dest_path, rel, kind, size, created, changed, modified, accessed,
                      permissions, uid, gid, status, scan_generation)
-  VALUES (@sourcePath, @destPath, @rel, @kind, @size, @created, @changed, @modified, @accessed,
-          @permissions, @uid, @gid, 'pending', @generation)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
   ON CONFLICT (source_path) DO UPDATE SET
     status = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind THEN status ELSE 'pending' END,
     hash = CASE WHEN size = excluded.size AND modified = excluded.modified AND kind = excluded.kind THEN hash END,
@@ -185,26 +184,26 @@ export class SqliteStore implements Store {
 
   private upsertStmt?: Database.Statement;
 
+  private touchStmt?: Database.Statement;
+
   async putSourceEntries(generation: number, entries: FileEntry[]): Promise<void> {
-    const stmt = (this.upsertStmt ??= this.db.prepare(UPSERT_SOURCE));
+    const upsert = (this.upsertStmt ??= this.db.prepare(UPSERT_SOURCE));
+    // The common case of a rescan, an unchanged entry, only moves to this scan's generation: a
+    // column no index covers, so the row is touched and its indexes are not.
+    const touch = (this.touchStmt ??= this.db.prepare(
+      `UPDATE files SET scan_generation = ? WHERE source_path = ? AND kind = ? AND size = ? AND modified = ? AND changed = ?`,
+    ));
+    const root = this.sourceRoot.endsWith('/') ? this.sourceRoot : `${this.sourceRoot}/`;
+    const destRoot = this.destRoot.endsWith('/') ? this.destRoot : `${this.destRoot}/`;
     this.db.transaction(() => {
       for (const e of entries) {
         if (e.kind === 'other') continue; // sockets, fifos, devices are not copied
-        stmt.run({
-          sourcePath: join(this.sourceRoot, e.rel),
-          destPath: join(this.destRoot, e.rel),
-          rel: e.rel,
-          kind: e.kind,
-          size: e.size,
-          created: clampNs(e.birthtimeNs),
-          changed: clampNs(e.ctimeNs),
-          modified: clampNs(e.mtimeNs),
-          accessed: clampNs(e.atimeNs),
-          permissions: e.mode,
-          uid: e.uid,
-          gid: e.gid,
-          generation,
-        });
+        const sourcePath = root + e.rel; // rel is already a normalized relative path
+        const modified = clampNs(e.mtimeNs);
+        const changed = clampNs(e.ctimeNs);
+        if (touch.run(generation, sourcePath, e.kind, e.size, modified, changed).changes > 0) continue;
+        upsert.run(sourcePath, destRoot + e.rel, e.rel, e.kind, e.size, clampNs(e.birthtimeNs), changed, modified,
+          clampNs(e.atimeNs), e.mode, e.uid, e.gid, generation);
       }
     })();
   }
