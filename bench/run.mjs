@@ -4,6 +4,7 @@
 //   node bench/run.mjs hash            hash throughput only
 //   node bench/run.mjs copy            copy on every corpus
 //   node bench/run.mjs copy small      copy on the named corpora (small adds the no-op and scan tables)
+//   node bench/run.mjs bwlimit         how closely --bwlimit follows its limit (see bwlimit.mjs)
 //
 // Environment: FERRY_BENCH_SCALE (corpus size factor, default 1), FERRY_BENCH_ROUNDS (copy rounds,
 // default 3), FERRY_BENCH_HASH_MIB (default 1024), FERRY_BENCH_HASH_ROUNDS (default 3),
@@ -15,13 +16,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CORPUS_NAMES } from './corpus.mjs';
 import { cleanupDestinations, runCopy } from './copy.mjs';
+import { runBwlimit } from './bwlimit.mjs';
 import { runHash } from './hash.mjs';
 import { OUT_DIR, machineInfo, settings, snapshotFerry, toolVersions } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const what = args[0] ?? 'all';
-if (!['all', 'hash', 'copy'].includes(what)) {
-  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...]]`);
+if (!['all', 'hash', 'copy', 'bwlimit'].includes(what)) {
+  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit]`);
   process.exit(2);
 }
 const corpora = what === 'copy' && args.length > 1 ? args.slice(1) : CORPUS_NAMES;
@@ -67,6 +69,7 @@ try {
   if (what === 'all' || what === 'copy') {
     for (const c of corpora) emit(await runCopy(c));
   }
+  if (what === 'all' || what === 'bwlimit') emit(await runBwlimit());
 } finally {
   cleanupDestinations();
 }

@@ -123,7 +123,11 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   const queue = new BlockQueue<Block>(options.queueCapacity);
   stats.queueCapacity = options.queueCapacity;
   stats.queueUsed = () => queue.length;
-  const limiter = options.bwlimit ? new TokenBucket(options.bwlimit, Math.min(options.blockSize, options.bwlimit)) : undefined;
+  // Under a limit, blocks are read in chunks of at most 1/20 s of the rate (and the bucket's burst is
+  // one chunk), so no one-second window sees much more than the limit: a 5 MiB block at 20 MiB/s
+  // would land a quarter of a second's budget at once.
+  const readSize = options.bwlimit ? Math.max(64 * 1024, Math.min(options.blockSize, Math.floor(options.bwlimit / 20))) : options.blockSize;
+  const limiter = options.bwlimit ? new TokenBucket(options.bwlimit, readSize) : undefined;
   const batch = new SyncedBatch(store, target);
   const wholeMax = limiter ? -1 : Math.min(options.blockSize, WHOLE_FILE_MAX);
   const outcome = (r: FileRecord): FileOutcome => ({
@@ -212,7 +216,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     const read = await readIntoQueue(task, {
       pool,
       queue,
-      blockSize: options.blockSize,
+      blockSize: readSize,
       algorithm: options.algorithm,
       limiter,
       signal,
