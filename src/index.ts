@@ -4,7 +4,7 @@ export type { FileEntry, EntryKind } from './core/entry.js';
 export type { FerryEvent, RunSummary, StatsSnapshot, Emit } from './core/events.js';
 export type { Target, TargetCaps, WriteHandle } from './core/target.js';
 export { copy, COPY_DEFAULTS, type CopyOptions, type CopyResult } from './faces/copy/copy.js';
-export { createHasher, ALGORITHMS, type Algorithm } from './engine/hash.js';
+export { createHasher, ALGORITHMS, type Algorithm } from './core/hash.js';
 export { walkTree } from './engine/scan.js';
 export { LocalTarget } from './targets/local.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { FerryError } from '../core/errors.js';
-import { ALGORITHMS, isAlgorithm } from '../engine/hash.js';
+import { ALGORITHMS, isAlgorithm } from '../core/hash.js';
 import { COPY_DEFAULTS, type CopyOptions } from '../faces/copy/copy.js';
 import { parseDurationNs, parsePositiveInt, parseSize } from '../core/units.js';
 

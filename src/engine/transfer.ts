@@ -3,7 +3,7 @@ import { describeFileError, errnoCode } from '../core/errors.js';
 import type { Emit, FileOutcome } from '../core/events.js';
 import type { Target } from '../core/target.js';
 import type { FileRecord, Store, SyncedFile } from '../store/store.js';
-import type { Algorithm } from './hash.js';
+import type { Algorithm } from '../core/hash.js';
 import { BufferPool, type Block, type FileTask } from './pipeline/block.js';
 import { TokenBucket } from './pipeline/limiter.js';
 import { BlockQueue } from './pipeline/queue.js';

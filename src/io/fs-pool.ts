@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FileEntry } from '../core/entry.js';
-import type { Algorithm } from '../engine/hash.js';
+import type { Algorithm } from '../core/hash.js';
 import type { FsReply, FsRequest } from './fs-protocol.js';
 
 type Pending = { resolve: (r: FsReply) => void; reject: (e: Error) => void };

@@ -1,5 +1,5 @@
 import type { FileEntry } from '../core/entry.js';
-import type { Algorithm } from '../engine/hash.js';
+import type { Algorithm } from '../core/hash.js';
 
 /** Messages between the main thread and an I/O pool thread (see fs-worker.ts). */
 export type FsRequest =

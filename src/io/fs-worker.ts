@@ -4,38 +4,15 @@
  * thread's time. Requests and replies are plain data; errors come back as { code, message }.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import { entryFromStats } from '../core/entry.js';
-import { createHasher } from '../engine/hash.js';
+import { createHasher } from '../core/hash.js';
 import type { FsReply, FsRequest } from './fs-protocol.js';
-
-interface Native {
-  utimens(path: string, atimeNs: bigint, mtimeNs: bigint): void;
-  syncfs(fd: number): void;
-}
-let native: Native | undefined;
-try {
-  if (process.env.FERRY_NO_NATIVE !== '1') native = createRequire(import.meta.url)('../../build/Release/ferry_native.node') as Native;
-} catch {
-  native = undefined;
-}
-
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
-
-function openSource(path: string): number {
-  const noatime = constants.O_NOATIME ?? 0;
-  try {
-    return openSync(path, READ_FLAGS | noatime);
-  } catch (err) {
-    if (noatime === 0 || (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
-    return openSync(path, READ_FLAGS);
-  }
-}
+import { addon as native } from './native.js';
+import { TEMP_FLAGS, withNoatime } from './open-flags.js';
 
 function read(req: Extract<FsRequest, { op: 'read' }>): FsReply {
-  const fd = openSource(req.path);
+  const fd = withNoatime((flags) => openSync(req.path, flags));
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) return { id: req.id, kind: 'changed', entry: entryFromStats(req.rel, before) };
@@ -65,7 +42,7 @@ function read(req: Extract<FsRequest, { op: 'read' }>): FsReply {
 }
 
 function write(req: Extract<FsRequest, { op: 'write' }>): FsReply {
-  const fd = openSync(req.temp, WRITE_FLAGS, 0o644);
+  const fd = openSync(req.temp, TEMP_FLAGS, 0o644);
   let written;
   try {
     let n = 0;

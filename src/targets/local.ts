@@ -1,15 +1,13 @@
-import { constants } from 'node:fs';
 import { lstat, mkdir, open, readlink, rename, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { entryFromStats, type FileEntry } from '../core/entry.js';
 import { errnoCode } from '../core/errors.js';
 import type { FileTimes, Target, TargetCaps, WriteHandle } from '../core/target.js';
 import { fsPool } from '../io/fs-pool.js';
-import { nanosecondTimes, setTimesNs } from './native-times.js';
+import { nanosecondTimes, setTimesNs } from '../io/native.js';
+import { TEMP_FLAGS } from '../io/open-flags.js';
 import { RealDirs } from './real-dirs.js';
 import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
-
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
 
 function parentOf(rel: string): string {
   const cut = rel.lastIndexOf('/');
@@ -112,7 +110,7 @@ export class LocalTarget implements Target {
     await this.dirs.ensure(parentOf(rel));
     const final = this.abs(rel);
     const temp = join(dirname(final), tempNameFor(this.tag, rel));
-    const fh = await open(temp, WRITE_FLAGS, 0o644);
+    const fh = await open(temp, TEMP_FLAGS, 0o644);
     return new LocalWriteHandle(fh, temp, final, rel);
   }
 

@@ -1,10 +1,10 @@
-import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { entryFromStats, type FileEntry } from '../../core/entry.js';
 import { errnoCode } from '../../core/errors.js';
-import { createHasher, type Algorithm } from '../hash.js';
+import { createHasher, type Algorithm } from '../../core/hash.js';
 import type { Block, BufferPool, FileTask } from './block.js';
 import { fsPool } from '../../io/fs-pool.js';
+import { withNoatimeAsync } from '../../io/open-flags.js';
 import type { TokenBucket } from './limiter.js';
 import type { BlockQueue } from './queue.js';
 
@@ -34,20 +34,9 @@ export type ReadOutcome =
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * Opens read-only, without updating the source's atime where the kernel allows it (owner or root).
- * O_NOFOLLOW and O_NONBLOCK: a path that became a symlink or a FIFO since the scan is not followed
- * or waited on; the fstat that follows sees it is no longer a regular file.
- */
-async function openSource(path: string): Promise<FileHandle> {
-  const noatime = constants.O_NOATIME ?? 0;
-  const flags = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
-  try {
-    return await open(path, flags | noatime);
-  } catch (err) {
-    if (noatime === 0 || errnoCode(err) !== 'EPERM') throw err;
-    return open(path, flags);
-  }
+/** Opens a source as io/open-flags.ts says: read-only, no symlink, no FIFO wait, no atime update. */
+function openSource(path: string): Promise<FileHandle> {
+  return withNoatimeAsync((flags) => open(path, flags));
 }
 
 /**

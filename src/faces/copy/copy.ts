@@ -2,12 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describeFileError, EXIT, FerryError } from '../../core/errors.js';
 import { EventBus, type Emit } from '../../core/events.js';
-import type { Algorithm } from '../../engine/hash.js';
+import type { Algorithm } from '../../core/hash.js';
 import { runJob, type RunResult } from '../../engine/run.js';
 import { AuditLog } from '../../report/audit.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { LocalTarget } from '../../targets/local.js';
-import { nanosecondTimes } from '../../targets/native-times.js';
+import { nanosecondTimes } from '../../io/native.js';
 import { assertOutsideRoots, defaultDbPath, defaultLogPath, resolveRoots } from './paths.js';
 
 /** Everything `ferry copy` takes, already parsed and validated by the CLI. */

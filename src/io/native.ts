@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { lutimes } from 'node:fs/promises';
 
-interface NativeAddon {
+/** ferry's native helper (native/ferry_native.c), when it was built. */
+export interface NativeAddon {
   utimens(path: string, atimeNs: bigint, mtimeNs: bigint): void;
   syncfs(fd: number): void;
 }
@@ -15,7 +16,8 @@ function loadAddon(): NativeAddon | undefined {
   }
 }
 
-const addon = loadAddon();
+/** Undefined when the helper did not build (or FERRY_NO_NATIVE=1): ferry then keeps µs times. */
+export const addon = loadAddon();
 
 /** True when times are set to the nanosecond (the native addon is built); else to the microsecond. */
 export const nanosecondTimes = addon !== undefined;
