@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Scale check: a tree of N × 1000 empty files (default 1000 directories: 1,000,000 files), copied by
+# ferry, then a no-op re-run (a full rescan), rsync's no-op and find, each with wall time and peak
+# RSS. Takes about 8 minutes for a million files on the development machine; needs ~4 GiB of inodes
+# and ~1 GiB free. Usage: bash bench/scale.sh [directories]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dirs=${1:-1000}
+base=bench/out/scale-$dirs
+ferry="node $PWD/bin/ferry.js"
+rm -rf "$base"
+mkdir -p "$base/src"
+start=$(date +%s.%N)
+python3 - "$base/src" "$dirs" <<'PY'
+import os, sys
+root, dirs = sys.argv[1], int(sys.argv[2])
+for d in range(dirs):
+    os.mkdir(f"{root}/d{d:04}")
+    for f in range(1000):
+        open(f"{root}/d{d:04}/f{f:04}", "wb").close()
+PY
+echo "made $((dirs * 1000)) empty files in $(echo "$(date +%s.%N) - $start" | bc) s"
+cd "$base"
+sync
+sleep 5
+/usr/bin/time -f "ferry copy: %e s wall, %M KiB peak RSS" $ferry copy src dst --db db --no-progress 2>&1 | tail -2
+/usr/bin/time -f "ferry no-op re-run: %e s wall, %M KiB peak RSS" $ferry copy src dst --db db --no-progress 2>&1 | tail -2
+/usr/bin/time -f "rsync -a no-op: %e s wall, %M KiB peak RSS" rsync -a src/ dst/ 2>&1 | tail -1
+/usr/bin/time -f "find -printf: %e s" find src -printf '%s %T@\n' 2>&1 >/dev/null
+echo "database: $(du -sh db | cut -f1)"
+cd - >/dev/null
+rm -rf "$base"
