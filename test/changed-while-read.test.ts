@@ -42,7 +42,7 @@ describe('ferry copy: a source file that changes while it is read', () => {
     });
   }
 
-  it('is forgotten, not failed, when it is deleted before it is opened', async () => {
+  it('when it is deleted during the run, is either copied first or forgotten, never failed', async () => {
     const src = tempTree({ 'a.bin': randomBytes(512 * 1024, 1), 'b.txt': 'b' });
     const work = tempDir();
     const db = join(work, 'db');
