@@ -9,6 +9,9 @@ import { TEMP_FLAGS } from '../io/open-flags.js';
 import { RealDirs } from './real-dirs.js';
 import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
 
+/** Writes go out in syscalls of at most this size (see SYSCALL_MAX in the reader). */
+const WRITE_MAX = 256 * 1024;
+
 function parentOf(rel: string): string {
   const cut = rel.lastIndexOf('/');
   return cut < 0 ? '' : rel.slice(0, cut);
@@ -188,7 +191,7 @@ class LocalWriteHandle implements WriteHandle {
   async write(data: Uint8Array, offset: number): Promise<void> {
     let done = 0;
     while (done < data.length) {
-      const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+      const { bytesWritten } = await this.fh.write(data, done, Math.min(WRITE_MAX, data.length - done), offset + done);
       done += bytesWritten;
     }
     this.end = Math.max(this.end, offset + data.length);
