@@ -157,3 +157,19 @@ describe('odd sources', () => {
     expect(dbRows(join(work, 'db'), `SELECT status FROM files WHERE rel = 'secret/closed.txt'`)).toEqual([{ status: 'failed' }]);
   });
 });
+
+describe('a database that cannot be written', () => {
+  it.skipIf(!canMount)('stops with one clear sentence (exit 2, no stack trace) when its disk is full, and nothing partial is left', async () => {
+    const spec: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) spec[`d${i % 30}/a-rather-long-file-name-to-fill-the-database-${i}.txt`] = `file ${i}`;
+    const src = tempTree(spec);
+    const dbDir = tmpfs(160);
+    const work = tempDir();
+    const dst = join(work, 'dst');
+    const r = await runCli(['copy', src, dst, '--db', join(dbDir, 'job.db'), '--log', join(work, 'audit.log')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ferry: The database .*job\.db could not be written: .*\(SQLITE_FULL\)\.$/m);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    if (existsSync(dst)) onlyWholeFiles(src, dst);
+  });
+});

@@ -1,5 +1,5 @@
 import { readlink } from 'node:fs/promises';
-import { describeFileError, errnoCode } from '../core/errors.js';
+import { describeFileError, errnoCode, FerryError } from '../core/errors.js';
 import type { Emit, FileOutcome } from '../core/events.js';
 import type { Target } from '../core/target.js';
 import type { FileRecord, Store, SyncedFile } from '../store/store.js';
@@ -52,10 +52,13 @@ class SyncedBatch {
   private undurable = false;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** The first failure to flush the target or write the Store; the run stops on it. */
+  failure: FerryError | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly target: Target,
+    private readonly onFailure: () => void,
   ) {}
 
   add(row: SyncedFile, durable: boolean): void {
@@ -73,11 +76,26 @@ class SyncedBatch {
     this.undurable = false;
     if (rows.length > 0) {
       this.writing = this.writing.then(async () => {
-        if (needsFlush) await this.target.flushAll!();
-        await this.store.markSynced(rows);
+        if (this.failure) return; // after a failure nothing more is recorded: those rows stay pending
+        try {
+          if (needsFlush) await this.target.flushAll!();
+        } catch (err) {
+          this.fail(new FerryError('DEST_UNAVAILABLE', `Could not flush ${this.target.root} to stable storage (${describeFileError(err)}); the last ${rows.length} file(s) copied stay pending.`, { cause: err }));
+          return;
+        }
+        try {
+          await this.store.markSynced(rows);
+        } catch (err) {
+          this.fail(err instanceof FerryError ? err : new FerryError('CONFIG', `Could not write the database: ${(err as Error).message}; the last ${rows.length} file(s) copied stay pending.`, { cause: err }));
+        }
       });
     }
     return this.writing;
+  }
+
+  private fail(err: FerryError): void {
+    this.failure = err;
+    this.onFailure();
   }
 }
 
@@ -128,7 +146,8 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   // would land a quarter of a second's budget at once.
   const readSize = options.bwlimit ? Math.max(64 * 1024, Math.min(options.blockSize, Math.floor(options.bwlimit / 20))) : options.blockSize;
   const limiter = options.bwlimit ? new TokenBucket(options.bwlimit, readSize) : undefined;
-  const batch = new SyncedBatch(store, target);
+  // A batch that cannot be made safe stops the run: copying on would only add unrecorded files.
+  const batch = new SyncedBatch(store, target, () => stop.abort(batch.failure));
   const wholeMax = limiter ? -1 : Math.min(options.blockSize, WHOLE_FILE_MAX);
   const outcome = (r: FileRecord): FileOutcome => ({
     path: r.rel,
@@ -287,5 +306,6 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     await batch.flush();
     ctx.signal.removeEventListener('abort', onAbort);
   }
+  if (batch.failure) throw batch.failure;
   return result;
 }

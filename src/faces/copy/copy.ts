@@ -115,7 +115,7 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
       bus.emit,
       signal,
     ).catch((err: unknown) => {
-      throw destinationError(err, roots.destination);
+      throw destinationError(err, roots.destination, db);
     });
     return { ...result, exitCode: exitCodeFor(result), db, log: logPath };
   } finally {
@@ -124,10 +124,19 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
   }
 }
 
-/** A fatal error on the destination root itself (unwritable, gone) becomes DEST_UNAVAILABLE. */
-function destinationError(err: unknown, destination: string): unknown {
+/**
+ * Fatal errors the user can act on, in their words: the database cannot be written (a full disk,
+ * I/O errors) → CONFIG; the destination root itself is unwritable or gone → DEST_UNAVAILABLE.
+ */
+function destinationError(err: unknown, destination: string, db: string): unknown {
   if (err instanceof FerryError || !(err instanceof Error) || !('code' in err)) return err;
   const code = String(err.code);
+  if (code.startsWith('SQLITE_')) {
+    return new FerryError('CONFIG', `The database ${db} could not be written: ${err.message} (${code}).`, {
+      hint: 'Free space where the database lives (or move it with --db); the next run resumes.',
+      cause: err,
+    });
+  }
   if (['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC'].includes(code)) {
     return new FerryError('DEST_UNAVAILABLE', `The destination ${destination} cannot be written: ${describeFileError(err)}.`, { cause: err });
   }
