@@ -41,7 +41,7 @@ export function copyCommand(): Command {
     .option('--rescan', 'scan both trees even when the backlog still has pending files')
     .option('--block-size <size>', 'bytes per pipeline block', '5M')
     .option('--queue-capacity <n>', 'blocks the FIFO between reader and writer holds', String(COPY_DEFAULTS.queueCapacity))
-    .option('--transfers <n>', 'files read and written at the same time', String(COPY_DEFAULTS.transfers))
+    .option('--transfers <n>', 'files streamed at the same time (small files: 8 times as many)', String(COPY_DEFAULTS.transfers))
     .option('--modify-window <time>', 'mtimes closer than this count as equal: 0, 1us, 2ms, 2s (default: probed from both trees)')
     .option('--dry-run', 'scan and list what would be copied and deleted; change nothing (not even the database)')
     .option('--json', 'print events as NDJSON on stdout instead of text')
