@@ -13,7 +13,7 @@
 static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   char msg[512];
   snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(err), syscall, path ? path : "");
-  const char *code = "EIO";
+  const char *code = "EUNKNOWN"; // the message still carries strerror(err)
   switch (err) {
     case ENOENT: code = "ENOENT"; break;
     case EACCES: code = "EACCES"; break;
@@ -23,6 +23,14 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall, const 
     case EINVAL: code = "EINVAL"; break;
     case EBADF: code = "EBADF"; break;
     case ENOSYS: code = "ENOSYS"; break;
+    case ENOSPC: code = "ENOSPC"; break;
+    case EDQUOT: code = "EDQUOT"; break;
+    case EIO: code = "EIO"; break;
+    case ELOOP: code = "ELOOP"; break;
+    case ENAMETOOLONG: code = "ENAMETOOLONG"; break;
+    case ESTALE: code = "ESTALE"; break;
+    case EBUSY: code = "EBUSY"; break;
+    case EOVERFLOW: code = "EOVERFLOW"; break;
     default: break;
   }
   napi_throw_error(env, code, msg);

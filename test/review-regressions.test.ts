@@ -118,3 +118,33 @@ describe('case-insensitive destinations (SMB, exFAT): names match ignoring case'
     expect(existsSync(join(work, 'dst', 'a.txt'))).toBe(true);
   });
 });
+
+describe('temp names never shared', () => {
+  it('two files whose derived temp names collide get different temp files while both are written', async () => {
+    // "d/n40598" and "d/n147155" share the 32-bit path tag d93aa58a (found by a birthday search).
+    const { LocalTarget } = await import('../dist/index.js');
+    const root = tempDir();
+    const target = new LocalTarget(root, 'a job');
+    const a = await target.openWrite('d/n40598');
+    const b = await target.openWrite('d/n147155');
+    await a.write(Buffer.from('content of A'), 0);
+    await b.write(Buffer.from('content of B, longer'), 0);
+    const temps = listAll(join(root, 'd')).filter((n) => n.startsWith('.ferry-tmp-'));
+    expect(temps).toHaveLength(2);
+    const times = { atimeNs: 1_000_000_000n, mtimeNs: 1_000_000_000n };
+    await a.commit(times);
+    await b.commit(times);
+    expect(readFileSync(join(root, 'd/n40598'), 'utf8')).toBe('content of A');
+    expect(readFileSync(join(root, 'd/n147155'), 'utf8')).toBe('content of B, longer');
+    // The same through the small-file path, both at once.
+    if (target.writeWhole) {
+      await Promise.all([
+        target.writeWhole('e/n40598', Buffer.from('whole A'), times),
+        target.writeWhole('e/n147155', Buffer.from('whole B'), times),
+      ]);
+      expect(readFileSync(join(root, 'e/n40598'), 'utf8')).toBe('whole A');
+      expect(readFileSync(join(root, 'e/n147155'), 'utf8')).toBe('whole B');
+    }
+    expect(listAll(root).filter((n) => n.includes('.ferry-tmp-'))).toEqual([]);
+  });
+});

@@ -149,6 +149,8 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   // A batch that cannot be made safe stops the run: copying on would only add unrecorded files.
   const batch = new SyncedBatch(store, target, () => stop.abort(batch.failure));
   const wholeMax = limiter ? -1 : Math.min(options.blockSize, WHOLE_FILE_MAX);
+  // At most `transfers` files stream block by block at once, however many small ones are in flight.
+  const streaming = new Slots(options.transfers);
   const outcome = (r: FileRecord): FileOutcome => ({
     path: r.rel,
     source: r.sourcePath,
@@ -158,6 +160,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
 
   const records = new Map<number, FileRecord>();
   const failures: Array<Promise<void>> = [];
+  let storeFailure: unknown;
   const fail = async (r: FileRecord, id: number, err: unknown): Promise<void> => {
     if (FULL.has(errnoCode(err) ?? '')) {
       // Out of space: the file stays pending for the next run, and no new file is started.
@@ -198,7 +201,13 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
       const r = records.get(task.id);
       if (!r) return; // the reader already settled this file (changed or vanished while read)
       records.delete(task.id);
-      failures.push(fail(r, task.id, err));
+      // Handled now, not when the lanes end: a Store that cannot record the failure stops the run.
+      failures.push(
+        fail(r, task.id, err).catch((e: unknown) => {
+          storeFailure ??= e;
+          stop.abort(e);
+        }),
+      );
     },
   });
   const writing = writer.run(queue);
@@ -240,6 +249,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
       limiter,
       signal,
       wholeFileMax: wholeMax,
+      limitStreaming: (read) => streaming.run(read),
       onOpen: (t) => stats.fileOpened(t.id, t.rel, t.size),
     });
     if (read.kind === 'queued' || read.kind === 'stopped') return;
@@ -281,8 +291,6 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     }
   };
 
-  // At most `transfers` files stream block by block at once, however many small ones are in flight.
-  const streaming = new Slots(options.transfers);
   const lane = async (): Promise<void> => {
     for (;;) {
       if (signal.aborted) return;
@@ -307,5 +315,6 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     ctx.signal.removeEventListener('abort', onAbort);
   }
   if (batch.failure) throw batch.failure;
+  if (storeFailure) throw storeFailure;
   return result;
 }

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { FileEntry } from '../core/entry.js';
 import type { Algorithm } from '../core/hash.js';
 import type { FsReply, FsRequest } from './fs-protocol.js';
 
@@ -10,6 +9,8 @@ type Body<R> = R extends FsRequest ? Omit<R, 'id'> : never;
 interface Lane {
   worker: Worker;
   inFlight: number;
+  /** Ids of this lane's requests not yet answered: a thread that dies fails these, and only these. */
+  ids: Set<number>;
   /** Requests waiting for the end of this turn, sent as one message (a message costs ~30 µs). */
   outbox: FsRequest[];
   transfer: ArrayBuffer[];
@@ -33,11 +34,12 @@ export class FsPool {
   constructor(size = Math.max(2, Math.min(8, availableParallelism() * 2))) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./fs-worker.js', import.meta.url));
-      const lane: Lane = { worker, inFlight: 0, outbox: [], transfer: [] };
+      const lane: Lane = { worker, inFlight: 0, ids: new Set(), outbox: [], transfer: [] };
       worker.on('message', (replies: FsReply[]) => {
         for (const reply of replies) this.settle(lane, reply);
       });
-      worker.on('error', (err) => this.failAll(err));
+      worker.on('error', (err) => this.retire(lane, err));
+      worker.on('exit', (code) => this.retire(lane, new Error(`an I/O thread stopped (exit code ${code})`)));
       worker.unref();
       this.lanes.push(lane);
     }
@@ -45,6 +47,7 @@ export class FsPool {
 
   private settle(lane: Lane, reply: FsReply): void {
     if (--lane.inFlight === 0) lane.worker.unref();
+    lane.ids.delete(reply.id);
     const p = this.pending.get(reply.id);
     this.pending.delete(reply.id);
     if (!p) return;
@@ -52,15 +55,24 @@ export class FsPool {
     else p.resolve(reply);
   }
 
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+  /** A thread died: its unanswered requests fail, and it takes no more. */
+  private retire(lane: Lane, err: Error): void {
+    const i = this.lanes.indexOf(lane);
+    if (i < 0) return;
+    this.lanes.splice(i, 1);
+    for (const id of lane.ids) {
+      this.pending.get(id)?.reject(err);
+      this.pending.delete(id);
+    }
+    lane.ids.clear();
   }
 
   private send(body: Body<FsRequest>, transfer: ArrayBuffer[] = []): Promise<FsReply> {
+    if (this.lanes.length === 0) return Promise.reject(new Error('every I/O thread has stopped'));
     const lane = this.lanes.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     if (lane.inFlight++ === 0) lane.worker.ref();
     const id = this.nextId++;
+    lane.ids.add(id);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (lane.outbox.length === 0) setImmediate(() => this.post(lane));
@@ -86,14 +98,17 @@ export class FsPool {
    * Writes `data` to `temp`, renames it over `final`, sets the times and re-stats; checks that the
    * result is exactly what was written. Not flushed: call `syncfs` before recording it as safe.
    */
-  async write(o: { temp: string; final: string; rel: string; data: Uint8Array; atimeNs: bigint; mtimeNs: bigint }): Promise<FileEntry> {
-    const r = await this.send({ op: 'write', ...o });
-    return (r as Extract<FsReply, { kind: 'written' }>).entry;
+  async write(o: Omit<Extract<FsRequest, { op: 'write' }>, 'id' | 'op'>): Promise<Extract<FsReply, { kind: 'written' }>> {
+    return (await this.send({ op: 'write', ...o })) as Extract<FsReply, { kind: 'written' }>;
   }
 
-  /** Flushes the whole filesystem that holds `path` to stable storage. */
-  async syncfs(path: string): Promise<void> {
-    await this.send({ op: 'syncfs', path });
+  /**
+   * Flushes the whole filesystem that holds the open descriptor `fd` (syncfs). The descriptor must
+   * have been opened before the writes it is to cover: since Linux 5.8 syncfs reports write-back
+   * errors seen since the descriptor was opened, and none seen before.
+   */
+  async syncfs(fd: number): Promise<void> {
+    await this.send({ op: 'syncfs', fd });
   }
 }
 

@@ -4,13 +4,26 @@ import type { Algorithm } from '../core/hash.js';
 /** Messages between the main thread and an I/O pool thread (see fs-worker.ts). */
 export type FsRequest =
   | { id: number; op: 'read'; path: string; rel: string; algorithm: Algorithm | null; maxSize: number }
-  | { id: number; op: 'write'; temp: string; final: string; rel: string; data: Uint8Array; atimeNs: bigint; mtimeNs: bigint }
-  | { id: number; op: 'syncfs'; path: string };
+  | {
+      id: number;
+      op: 'write';
+      temp: string;
+      final: string;
+      rel: string;
+      data: Uint8Array;
+      atimeNs: bigint;
+      mtimeNs: bigint;
+      /** fdatasync this file itself: the root's syncfs cannot be trusted to cover it. */
+      syncEach: boolean;
+      /** st_dev of the root: a file on another device (a mount below the root) is synced itself. */
+      rootDev: bigint;
+    }
+  | { id: number; op: 'syncfs'; fd: number };
 
 export type FsReply =
   | { id: number; kind: 'read'; data: Uint8Array; hash: string | null; entry: FileEntry }
   | { id: number; kind: 'large' }
   | { id: number; kind: 'changed'; entry: FileEntry }
-  | { id: number; kind: 'written'; entry: FileEntry }
+  | { id: number; kind: 'written'; entry: FileEntry; flushed: boolean }
   | { id: number; kind: 'synced' }
   | { id: number; kind: 'error'; code: string; message: string };

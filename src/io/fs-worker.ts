@@ -3,7 +3,7 @@
  * message round trip per file instead of a libuv round trip per syscall, and none of the main
  * thread's time. Requests and replies are plain data; errors come back as { code, message }.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { entryFromStats } from '../core/entry.js';
 import { createHasher } from '../core/hash.js';
@@ -41,44 +41,46 @@ function read(req: Extract<FsRequest, { op: 'read' }>): FsReply {
   }
 }
 
+function changedUnderUs(rel: string, what: string): Error {
+  return Object.assign(new Error(`the copy of ${rel} ${what} (another process writing the same destination?)`), { code: 'ECHANGED' });
+}
+
+/**
+ * Writes a whole file: temp, write, (fdatasync when asked, or when the file sits on another
+ * filesystem than the root: the root's syncfs would not cover it), close, rename, times, re-stat.
+ * On any failure before the rename the temp file is removed.
+ */
 function write(req: Extract<FsRequest, { op: 'write' }>): FsReply {
-  const fd = openSync(req.temp, TEMP_FLAGS, 0o644);
+  let fd: number | undefined = openSync(req.temp, TEMP_FLAGS, 0o644);
   let written;
+  let flushed = false;
   try {
     let n = 0;
     while (n < req.data.length) n += writeSync(fd, req.data, n, req.data.length - n, n);
     written = fstatSync(fd, { bigint: true });
-  } catch (err) {
-    closeSync(fd);
-    try { unlinkSync(req.temp); } catch { /* already gone */ }
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    if (written.size !== BigInt(req.data.length)) {
-      throw Object.assign(new Error(`the copy of ${req.rel} holds ${written.size} bytes, ferry wrote ${req.data.length} (another process writing the same destination?)`), { code: 'ECHANGED' });
+    if (req.syncEach || written.dev !== req.rootDev) {
+      fdatasyncSync(fd);
+      flushed = true;
     }
+    const closing = fd;
+    fd = undefined;
+    closeSync(closing); // NFS reports ENOSPC and EDQUOT here
+    if (written.size !== BigInt(req.data.length)) throw changedUnderUs(req.rel, `holds ${written.size} bytes, ferry wrote ${req.data.length}`);
     renameSync(req.temp, req.final);
   } catch (err) {
+    if (fd !== undefined) try { closeSync(fd); } catch { /* the first error matters */ }
     try { unlinkSync(req.temp); } catch { /* already gone */ }
     throw err;
   }
-  if (native) native.utimens(req.final, req.atimeNs, req.mtimeNs);
-  else throw Object.assign(new Error('the native time helper is not loaded'), { code: 'ENOSYS' });
+  if (!native) throw Object.assign(new Error('the native time helper is not loaded'), { code: 'ENOSYS' });
+  native.utimens(req.final, req.atimeNs, req.mtimeNs);
   const st = lstatSync(req.final, { bigint: true });
-  if (st.ino !== written.ino || st.dev !== written.dev) {
-    throw Object.assign(new Error(`the copy of ${req.rel} was replaced after the rename (another process writing the same destination?)`), { code: 'ECHANGED' });
-  }
-  return { id: req.id, kind: 'written', entry: entryFromStats(req.rel, st) };
+  if (st.ino !== written.ino || st.dev !== written.dev) throw changedUnderUs(req.rel, 'was replaced after the rename');
+  return { id: req.id, kind: 'written', entry: entryFromStats(req.rel, st), flushed };
 }
 
 function syncfs(req: Extract<FsRequest, { op: 'syncfs' }>): FsReply {
-  const fd = openSync(req.path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
-  try {
-    native!.syncfs(fd);
-  } finally {
-    closeSync(fd);
-  }
+  native!.syncfs(req.fd);
   return { id: req.id, kind: 'synced' };
 }
 

@@ -1,4 +1,6 @@
+import { constants, fstatSync, openSync, statfsSync } from 'node:fs';
 import { lstat, mkdir, open, readlink, rename, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { entryFromStats, type FileEntry } from '../core/entry.js';
 import { errnoCode } from '../core/errors.js';
@@ -27,6 +29,9 @@ export class LocalTarget implements Target {
 
   readonly writeWhole?: (rel: string, data: Uint8Array, times: FileTimes) => Promise<FileEntry>;
   readonly flushAll?: () => Promise<void>;
+  /** Temp paths being written now: a second file whose derived name collides gets a random one. */
+  private readonly tempsInFlight = new Set<string>();
+  private durability: Durability | undefined;
 
   constructor(
     readonly root: string,
@@ -38,12 +43,28 @@ export class LocalTarget implements Target {
       // The whole-file path needs the native helper (ns times in the pool threads, and syncfs).
       this.writeWhole = async (rel, data, times) => {
         await this.dirs.ensure(parentOf(rel));
+        const d = (this.durability ??= openDurability(this.root));
         const final = this.abs(rel);
-        const temp = join(dirname(final), tempNameFor(this.tag, rel));
-        return fsPool().write({ temp, final, rel, data, atimeNs: times.atimeNs, mtimeNs: times.mtimeNs });
+        const temp = this.claimTemp(final, rel);
+        try {
+          const r = await fsPool().write({ temp, final, rel, data, atimeNs: times.atimeNs, mtimeNs: times.mtimeNs, syncEach: d.syncEach, rootDev: d.rootDev });
+          return r.entry;
+        } finally {
+          this.tempsInFlight.delete(temp);
+        }
       };
-      this.flushAll = () => fsPool().syncfs(this.root);
+      this.flushAll = async () => {
+        if (this.durability) await fsPool().syncfs(this.durability.fd);
+      };
     }
+  }
+
+  /** The temp path for `rel`: derived from it (so a resume reuses it), unless another write holds that name. */
+  private claimTemp(final: string, rel: string): string {
+    let temp = join(dirname(final), tempNameFor(this.tag, rel));
+    while (this.tempsInFlight.has(temp)) temp = join(dirname(final), randomTempName(this.tag));
+    this.tempsInFlight.add(temp);
+    return temp;
   }
 
   private abs(rel: string): string {
@@ -112,23 +133,31 @@ export class LocalTarget implements Target {
   async openWrite(rel: string): Promise<WriteHandle> {
     await this.dirs.ensure(parentOf(rel));
     const final = this.abs(rel);
-    const temp = join(dirname(final), tempNameFor(this.tag, rel));
-    const fh = await open(temp, TEMP_FLAGS, 0o644);
-    return new LocalWriteHandle(fh, temp, final, rel);
+    const temp = this.claimTemp(final, rel);
+    let fh;
+    try {
+      fh = await open(temp, TEMP_FLAGS, 0o644);
+    } catch (err) {
+      this.tempsInFlight.delete(temp);
+      throw err;
+    }
+    return new LocalWriteHandle(fh, temp, final, rel, () => this.tempsInFlight.delete(temp));
   }
 
   async symlink(rel: string, linkTarget: string, times: FileTimes): Promise<void> {
     await this.dirs.ensure(parentOf(rel));
     const final = this.abs(rel);
-    const temp = join(dirname(final), tempNameFor(this.tag, rel));
-    await unlink(temp).catch(() => undefined);
-    await symlink(linkTarget, temp);
+    const temp = this.claimTemp(final, rel);
     try {
+      await unlink(temp).catch(() => undefined);
+      await symlink(linkTarget, temp);
       await setTimesNs(temp, times.atimeNs, times.mtimeNs);
       await rename(temp, final);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
       throw err;
+    } finally {
+      this.tempsInFlight.delete(temp);
     }
   }
 
@@ -186,6 +215,7 @@ class LocalWriteHandle implements WriteHandle {
     private readonly temp: string,
     private readonly final: string,
     private readonly rel: string,
+    private readonly done: () => void,
   ) {}
 
   async write(data: Uint8Array, offset: number): Promise<void> {
@@ -208,7 +238,11 @@ class LocalWriteHandle implements WriteHandle {
     if (written.size !== BigInt(this.end)) throw foreignWrite(this.rel, `holds ${written.size} bytes, ferry wrote ${this.end}`);
     this.closed = true;
     await this.fh.close();
-    await rename(this.temp, this.final);
+    try {
+      await rename(this.temp, this.final);
+    } finally {
+      this.done();
+    }
     await setTimesNs(this.final, times.atimeNs, times.mtimeNs);
     const st = await lstat(this.final, { bigint: true });
     if (st.ino !== written.ino || st.dev !== written.dev) throw foreignWrite(this.rel, 'was replaced after the rename');
@@ -221,7 +255,33 @@ class LocalWriteHandle implements WriteHandle {
       await this.fh.close().catch(() => undefined);
     }
     await unlink(this.temp).catch(() => undefined);
+    this.done();
   }
+}
+
+/** How small files written without their own fdatasync are made durable on this destination. */
+interface Durability {
+  /** A descriptor of the root opened before the first such write, for syncfs (see FsPool.syncfs). */
+  fd: number;
+  rootDev: bigint;
+  /** fdatasync every file instead: syncfs does not reach FUSE daemons, nor report errors before Linux 5.8. */
+  syncEach: boolean;
+}
+
+const FUSE_MAGIC = 0x65735546;
+
+function openDurability(root: string): Durability {
+  const fd = openSync(root, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+  const rootDev = fstatSync(fd, { bigint: true }).dev;
+  const [major = 0, minor = 0] = release().split('.').map((n) => Number.parseInt(n, 10));
+  const oldKernel = major < 5 || (major === 5 && minor < 8);
+  let fuse: boolean;
+  try {
+    fuse = statfsSync(root).type === FUSE_MAGIC;
+  } catch {
+    fuse = true; // cannot tell: be safe
+  }
+  return { fd, rootDev, syncEach: fuse || oldKernel };
 }
 
 /** Another process wrote into ferry's temp file or over its result: never record such a copy. */

@@ -22,6 +22,8 @@ export interface ReaderContext {
    * 0 turns that off (a rate limit needs the streaming path, block by block).
    */
   wholeFileMax: number;
+  /** Runs a streaming read within the limit on files streamed at once (--transfers). */
+  limitStreaming<T>(read: () => Promise<T>): Promise<T>;
 }
 
 export type ReadOutcome =
@@ -55,7 +57,13 @@ export async function readIntoQueue(task: FileTask, ctx: ReaderContext): Promise
   if (task.size <= ctx.wholeFileMax) {
     const whole = await readWhole(task, ctx);
     if (whole) return whole;
+    // It grew past the limit since the scan: stream it, within the limit on streaming files.
+    return ctx.limitStreaming(() => streamIntoQueue(task, ctx));
   }
+  return streamIntoQueue(task, ctx);
+}
+
+async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<ReadOutcome> {
   let fh: FileHandle;
   try {
     fh = await openSource(task.sourcePath);

@@ -53,8 +53,10 @@ export class Writer {
         this.release(block);
         return;
       }
+      // Only the reader's whole small files (their own bytes, not a pooled block): a single-block
+      // file from the streaming reader keeps its own fdatasync, and its 5 MiB buffer is not cloned.
       const { writeWhole, flushAll } = this.o.target;
-      if (block.offset === 0 && block.isLastBlock && writeWhole && flushAll && !this.o.flushEachBlock) {
+      if (block.offset === 0 && block.isLastBlock && !block.buffer && writeWhole && flushAll && !this.o.flushEachBlock) {
         this.open.set(id, { chain: this.writeWholeFile(block).then(() => undefined) });
         return;
       }
