@@ -71,7 +71,10 @@ export interface Target {
    * `flushAll` before it records the file as safe. Present only together with `flushAll`.
    */
   writeWhole?(rel: string, data: Uint8Array, times: FileTimes): Promise<FileEntry>;
-  /** Flushes everything written so far on this target to stable storage (syncfs). */
+  /**
+   * Flushes everything written so far on this target to stable storage (syncfs): file data not yet
+   * flushed, and the renames that gave files and symlinks their final names.
+   */
   flushAll?(): Promise<void>;
   /** True for names this target uses for its own temp files (never user data). */
   isTempName(name: string): boolean;

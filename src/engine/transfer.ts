@@ -43,9 +43,10 @@ const PAGE = 512;
 const FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
- * Collects synced rows and writes them to the Store in one transaction per batch (§3.3). Rows of
- * files that were written without their own flush (`durable: false`) are recorded only after one
- * `flushAll` of the target has made the whole batch safe.
+ * Collects synced rows and writes them to the Store in one transaction per batch (§3.3). Before a
+ * batch is recorded, one `flushAll` of the target (where it has one) makes it safe: the data of
+ * small files written without their own flush (`durable: false`), and the renames of every file
+ * and symlink in it. A target without `flushAll` only ever writes `durable` files.
  */
 class SyncedBatch {
   private rows: SyncedFile[] = [];
@@ -78,7 +79,8 @@ class SyncedBatch {
       this.writing = this.writing.then(async () => {
         if (this.failure) return; // after a failure nothing more is recorded: those rows stay pending
         try {
-          if (needsFlush) await this.target.flushAll!();
+          if (this.target.flushAll) await this.target.flushAll();
+          else if (needsFlush) throw new Error('the target wrote files it cannot flush');
         } catch (err) {
           this.fail(new FerryError('DEST_UNAVAILABLE', `Could not flush ${this.target.root} to stable storage (${describeFileError(err)}); the last ${rows.length} file(s) copied stay pending.`, { cause: err }));
           return;

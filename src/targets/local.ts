@@ -43,7 +43,7 @@ export class LocalTarget implements Target {
       // The whole-file path needs the native helper (ns times in the pool threads, and syncfs).
       this.writeWhole = async (rel, data, times) => {
         await this.dirs.ensure(parentOf(rel));
-        const d = (this.durability ??= openDurability(this.root));
+        const d = this.beforeWriting();
         const final = this.abs(rel);
         const temp = this.claimTemp(final, rel);
         try {
@@ -57,6 +57,15 @@ export class LocalTarget implements Target {
         if (this.durability) await fsPool().syncfs(this.durability.fd);
       };
     }
+  }
+
+  /**
+   * Called before every write: the first one opens the descriptor syncfs will use (it must predate
+   * the writes whose errors it is to report) and learns how this destination is made durable.
+   */
+  private beforeWriting(): Durability {
+    this.durability ??= openDurability(this.root);
+    return this.durability;
   }
 
   /** The temp path for `rel`: derived from it (so a resume reuses it), unless another write holds that name. */
@@ -132,6 +141,7 @@ export class LocalTarget implements Target {
 
   async openWrite(rel: string): Promise<WriteHandle> {
     await this.dirs.ensure(parentOf(rel));
+    if (this.flushAll) this.beforeWriting();
     const final = this.abs(rel);
     const temp = this.claimTemp(final, rel);
     let fh;
@@ -146,6 +156,7 @@ export class LocalTarget implements Target {
 
   async symlink(rel: string, linkTarget: string, times: FileTimes): Promise<void> {
     await this.dirs.ensure(parentOf(rel));
+    if (this.flushAll) this.beforeWriting();
     const final = this.abs(rel);
     const temp = this.claimTemp(final, rel);
     try {
