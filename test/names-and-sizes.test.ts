@@ -128,6 +128,8 @@ describe('names and sizes that trip copy tools', () => {
     expect(first.code).toBe(0);
     const before = lstatSync(dst, { bigint: true });
     expect(before.mtimeNs).toBe(1_000_000_000_000_000_000n);
+    // Let the clock move (the one wait here is for time itself): a root touched by the second
+    // run would then show a ctime different from `before`.
     await new Promise((resolve) => setTimeout(resolve, 20));
     const second = await runCli(args);
     expect(second.code).toBe(0);

@@ -1,7 +1,7 @@
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
+import { events, finished, runCli, startCli, waitForEvent, waitForOutput } from './helpers/cli.js';
 import { statusCounts } from './helpers/db.js';
 import { listAll, randomBytes, readTree, tempDir, tempTree } from './helpers/tree.js';
 
@@ -41,16 +41,11 @@ describe('ferry copy: interruptions', () => {
   it('stops on SIGINT with exit 130, says how to resume, and the next run finishes the job', async () => {
     const job = slowJob();
     const child = startCli([...job.args, '--bwlimit', '1M']);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise<void>((resolve) => {
-      const check = (): void => (out.includes('plan:') ? resolve() : void setTimeout(check, 20));
-      check();
-    });
+    await waitForOutput(child, /^plan:/m);
     child.kill('SIGINT');
     const stopped = await finished(child);
     expect(stopped.code).toBe(130);
-    expect(out + stopped.stdout).toMatch(/to resume: .*ferry copy/);
+    expect(stopped.stdout).toMatch(/to resume: .*ferry copy/);
     expect(noTemps(job.dst)).toEqual([]);
     expect(statusCounts(job.db).pending).toBeGreaterThan(0);
 

@@ -256,21 +256,18 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     });
     if (read.kind === 'queued' || read.kind === 'stopped') return;
     records.delete(task.id);
+    if (read.kind === 'failed') {
+      await fail(r, task.id, read.error);
+      return;
+    }
     stats.fileFinished(task.id, 'skipped', Number(r.size));
     if (read.kind === 'changed') {
       result.changed++;
       await store.requeue(r.sourcePath, read.entry);
       emit({ type: 'file.skip', ...outcome(r), reason: 'changed' });
-    } else if (read.kind === 'vanished') {
+    } else {
       await store.forget(r.sourcePath);
       emit({ type: 'file.skip', ...outcome(r), reason: 'vanished' });
-    } else {
-      stats.filesSkipped--;
-      stats.filesFailed++;
-      result.failed++;
-      const message = describeFileError(read.error);
-      await store.markFailed(r.sourcePath, message);
-      emit({ type: 'file.error', ...outcome(r), message, errno: errnoCode(read.error) });
     }
   };
 

@@ -87,3 +87,19 @@ export function waitForEvent(
     child.once('exit', () => reject(new Error(`exited before a ${type} event`)));
   });
 }
+
+/** Resolves when the child's stdout (plain text) has matched `pattern` (rejects if it exits first). */
+export function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer): void => {
+      seen += d.toString();
+      if (pattern.test(seen)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', () => reject(new Error(`exited before printing ${pattern}`)));
+  });
+}
