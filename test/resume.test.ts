@@ -1,6 +1,7 @@
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { copy, COPY_DEFAULTS, EXIT, type FerryEvent } from '../dist/index.js';
 import { events, finished, runCli, startCli, waitForEvent, waitForOutput } from './helpers/cli.js';
 import { statusCounts } from './helpers/db.js';
 import { listAll, randomBytes, readTree, tempDir, tempTree } from './helpers/tree.js';
@@ -54,6 +55,19 @@ describe('ferry copy: interruptions', () => {
     expect(resumed.stdout).toMatch(/^resuming \d+ file\(s\), .* from the backlog/m);
     expect(readTree(job.dst)).toEqual(readTree(job.src));
     expect(statusCounts(job.db)).toEqual({ synced: 13 });
+  });
+
+  it('a stop that comes between the plan and the first copy copies nothing', async () => {
+    const job = slowJob();
+    const stop = new AbortController();
+    const listen = (e: FerryEvent): void => {
+      if (e.type === 'plan.done') stop.abort(new Error('stopped by the test'));
+    };
+    const options = { ...COPY_DEFAULTS, source: job.src, destination: job.dst, db: job.db, checksum: null, deleteExtras: false, rescan: false, dryRun: false };
+    const result = await copy(options, listen, stop.signal);
+    expect(result.exitCode).toBe(EXIT.interrupted);
+    expect(statusCounts(job.db)).toEqual({ pending: 13 });
+    expect(listAll(job.dst).filter((p) => p.endsWith('.bin'))).toEqual([]);
   });
 
   it('exits at once on a second SIGINT, and the next run still resumes correctly', async () => {

@@ -137,6 +137,8 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  // A stop that came before this phase began fires no event: take it now, or the whole backlog runs.
+  if (ctx.signal.aborted) onAbort();
   const signal = stop.signal;
 
   const pool = new BufferPool(options.queueCapacity + options.transfers + 1, options.blockSize);
