@@ -70,6 +70,27 @@ describe('ferry copy: interruptions', () => {
     expect(listAll(job.dst).filter((p) => p.endsWith('.bin'))).toEqual([]);
   });
 
+  it('counts "overall" in whole files, so it never goes backwards across a stop and a resume', async () => {
+    const job = slowJob();
+    const child = startCli([...job.args, '--bwlimit', '1M', '--json']);
+    await waitForEvent(child, 'file.done');
+    await waitForEvent(child, 'stats');
+    child.kill('SIGINT');
+    const stopped = await finished(child);
+    expect(stopped.code).toBe(130);
+    const resumed = await runCli([...job.args, '--bwlimit', '4M', '--json']);
+    expect(resumed.code).toBe(0);
+
+    const overall = (out: string): number[] => events(out).filter((e) => e.type === 'stats').map((e) => Number(e.bytesOverall));
+    const first = overall(stopped.stdout);
+    const second = overall(resumed.stdout);
+    expect(first.at(-1)).toBeGreaterThan(0);
+    expect(first.at(-1)! % (256 * 1024)).toBe(0); // whole files only, never a part of the one abandoned
+    const all = [...first, ...second];
+    for (let i = 1; i < all.length; i++) expect(all[i]).toBeGreaterThanOrEqual(all[i - 1]!);
+    expect(second.at(-1)).toBe(10 * 256 * 1024);
+  });
+
   it('exits at once on a second SIGINT, and the next run still resumes correctly', async () => {
     const job = slowJob();
     const child = startCli([...job.args, '--bwlimit', '512K', '--json']);

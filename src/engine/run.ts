@@ -97,6 +97,8 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       await listDryRun(store, emit);
     } else {
       if (backlog.files > 0) emit({ type: 'notice', message: CANNOT_SET });
+      // A rescan may have found synced files changed at the source: they are no longer in place.
+      if (mode !== 'resume') stats.bytesOverallBase = Number((await store.syncedTotals()).bytes);
       stats.beginTransfer(backlog.files, Number(backlog.bytes));
       // A copy counts as "times held" within what the destination can store, whatever --modify-window says.
       const toleranceNs = windowNs > auto ? windowNs : auto;

@@ -3,11 +3,16 @@ import type { CurrentFile, Emit, Phase, StatsSnapshot } from '../core/events.js'
 /**
  * Counts what the run does and emits a `stats` snapshot every `intervalMs`. The rate "now" is over
  * the last five seconds of samples; the backlog ETA divides the bytes left by the average rate.
+ * "Overall" counts whole files only (synced before this run, finished in it), so a file abandoned
+ * mid-way by a stop is not counted and then uncounted: the figure never goes backwards across a resume.
  */
 export class StatsTracker {
   phase: Phase = 'starting';
   bytesSession = 0;
+  /** Bytes of the job already in place when the transfer began: the Store's synced files. */
   bytesOverallBase = 0;
+  /** Bytes of the files this run finished: with the base, "overall", which only ever grows. */
+  private bytesFinished = 0;
   filesDone = 0;
   filesFailed = 0;
   filesSkipped = 0;
@@ -53,7 +58,10 @@ export class StatsTracker {
   /** The file left the pipeline; `counted` says whether its size leaves the backlog. */
   fileFinished(id: number, outcome: 'done' | 'failed' | 'skipped', size: number): void {
     this.current.delete(id);
-    if (outcome === 'done') this.filesDone++;
+    if (outcome === 'done') {
+      this.filesDone++;
+      this.bytesFinished += size;
+    }
     else if (outcome === 'failed') this.filesFailed++;
     else this.filesSkipped++;
     this.backlogFiles = Math.max(0, this.backlogFiles - 1);
@@ -74,7 +82,7 @@ export class StatsTracker {
       phase: this.phase,
       elapsedMs: Math.round(now - this.started),
       bytesSession: this.bytesSession,
-      bytesOverall: this.bytesOverallBase + this.bytesSession,
+      bytesOverall: this.bytesOverallBase + this.bytesFinished,
       filesDone: this.filesDone,
       filesFailed: this.filesFailed,
       filesSkipped: this.filesSkipped,

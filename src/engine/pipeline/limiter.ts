@@ -19,6 +19,7 @@ export class TokenBucket {
     this.last = now;
     this.tokens -= n;
     if (this.tokens >= 0) return;
+    if (signal?.aborted) throw signal.reason as Error;
     const waitMs = (-this.tokens / this.rate) * 1000;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
