@@ -1,7 +1,8 @@
-// ferry's one native helper: nanosecond timestamps (libuv's utimes truncates to microseconds)
-// and syncfs (flush one filesystem). Linux/POSIX only; ferry falls back to fs.utimes without it.
+// ferry's one native helper: nanosecond timestamps (libuv's utimes truncates to microseconds),
+// syncfs (flush one filesystem), and listDir (list_dir.c: a directory's entries with their lstat).
+// Linux only; without it ferry falls back to fs.utimes (µs) and readdirSync + lstatSync.
 #define _GNU_SOURCE
-#include <node_api.h>
+#include "native.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   char msg[512];
   snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(err), syscall, path ? path : "");
   const char *code = "EUNKNOWN"; // the message still carries strerror(err)
@@ -104,8 +105,9 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"utimens", NULL, Utimens, NULL, NULL, NULL, napi_default, NULL},
     {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_default, NULL},
+    {"listDir", NULL, ListDir, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, 3, props);
   return exports;
 }
 

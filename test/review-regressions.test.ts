@@ -25,11 +25,14 @@ describe('writes never leave the destination', () => {
 });
 
 describe('what the scan cannot see is reported, never silently skipped', () => {
-  it('a name that is not valid UTF-8 is a scan error: exit 1 with a sentence that says why', async () => {
+  it.each([
+    ['with the native helper', {}],
+    ['without it', { FERRY_NO_NATIVE: '1' }],
+  ])('a name that is not valid UTF-8 is a scan error: exit 1 with a sentence that says why (%s)', async (_, env) => {
     const src = tempTree({ 'ok.txt': 'ok' });
     writeFileSync(Buffer.concat([Buffer.from(`${src}/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'latin-1 name');
     const work = tempDir();
-    const r = await runCli(['copy', src, join(work, 'dst'), '--db', join(work, 'db'), '--json']);
+    const r = await runCli(['copy', src, join(work, 'dst'), '--db', join(work, 'db'), '--json'], env);
     expect(r.code).toBe(1);
     const error = events(r.stdout).find((e) => e.type === 'scan.error');
     expect(error?.message).toMatch(/not valid UTF-8/);

@@ -1,6 +1,10 @@
-import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { xxh3 } from '@node-rs/xxhash';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+// The two native hash packages load on first use: each costs ~10 ms at start-up, and most runs use neither.
+const require = createRequire(import.meta.url);
+const blake3 = (): typeof import('@napi-rs/blake-hash') => require('@napi-rs/blake-hash') as typeof import('@napi-rs/blake-hash');
+const xxhash = (): typeof import('@node-rs/xxhash') => require('@node-rs/xxhash') as typeof import('@node-rs/xxhash');
 
 export const ALGORITHMS = ['md5', 'sha1', 'sha256', 'blake2b', 'blake3', 'xxh3'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
@@ -25,11 +29,11 @@ export function createHasher(algorithm: Algorithm): Hasher {
       return { update: (d) => void h.update(d), digest: () => h.digest('hex') };
     }
     case 'blake3': {
-      const h = new Blake3Hasher();
+      const h = new (blake3().Blake3Hasher)();
       return { update: (d) => void h.update(d), digest: () => h.digest('hex') };
     }
     case 'xxh3': {
-      const h = xxh3.Xxh3.withSeed();
+      const h = xxhash().xxh3.Xxh3.withSeed();
       return { update: (d) => void h.update(d), digest: () => h.digest().toString(16).padStart(16, '0') };
     }
   }

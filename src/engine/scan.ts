@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { FileEntry } from '../core/entry.js';
+import { entryAt } from '../io/list-dir.js';
 import type { WalkMessage, WalkRequest } from './scan-worker.js';
 
 export interface WalkError {
@@ -64,7 +65,8 @@ export async function* walkTree(
       }
       Atomics.add(counters, 1, 1);
       Atomics.notify(counters, 1);
-      yield { entries: m.entries, dirs: m.dirs, errors };
+      const rels = m.count === 0 ? [] : m.rels.split('\0');
+      yield { entries: rels.map((rel, i) => entryAt(rel, m.fields, i)), dirs: m.dirs, errors };
       errors = [];
     }
   } finally {

@@ -221,13 +221,16 @@ export class SqliteStore implements Store {
     const collate = this.collation(options.caseInsensitive);
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM files WHERE scan_generation <> ?').run(generation);
+      // Only rows whose status or error changes are written: a no-op rescan rewrites none.
       this.db
         .prepare(`
-          UPDATE files SET error = NULL, status = CASE WHEN EXISTS (
-            SELECT 1 FROM dest_entries d
-            WHERE d.rel = files.rel${collate} AND d.kind = files.kind
-              AND (files.kind = 'dir' OR (d.size = files.size AND abs(d.modified - files.modified) < @window))
-          ) THEN 'synced' ELSE 'pending' END`)
+          UPDATE files SET error = NULL, status = s.status FROM (
+            SELECT f.rowid AS id, f.status AS was, f.error, CASE WHEN EXISTS (
+              SELECT 1 FROM dest_entries d
+              WHERE d.rel = f.rel${collate} AND d.kind = f.kind
+                AND (f.kind = 'dir' OR (d.size = f.size AND abs(d.modified - f.modified) < @window))
+            ) THEN 'synced' ELSE 'pending' END AS status FROM files f) AS s
+          WHERE files.rowid = s.id AND (s.status <> s.was OR s.error IS NOT NULL)`)
         .run({ window: options.windowNs });
       this.db
         .prepare('UPDATE job SET last_scan_errors = ?, last_scan_complete = 1')
