@@ -1,4 +1,6 @@
-import { utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copy, COPY_DEFAULTS, EXIT, type FerryEvent } from '../dist/index.js';
@@ -140,6 +142,25 @@ describe('ferry copy: interruptions', () => {
     await finished(child);
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(/^ferry: Another ferry process \(pid \d+\) is using the database/);
+  });
+});
+
+describe('ferry copy: a lock left by a process that is gone', () => {
+  it('takes over a lock whose process is a zombie (killed, never reaped), as after a kill -9 in a container', async () => {
+    // `true` exits at once; its parent has exec'd into `sleep`, which never reaps it: a zombie.
+    const holder = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number((await once(holder.stdout, 'data'))[0].toString().trim());
+      await expect.poll(() => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]).toBe('Z'); // the one wait: for the kernel to mark it
+      const job = slowJob();
+      writeFileSync(`${job.db}.lock`, `${pid}\n`);
+      const r = await runCli(job.args);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(readTree(job.dst)).toEqual(readTree(job.src));
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });
 
