@@ -24,8 +24,14 @@ echo "made $((dirs * 1000)) empty files in $(echo "$(date +%s.%N) - $start" | bc
 cd "$base"
 sync
 sleep 5
-/usr/bin/time -f "ferry copy, killed after ${KILL_AFTER:-80} s: %e s wall, %M KiB peak RSS" \
-  timeout -s KILL "${KILL_AFTER:-80}" $ferry copy src dst --db db --no-progress 2>&1 | tail -1 || true
+# ferry itself is killed, nothing else: `timeout -s KILL` also kills its own process group.
+$ferry copy src dst --db db --no-progress >/dev/null 2>&1 &
+pid=$!
+sleep "${KILL_AFTER:-80}"
+echo "ferry peak RSS before the kill: $(awk '/VmHWM/{print $2, $3}' /proc/$pid/status)"
+kill -9 "$pid"
+wait "$pid" || true
+echo "ferry copy killed with SIGKILL after ${KILL_AFTER:-80} s"
 echo "rows synced at the kill: $(python3 -c "import sqlite3; print(sqlite3.connect('db').execute(\"select count(*) from files where status='synced'\").fetchone()[0])")"
 /usr/bin/time -f "ferry resume: %e s wall, %M KiB peak RSS" $ferry copy src dst --db db --no-progress 2>&1 | tail -3
 /usr/bin/time -f "ferry no-op re-run: %e s wall, %M KiB peak RSS" $ferry copy src dst --db db --no-progress 2>&1 | tail -2

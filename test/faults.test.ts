@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
@@ -121,6 +121,25 @@ describe('the mirror when the source is not what it was', () => {
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/on another filesystem than when this job began/);
     expect(listAll(dst)).toEqual(['NOT_MOUNTED.txt', 'f0.txt', 'f1.txt', 'f2.txt', 'f3.txt', 'f4.txt']);
+  });
+
+  it('refuses when another tree was put in the source\'s place (renamed away, a new directory there)', async () => {
+    const parent = tempDir();
+    const src = join(parent, 'photos');
+    mkdirSync(src);
+    for (let i = 0; i < 5; i++) writeFileSync(join(src, `f${i}.jpg`), `photo ${i}`);
+    const work = tempDir();
+    const dst = join(work, 'dst');
+    const args = ['copy', src, dst, '--db', join(work, 'db'), '--delete-extras', '--log', join(work, 'audit.log')];
+    expect((await runCli(args)).code).toBe(0);
+    renameSync(src, join(parent, 'photos.old'));
+    mkdirSync(src);
+    writeFileSync(join(src, 'other.txt'), 'a different tree');
+    const r = await runCli(args);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/is not the directory this job began with/);
+    expect(listAll(dst)).toEqual(['f0.jpg', 'f1.jpg', 'f2.jpg', 'f3.jpg', 'f4.jpg', 'other.txt']);
+    expect(readFileSync(join(work, 'audit.log'), 'utf8')).toMatch(/"status":"refused"/);
   });
 });
 

@@ -32,6 +32,9 @@ async function refusal(job: JobInfo, extras: number, maxDelete?: number): Promis
     if (job.sourceDevice !== null && root.dev !== job.sourceDevice) {
       return `the source root ${job.sourceRoot} is on another filesystem than when this job began (an unmounted share?)`;
     }
+    if (job.sourceInode !== null && root.ino !== job.sourceInode) {
+      return `the source root ${job.sourceRoot} is not the directory this job began with (another tree put in its place?); to mirror the new tree, start a new job with another --db`;
+    }
     names = await readdir(job.sourceRoot);
   } catch (err) {
     return `the source root ${job.sourceRoot} cannot be read (${describeFileError(err)})`;

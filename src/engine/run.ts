@@ -89,7 +89,10 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors, caseInsensitive });
       emit({ type: 'plan.done', files: plan.files, pending: plan.pending, pendingBytes: Number(plan.pendingBytes), synced: plan.synced, modifyWindowNs: String(windowNs) });
       if (scan.staleTemps > 0) emit({ type: 'notice', message: `removed ${scan.staleTemps} temp file(s) left by an interrupted run` });
-      if (!o.dryRun && job.sourceDevice === null) await store.saveJobFacts({ sourceDevice: (await stat(o.sourceRoot, { bigint: true })).dev });
+      if (!o.dryRun && (job.sourceDevice === null || job.sourceInode === null)) {
+        const root = await stat(o.sourceRoot, { bigint: true });
+        await store.saveJobFacts({ sourceDevice: root.dev, sourceInode: root.ino });
+      }
       backlog = await store.backlog();
     }
     let destinationFull = false;

@@ -35,6 +35,8 @@ export interface JobInfo {
   destCaseSensitive: boolean | null;
   /** st_dev of the source root when the job first scanned it. */
   sourceDevice: bigint | null;
+  /** st_ino of the source root when the job first scanned it. */
+  sourceInode: bigint | null;
   /** How the last run ended: null when it never ended (a crash, `kill -9`) or there was none. */
   lastRunStatus: RunStatus | null;
   /** True when there was a run before this one. */
@@ -46,6 +48,7 @@ export interface JobFacts {
   destPrecisionNs: bigint;
   destCaseSensitive: boolean;
   sourceDevice: bigint;
+  sourceInode: bigint;
 }
 
 export interface ScanResult {

@@ -72,6 +72,7 @@ interface JobRow {
   dest_precision_ns: bigint | null;
   dest_case_sensitive: bigint | null;
   source_device: bigint | null;
+  source_inode: bigint | null;
 }
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -142,7 +143,7 @@ export class SqliteStore implements Store {
         .run(sourceRoot, destRoot, Date.now());
       return {
         sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null,
-        destCaseSensitive: null, sourceDevice: null, lastRunStatus: null, hasRuns: false,
+        destCaseSensitive: null, sourceDevice: null, sourceInode: null, lastRunStatus: null, hasRuns: false,
       };
     }
     const last = this.db.prepare('SELECT status FROM runs ORDER BY id DESC LIMIT 1').get() as { status: string | null } | undefined;
@@ -161,6 +162,7 @@ export class SqliteStore implements Store {
       destPrecisionNs: row.dest_precision_ns,
       destCaseSensitive: row.dest_case_sensitive === null ? null : row.dest_case_sensitive === 1n,
       sourceDevice: row.source_device,
+      sourceInode: row.source_inode,
       lastRunStatus: (last?.status as RunStatus | null | undefined) ?? null,
       hasRuns: last !== undefined,
     };
@@ -169,8 +171,10 @@ export class SqliteStore implements Store {
   async saveJobFacts(f: Partial<JobFacts>): Promise<void> {
     this.db
       .prepare(`UPDATE job SET dest_precision_ns = coalesce(?, dest_precision_ns),
-                dest_case_sensitive = coalesce(?, dest_case_sensitive), source_device = coalesce(?, source_device)`)
-      .run(f.destPrecisionNs ?? null, f.destCaseSensitive === undefined ? null : Number(f.destCaseSensitive), f.sourceDevice ?? null);
+                dest_case_sensitive = coalesce(?, dest_case_sensitive), source_device = coalesce(?, source_device),
+                source_inode = coalesce(?, source_inode)`)
+      .run(f.destPrecisionNs ?? null, f.destCaseSensitive === undefined ? null : Number(f.destCaseSensitive), f.sourceDevice ?? null,
+        f.sourceInode ?? null);
   }
 
   async beginScan(): Promise<number> {
