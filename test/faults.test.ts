@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
@@ -104,6 +104,31 @@ describe('a destination made read-only in the middle of a run', () => {
     expect(readFileSync(log, 'utf8')).toMatch(/"status":"failed".*EACCES/);
     expect(events(r.stdout).filter((e) => e.type === 'file.done').length + failed.length).toBe(8);
     onlyWholeFiles(src, dst);
+  });
+});
+
+describe('a destination directory replaced by a file in the middle of a run', () => {
+  it('fails the files that belonged there, leaves the file alone, copies the rest, and exits 1', async () => {
+    const spec: Record<string, Buffer> = {};
+    for (let i = 0; i < 4; i++) spec[`a/f${i}.bin`] = randomBytes(128 * 1024, i);
+    for (let i = 0; i < 4; i++) spec[`z/f${i}.bin`] = randomBytes(128 * 1024, 10 + i);
+    const src = tempTree(spec);
+    const work = tempDir();
+    const dst = join(work, 'dst');
+    const log = join(work, 'audit.log');
+    const child = startCli(['copy', src, dst, '--db', join(work, 'db'), '--log', log, '--bwlimit', '1M', '--block-size', '64K', '--transfers', '1', '--json']);
+    await waitForEvent(child, 'file.done');
+    rmSync(join(dst, 'z'), { recursive: true, force: true });
+    writeFileSync(join(dst, 'z'), 'a user file where a directory was');
+    const r = await finished(child);
+    expect(r.code).toBe(1);
+    expect(readFileSync(join(dst, 'z'), 'utf8')).toBe('a user file where a directory was');
+    const failed = events(r.stdout).filter((e) => e.type === 'file.error');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const f of failed) expect(String(f.path)).toMatch(/^z\//);
+    expect(readFileSync(log, 'utf8')).toMatch(/"status":"failed".*not a directory/i);
+    for (let i = 0; i < 4; i++) expect(readFileSync(join(dst, `a/f${i}.bin`))).toEqual(spec[`a/f${i}.bin`]);
+    expect(listAll(dst).filter((p) => /\.ferry-tmp-/.test(p))).toEqual([]);
   });
 });
 
