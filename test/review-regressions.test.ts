@@ -98,8 +98,8 @@ describe('case-insensitive destinations (SMB, exFAT): names match ignoring case'
       const gen = await store.beginScan();
       const entry = { kind: 'file' as const, size: 3n, mtimeNs: 5n, atimeNs: 5n, ctimeNs: 5n, birthtimeNs: 0n, mode: 0o100644, uid: 0, gid: 0 };
       await store.putSourceEntries(gen, [{ ...entry, rel: 'Report.txt' }]);
-      await store.putDestEntries([{ ...entry, rel: 'report.txt' }, { ...entry, rel: 'really-extra.txt' }]);
-      const plan = await store.finishScan(gen, { windowNs: 1n, errors: 0, caseInsensitive: true });
+      await store.putDestEntries(gen, [{ ...entry, rel: 'report.txt' }, { ...entry, rel: 'really-extra.txt' }]);
+      const plan = await store.finishScan(gen, { windowNs: 1n, errors: 0, caseInsensitive: true, unchanged: { source: false, destination: false } });
       expect(plan.pending).toBe(0);
       expect((await store.extras(null, 10, true)).map((e) => e.rel)).toEqual(['really-extra.txt']);
       // The same listing on a case-sensitive destination: two different files.

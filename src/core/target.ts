@@ -78,6 +78,8 @@ export interface Target {
   flushAll?(): Promise<void>;
   /** True for names this target uses for its own temp files (never user data). */
   isTempName(name: string): boolean;
+  /** The same names as a pattern (it crosses to the walker threads, where a function cannot). */
+  readonly tempNamePattern: RegExp;
   /**
    * Removes a temp file left by an interrupted run: this job's at any age, another job's only once
    * it is old enough that no live writer can own it. Resolves whether it was removed.

@@ -78,6 +78,7 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
         destExists,
         destExclude: trash && !trash.startsWith('..') ? [trash] : [],
         isTempName: (n) => target.isTempName(n),
+        tempNamePattern: target.tempNamePattern,
         removeStaleTemp: o.dryRun ? undefined : (rel, mtimeNs) => target.removeStaleTemp(rel, mtimeNs),
         emit,
         signal,
@@ -86,7 +87,7 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       scanErrors = scan.errors;
       auto = modifyWindow({ source: scan.sourceGranularityNs, destination: facts?.precisionNs ?? scan.destGranularityNs, setter: o.setterPrecisionNs });
       windowNs = chosen(auto);
-      const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors, caseInsensitive });
+      const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors, caseInsensitive, unchanged: scan.unchanged });
       emit({ type: 'plan.done', files: plan.files, pending: plan.pending, pendingBytes: Number(plan.pendingBytes), synced: plan.synced, modifyWindowNs: String(windowNs) });
       if (scan.staleTemps > 0) emit({ type: 'notice', message: `removed ${scan.staleTemps} temp file(s) left by an interrupted run` });
       if (!o.dryRun && (job.sourceDevice === null || job.sourceInode === null)) {

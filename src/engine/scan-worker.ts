@@ -4,10 +4,12 @@
  * go back in packed batches; the thread waits when more than a few batches are unread, so memory
  * stays flat however large the tree.
  */
-import { getSystemErrorName } from 'node:util';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { F, FIELDS, KIND_NOT_UTF8, KIND_STAT_FAILED, listDir } from '../io/list-dir.js';
+import { TimeGranularity } from './plan.js';
 
 export interface WalkRequest {
   root: string;
@@ -15,13 +17,28 @@ export interface WalkRequest {
   /** Int32Array over a SharedArrayBuffer: [batches posted, batches consumed]. */
   flow: SharedArrayBuffer;
   maxUnread: number;
+  /** The listing digest of each directory as the last scan recorded it (see dirKey). */
+  known: Map<string, string>;
+  /** Names that make a directory's listing never count as unchanged (a target's temp files). */
+  volatileName?: RegExp;
 }
 
-/** A batch is packed: `rels` joined by NUL, `fields` FIELDS numbers per entry (see io/list-dir.ts). */
+/**
+ * A batch is packed: `rels` joined by NUL, `fields` FIELDS numbers per entry (see io/list-dir.ts).
+ * `digests` are the directories whose entries are all in this batch or an earlier one, with their
+ * new listing digest; `kept` the directories whose listing equals the known digest: their entries
+ * are not sent (`keptFiles` and `keptBytes` count them for progress).
+ */
 export type WalkMessage =
-  | { type: 'batch'; rels: string; fields: BigInt64Array; count: number; dirs: number }
+  | {
+      type: 'batch'; rels: string; fields: BigInt64Array; count: number; dirs: number;
+      digests: Array<[string, string]>; kept: string[]; keptFiles: number; keptBytes: number;
+    }
   | { type: 'error'; rel: string; code: string; message: string }
-  | { type: 'end' };
+  | { type: 'end'; granularityNs: bigint };
+
+/** A directory's key in the Store: '' for the root, else its relative path and a trailing '/'. */
+export const dirKey = (dirRel: string): string => (dirRel === '' ? '' : `${dirRel}/`);
 
 const req = workerData as WalkRequest;
 const flow = new Int32Array(req.flow);
@@ -43,15 +60,26 @@ function report(rel: string, code: string, message: string): void {
   post({ type: 'error', rel, code, message });
 }
 
+/**
+ * What a directory's listing says about its entries: names, kinds, sizes, modes, owners, mtimes,
+ * ctimes and birth times (not atimes: reading a file must not make its directory look changed).
+ */
+function digestOf(names: string[], fields: BigInt64Array): string {
+  const copy = fields.slice();
+  for (let at = 0; at < copy.length; at += FIELDS) copy[at + F.atimeS] = copy[at + F.atimeNs] = 0n;
+  return createHash('sha1').update(names.join('\0')).update(new Uint8Array(copy.buffer)).digest('base64');
+}
+
 function walk(): void {
+  const granularity = new TimeGranularity();
   let rels: string[] = [];
   let fields = new BigInt64Array(req.batchSize * FIELDS);
-  let dirs = 0;
+  let batch = { dirs: 0, digests: [] as Array<[string, string]>, kept: [] as string[], keptFiles: 0, keptBytes: 0 };
   const flush = (): void => {
-    post({ type: 'batch', rels: rels.join('\0'), fields, count: rels.length, dirs });
+    post({ type: 'batch', rels: rels.join('\0'), fields, count: rels.length, ...batch });
     rels = [];
     fields = new BigInt64Array(req.batchSize * FIELDS);
-    dirs = 0;
+    batch = { dirs: 0, digests: [], kept: [], keptFiles: 0, keptBytes: 0 };
   };
   const stack: string[] = [''];
   while (stack.length > 0) {
@@ -64,8 +92,14 @@ function walk(): void {
       report(dirRel, e.code ?? 'EIO', e.message);
       continue;
     }
-    dirs++;
+    batch.dirs++;
     const { names, fields: found } = listing;
+    const volatile = req.volatileName !== undefined && names.some((n) => req.volatileName!.test(n));
+    const bad = (i: number): boolean => found[i * FIELDS + F.kind]! < 0n;
+    // A listing with an error or a temp file in it is always sent whole: the next scan must see it again.
+    const digest = volatile || names.some((_, i) => bad(i)) ? undefined : digestOf(names, found);
+    const key = dirKey(dirRel);
+    const kept = digest !== undefined && req.known.get(key) === digest;
     for (let i = 0; i < names.length; i++) {
       const rel = dirRel === '' ? names[i]! : `${dirRel}/${names[i]!}`;
       const at = i * FIELDS;
@@ -79,14 +113,24 @@ function walk(): void {
         if (code !== 'ENOENT') report(rel, code, `${code}: lstat '${join(req.root, rel)}'`);
         continue; // ENOENT: it vanished between readdir and lstat
       }
+      if (kind === 1n) stack.push(rel);
+      if (kind === 0n) granularity.observe(found[at + F.mtimeS]! * 1_000_000_000n + found[at + F.mtimeNs]!);
+      if (kept) {
+        if (kind !== 1n) {
+          batch.keptFiles++;
+          batch.keptBytes += Number(found[at + F.size]);
+        }
+        continue;
+      }
       fields.set(found.subarray(at, at + FIELDS), rels.length * FIELDS);
       rels.push(rel);
-      if (kind === 1n) stack.push(rel);
       if (rels.length >= req.batchSize) flush();
     }
+    if (kept) batch.kept.push(key);
+    else if (digest !== undefined) batch.digests.push([key, digest]);
   }
   flush();
-  post({ type: 'end' });
+  post({ type: 'end', granularityNs: granularity.ns });
 }
 
 walk();

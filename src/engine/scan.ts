@@ -12,20 +12,38 @@ export interface WalkError {
 export interface WalkOptions {
   batchSize?: number;
   signal?: AbortSignal;
+  /** Listing digests the last scan recorded, by directory key: a directory that matches is kept. */
+  known?: Map<string, string>;
+  /** Names that make a directory's listing never count as unchanged. */
+  volatileName?: RegExp;
+}
+
+export interface WalkBatch {
+  entries: FileEntry[];
+  dirs: number;
+  errors: WalkError[];
+  /** Directories whose entries have all been yielded, with their new listing digest. */
+  digests: Array<[string, string]>;
+  /** Directories whose listing equals the known digest: their entries are not yielded. */
+  kept: string[];
+  keptFiles: number;
+  keptBytes: number;
+  /** On the last batch only: the coarsest step all file mtimes of the tree are multiples of. */
+  granularityNs?: bigint;
 }
 
 /**
  * Walks `root` without following symlinks, yielding batches of entries (files, directories,
  * symlinks; the root itself excluded) and the errors met on the way. The walk runs in a worker
  * thread with sync syscalls; it pauses while the consumer is behind. Order is depth-first, unsorted.
+ * A directory whose listing digest equals `known`'s is reported as kept instead of entry by entry.
  */
-export async function* walkTree(
-  root: string,
-  options: WalkOptions = {},
-): AsyncGenerator<{ entries: FileEntry[]; dirs: number; errors: WalkError[] }> {
+export async function* walkTree(root: string, options: WalkOptions = {}): AsyncGenerator<WalkBatch> {
   const flow = new SharedArrayBuffer(8);
   const counters = new Int32Array(flow);
-  const request: WalkRequest = { root, batchSize: options.batchSize ?? 1000, flow, maxUnread: 4 };
+  const request: WalkRequest = {
+    root, batchSize: options.batchSize ?? 1000, flow, maxUnread: 4, known: options.known ?? new Map(), volatileName: options.volatileName,
+  };
   const worker = new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: request });
   const inbox: WalkMessage[] = [];
   let wake: (() => void) | undefined;
@@ -56,7 +74,7 @@ export async function* walkTree(
         continue;
       }
       if (m.type === 'end') {
-        if (errors.length > 0) yield { entries: [], dirs: 0, errors };
+        yield { entries: [], dirs: 0, errors, digests: [], kept: [], keptFiles: 0, keptBytes: 0, granularityNs: m.granularityNs };
         return;
       }
       if (m.type === 'error') {
@@ -66,7 +84,10 @@ export async function* walkTree(
       Atomics.add(counters, 1, 1);
       Atomics.notify(counters, 1);
       const rels = m.count === 0 ? [] : m.rels.split('\0');
-      yield { entries: rels.map((rel, i) => entryAt(rel, m.fields, i)), dirs: m.dirs, errors };
+      yield {
+        entries: rels.map((rel, i) => entryAt(rel, m.fields, i)), dirs: m.dirs, errors,
+        digests: m.digests, kept: m.kept, keptFiles: m.keptFiles, keptBytes: m.keptBytes,
+      };
       errors = [];
     }
   } finally {

@@ -1,5 +1,5 @@
 import type { FileEntry } from '../core/entry.js';
-import type { RunMode, RunStatus, RunSummary } from '../core/events.js';
+import type { RunMode, RunStatus, RunSummary, Side } from '../core/events.js';
 
 export type FileStatus = 'pending' | 'synced' | 'failed';
 
@@ -41,6 +41,14 @@ export interface JobInfo {
   lastRunStatus: RunStatus | null;
   /** True when there was a run before this one. */
   hasRuns: boolean;
+}
+
+export interface FinishScanOptions {
+  windowNs: bigint;
+  errors: number;
+  caseInsensitive: boolean;
+  /** Per side: every directory the scan listed was kept, and it met no error (nothing can be unseen). */
+  unchanged: { source: boolean; destination: boolean };
 }
 
 /** Facts about the job's trees, recorded once and read by later runs. */
@@ -88,22 +96,30 @@ export interface Store {
   /** Records facts about the job's trees for later runs. */
   saveJobFacts(facts: Partial<JobFacts>): Promise<void>;
 
-  /** Starts a scan: clears the destination listing and returns the new scan generation. */
+  /** Starts a scan: returns the new scan generation. */
   beginScan(): Promise<number>;
+  /** The listing digest of each directory of one side as recorded by the last scans, by directory key. */
+  dirDigests(side: Side): Promise<Map<string, string>>;
+  /**
+   * Records, for scan `generation`, the new digests of directories whose entries were all put, and
+   * the directories found unchanged (`kept`): their rows stay as they are and finishScan keeps them.
+   */
+  putDirDigests(side: Side, generation: number, digests: Array<[string, string]>, kept: string[]): Promise<void>;
   /**
    * Upserts source entries seen by scan `generation`. A file whose size, mtime and kind are
    * unchanged keeps its hash; any other change clears it.
    */
   putSourceEntries(generation: number, entries: FileEntry[]): Promise<void>;
-  /** Adds entries seen on the destination by the current scan. */
-  putDestEntries(entries: FileEntry[]): Promise<void>;
+  /** Adds or updates entries seen on the destination by scan `generation`. */
+  putDestEntries(generation: number, entries: FileEntry[]): Promise<void>;
   /**
-   * Ends scan `generation`: forgets source rows it did not see, then marks each row `synced` when
+   * Ends scan `generation`: forgets the source rows and destination entries it did not see (those of
+   * directories it kept count as seen), then marks each row `synced` when
    * the destination listing has the same kind with equal size and |mtime difference| < windowNs
    * (directories: present), `pending` otherwise. With `caseInsensitive`, names match ignoring
    * (ASCII) case, as on the destination itself.
    */
-  finishScan(generation: number, options: { windowNs: bigint; errors: number; caseInsensitive: boolean }): Promise<ScanResult>;
+  finishScan(generation: number, options: FinishScanOptions): Promise<ScanResult>;
 
   /** Files and symlinks still `pending` (directories are not counted), and their bytes. */
   backlog(): Promise<Backlog>;

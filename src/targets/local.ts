@@ -80,6 +80,8 @@ export class LocalTarget implements Target {
     return rel === '' ? this.root : join(this.root, rel);
   }
 
+  readonly tempNamePattern = TEMP_NAME;
+
   isTempName(name: string): boolean {
     return TEMP_NAME.test(name);
   }

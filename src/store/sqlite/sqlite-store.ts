@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
-import type { RunMode, RunStatus, RunSummary } from '../../core/events.js';
+import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
 import { acquireLock } from '../lock.js';
-import type { Backlog, FileRecord, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
+import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -73,6 +73,11 @@ interface JobRow {
   dest_case_sensitive: bigint | null;
   source_device: bigint | null;
   source_inode: bigint | null;
+}
+
+/** SQL for the directory key of a relative path: everything up to its last '/', with it ('' at the top). */
+function parent(rel: string): string {
+  return `rtrim(${rel}, replace(${rel}, '/', ''))`;
 }
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -179,10 +184,25 @@ export class SqliteStore implements Store {
 
   async beginScan(): Promise<number> {
     return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM dest_entries').run();
       this.db.prepare('UPDATE job SET scan_generation = scan_generation + 1, last_scan_complete = 0').run();
       const { g } = this.db.prepare('SELECT scan_generation AS g FROM job').get() as { g: bigint };
       return Number(g);
+    })();
+  }
+
+  async dirDigests(side: Side): Promise<Map<string, string>> {
+    const rows = this.db.prepare('SELECT dir, digest FROM scan_dirs WHERE side = ?').raw(true).all(side) as Array<[string, string]>;
+    return new Map(rows);
+  }
+
+  async putDirDigests(side: Side, generation: number, digests: Array<[string, string]>, kept: string[]): Promise<void> {
+    const put = this.db.prepare(
+      'INSERT OR REPLACE INTO scan_dirs (side, dir, digest, seen, kept) VALUES (?, ?, ?, ?, 0)',
+    );
+    const keep = this.db.prepare('UPDATE scan_dirs SET seen = ?, kept = ? WHERE side = ? AND dir = ?');
+    this.db.transaction(() => {
+      for (const [dir, digest] of digests) put.run(side, dir, digest, generation);
+      for (const dir of kept) keep.run(generation, generation, side, dir);
     })();
   }
 
@@ -212,21 +232,34 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async putDestEntries(entries: FileEntry[]): Promise<void> {
+  async putDestEntries(generation: number, entries: FileEntry[]): Promise<void> {
     const stmt = this.db.prepare(
-      'INSERT OR REPLACE INTO dest_entries (rel, kind, size, modified) VALUES (?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO dest_entries (rel, kind, size, modified, generation) VALUES (?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
-      for (const e of entries) stmt.run(e.rel, e.kind, e.size, clampNs(e.mtimeNs));
+      for (const e of entries) stmt.run(e.rel, e.kind, e.size, clampNs(e.mtimeNs), generation);
     })();
   }
 
-  async finishScan(generation: number, options: { windowNs: bigint; errors: number; caseInsensitive: boolean }): Promise<ScanResult> {
+  async finishScan(generation: number, options: FinishScanOptions): Promise<ScanResult> {
     const collate = this.collation(options.caseInsensitive);
+    const plan = `${options.windowNs}:${options.caseInsensitive}`;
     return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM files WHERE scan_generation <> ?').run(generation);
-      // Only rows whose status or error changes are written: a no-op rescan rewrites none.
-      this.db
+      // Unseen, unless its directory was kept. PARENT is the directory key of a rel ('a/b/' for 'a/b/c').
+      // A side whose every directory was kept has nothing unseen: its rows are not even visited.
+      const kept = (side: Side, rel: string): string =>
+        `${parent(rel)} NOT IN (SELECT dir FROM scan_dirs WHERE side = '${side}' AND kept = @g)`;
+      const { source, destination } = options.unchanged;
+      if (!source) this.db.prepare(`DELETE FROM files WHERE scan_generation <> @g AND ${kept('source', 'files.rel')}`).run({ g: generation });
+      if (!destination) {
+        this.db.prepare(`DELETE FROM dest_entries WHERE generation <> @g AND ${kept('destination', 'dest_entries.rel')}`).run({ g: generation });
+      }
+      this.db.prepare('DELETE FROM scan_dirs WHERE seen <> ?').run(generation);
+      const last = this.db.prepare('SELECT last_plan AS p FROM job').get() as { p: string | null };
+      const retry = this.db.prepare(`SELECT 1 FROM files WHERE status = 'failed' OR error IS NOT NULL LIMIT 1`).get();
+      // Only rows whose status or error changes are written: a no-op rescan rewrites none, and when
+      // neither tree changed under the same plan with nothing to retry, none can change.
+      if (!(source && destination && last.p === plan && !retry)) this.db
         .prepare(`
           UPDATE files SET error = NULL, status = s.status FROM (
             SELECT f.rowid AS id, f.status AS was, f.error, CASE WHEN EXISTS (
@@ -237,8 +270,8 @@ export class SqliteStore implements Store {
           WHERE files.rowid = s.id AND (s.status <> s.was OR s.error IS NOT NULL)`)
         .run({ window: options.windowNs });
       this.db
-        .prepare('UPDATE job SET last_scan_errors = ?, last_scan_complete = 1')
-        .run(options.errors);
+        .prepare('UPDATE job SET last_scan_errors = ?, last_scan_complete = 1, last_plan = ?')
+        .run(options.errors, plan);
       const r = this.db
         .prepare(`
           SELECT count(*) AS files,
