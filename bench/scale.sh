@@ -9,7 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dirs=${1:-1000}
 base=bench/out/scale-$dirs
-ferry="node $PWD/bin/ferry.js"
+# ferry runs from a snapshot of the build, so a rebuild in the work tree during the run cannot touch it.
+snap=$PWD/bench/out/scale-snapshot
+rm -rf "$snap" && mkdir -p "$snap/build"
+cp -r bin dist package.json "$snap/" && { [[ ! -d build/Release ]] || cp -r build/Release "$snap/build/"; }
+ferry="node $snap/bin/ferry.js"
 if [[ -n "${REUSE:-}" && -d "$base/src" ]]; then
   # REUSE=1: keep the source tree an earlier run made (making a million files takes minutes).
   rm -rf "$base/dst" "$base/db" "$base/db.log" "$base/db-wal" "$base/db-shm"

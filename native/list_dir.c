@@ -112,17 +112,23 @@ napi_value ListDir(napi_env env, napi_callback_info info) {
     return r;
   }
   free(path);
-  napi_value result, js_names, ab, arr;
-  // The names may hold bytes that are not UTF-8 (flagged above); napi turns those into U+FFFD.
-  napi_create_string_utf8(env, names.len ? names.p : "", names.len ? names.len - 1 : 0, &js_names);
+  // Every call is checked: while its thread is being terminated (the run stopping) N-API calls fail,
+  // and using a value they did not make would crash the process.
+  napi_value result = NULL, js_names, ab, arr;
   void *data = NULL;
-  napi_create_arraybuffer(env, count * FIELDS * sizeof(int64_t), &data, &ab);
-  if (count) memcpy(data, fields.p, count * FIELDS * sizeof(int64_t));
-  napi_create_typedarray(env, napi_bigint64_array, count * FIELDS, ab, 0, &arr);
+  // The names may hold bytes that are not UTF-8 (flagged above); napi turns those into U+FFFD.
+  if (napi_create_string_utf8(env, names.len ? names.p : "", names.len ? names.len - 1 : 0, &js_names) == napi_ok &&
+      napi_create_arraybuffer(env, count * FIELDS * sizeof(int64_t), &data, &ab) == napi_ok &&
+      (count == 0 || (memcpy(data, fields.p, count * FIELDS * sizeof(int64_t)), 1)) &&
+      napi_create_typedarray(env, napi_bigint64_array, count * FIELDS, ab, 0, &arr) == napi_ok &&
+      napi_create_object(env, &result) == napi_ok &&
+      napi_set_named_property(env, result, "names", js_names) == napi_ok &&
+      napi_set_named_property(env, result, "fields", arr) == napi_ok) {
+    free(names.p);
+    free(fields.p);
+    return result;
+  }
   free(names.p);
   free(fields.p);
-  napi_create_object(env, &result);
-  napi_set_named_property(env, result, "names", js_names);
-  napi_set_named_property(env, result, "fields", arr);
-  return result;
+  return NULL;
 }

@@ -1,6 +1,7 @@
 import { rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { copy, COPY_DEFAULTS, SqliteStore, type FerryEvent } from '../dist/index.js';
 import { events, runCli } from './helpers/cli.js';
 import { dbRows, statusCounts } from './helpers/db.js';
 import { listAll, readTree, tempDir, tempTree } from './helpers/tree.js';
@@ -111,5 +112,59 @@ describe('a rescan sees one change deep in an unchanged tree', () => {
     utimesSync(temp, new Date(), new Date(Date.now() - 2 * 3600_000));
     expect((await runCli(j.args)).code).toBe(0);
     expect(listAll(j.dst)).not.toContain('d1/sub/.ferry-tmp-00000000aaaaaaaa');
+  });
+});
+
+/** Runs a copy through the library and stops it when both scans are done, before the plan commits. */
+async function interruptedScan(j: ReturnType<typeof job>): Promise<void> {
+  const stop = new AbortController();
+  const done = new Set<string>();
+  const listen = (e: FerryEvent): void => {
+    if (e.type === 'scan.progress' && e.done) done.add(e.side);
+    if (done.size === 2) stop.abort(new Error('stopped by the test'));
+  };
+  const options = { ...COPY_DEFAULTS, source: j.src, destination: j.dst, db: j.db, checksum: null, deleteExtras: false, rescan: false, dryRun: false };
+  await copy(options, listen, stop.signal);
+}
+
+describe('what a scan recorded counts only once its plan is committed', () => {
+  it('a scan stopped before its plan: the next one still sees a copy deleted from the destination', async () => {
+    const j = job();
+    await settled(j);
+    unlinkSync(join(j.dst, 'd1/sub/f2.txt'));
+    await interruptedScan(j);
+    const r = await runCli(j.args);
+    expect(r.code).toBe(0);
+    expect(plan(r.stdout).pending).toBe(1);
+    expect(readTree(j.dst)).toEqual(readTree(j.src));
+  });
+
+  it('a scan stopped before its plan: the next one still drops a file deleted from the source', async () => {
+    const j = job();
+    await settled(j);
+    unlinkSync(join(j.src, 'd2/sub/f0.txt'));
+    await interruptedScan(j);
+    const r = await runCli([...j.args, '--delete-extras']);
+    expect(r.code).toBe(0);
+    expect(readTree(j.dst)).toEqual(readTree(j.src));
+    expect(dbRows(j.db).map((x) => x.rel)).not.toContain('d2/sub/f0.txt');
+  });
+
+  it('a row forgotten outside a scan (the file vanished during a copy) comes back when the file does', async () => {
+    const j = job();
+    await settled(j);
+    // What the transfer does when a file it is about to read has gone: the row is forgotten. The
+    // directory then comes back exactly as it was (a share that dropped for a moment).
+    const store = SqliteStore.open(j.db);
+    try {
+      await store.bindJob(j.src, j.dst);
+      await store.forget(join(j.src, 'd0/sub/f3.txt'));
+    } finally {
+      await store.close();
+    }
+    const r = await runCli(j.args);
+    expect(r.code).toBe(0);
+    expect(dbRows(j.db).map((x) => x.rel)).toContain('d0/sub/f3.txt');
+    expect(statusCounts(j.db)).toEqual({ synced: 19 });
   });
 });

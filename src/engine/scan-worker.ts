@@ -63,11 +63,16 @@ function report(rel: string, code: string, message: string): void {
 /**
  * What a directory's listing says about its entries: names, kinds, sizes, modes, owners, mtimes,
  * ctimes and birth times (not atimes: reading a file must not make its directory look changed).
+ * In name order, so a filesystem that lists in another order each time (NFS, FUSE) still matches.
  */
 function digestOf(names: string[], fields: BigInt64Array): string {
-  const copy = fields.slice();
-  for (let at = 0; at < copy.length; at += FIELDS) copy[at + F.atimeS] = copy[at + F.atimeNs] = 0n;
-  return createHash('sha1').update(names.join('\0')).update(new Uint8Array(copy.buffer)).digest('base64');
+  const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
+  const sorted = new BigInt64Array(fields.length);
+  order.forEach((from, to) => {
+    sorted.set(fields.subarray(from * FIELDS, (from + 1) * FIELDS), to * FIELDS);
+    sorted[to * FIELDS + F.atimeS] = sorted[to * FIELDS + F.atimeNs] = 0n;
+  });
+  return createHash('sha1').update(order.map((i) => names[i]).join('\0')).update(new Uint8Array(sorted.buffer)).digest('base64');
 }
 
 function walk(): void {

@@ -49,7 +49,13 @@ export class AuditLog {
 
   readonly listener = (e: FerryEvent): void => {
     const r = auditRecord(e);
-    if (r) this.stream.write(`${JSON.stringify(r)}\n`);
+    if (!r) return;
+    // The lines of one turn of the event loop leave in one write, not one write each.
+    if (!this.stream.writableCorked) {
+      this.stream.cork();
+      setImmediate(() => this.stream.uncork());
+    }
+    this.stream.write(`${JSON.stringify(r)}\n`);
   };
 
   close(): Promise<void> {

@@ -22,6 +22,10 @@ CREATE TABLE dest_entries (
 ) WITHOUT ROWID;
 UPDATE job SET last_scan_complete = 0;
 
+-- The last scan generation whose plan committed: digests recorded by a later, unfinished scan
+-- count for nothing (their directories' stale rows were never cleaned up).
+ALTER TABLE job ADD COLUMN complete_generation INTEGER NOT NULL DEFAULT 0;
+
 -- The modify window and name matching the last plan used: when neither tree changed and these are
 -- the same, every row's status is what that plan made it, and the plan need not recompute it.
 ALTER TABLE job ADD COLUMN last_plan TEXT;
