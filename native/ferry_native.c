@@ -58,19 +58,27 @@ static int to_timespec(napi_env env, napi_value v, struct timespec *ts) {
   return 0;
 }
 
+char *string_arg(napi_env env, napi_value v, const char *usage) {
+  size_t len = 0;
+  char *s = NULL;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || !(s = malloc(len + 1))) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
 // utimens(path: string, atimeNs: bigint, mtimeNs: bigint): void — does not follow a final symlink.
 static napi_value Utimens(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  size_t len = 0;
-  if (argc != 3 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "utimens(path, atimeNs, mtimeNs)");
+  char *path = argc == 3 ? string_arg(env, argv[0], "utimens(path, atimeNs, mtimeNs)") : NULL;
+  if (!path) {
+    if (argc != 3) napi_throw_type_error(env, NULL, "utimens(path, atimeNs, mtimeNs)");
     return NULL;
   }
-  char *path = malloc(len + 1);
-  if (!path) return throw_errno(env, ENOMEM, "utimensat", "");
-  napi_get_value_string_utf8(env, argv[0], path, len + 1, &len);
   struct timespec ts[2];
   if (to_timespec(env, argv[1], &ts[0]) || to_timespec(env, argv[2], &ts[1])) {
     free(path);

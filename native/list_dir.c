@@ -62,14 +62,11 @@ napi_value ListDir(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  size_t len = 0;
-  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "listDir(path)");
+  char *path = argc == 1 ? string_arg(env, argv[0], "listDir(path)") : NULL;
+  if (!path) {
+    if (argc != 1) napi_throw_type_error(env, NULL, "listDir(path)");
     return NULL;
   }
-  char *path = malloc(len + 1);
-  if (!path) return throw_errno(env, ENOMEM, "scandir", "");
-  napi_get_value_string_utf8(env, argv[0], path, len + 1, &len);
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   DIR *dir = fd < 0 ? NULL : fdopendir(fd);
   if (!dir) {
