@@ -11,3 +11,4 @@ try {
   process.exit(1); // tsc has printed the errors
 }
 cpSync('src/store/sqlite/migrations', 'dist/store/sqlite/migrations', { recursive: true });
+cpSync('src/store/sqlite/index-migrations', 'dist/store/sqlite/index-migrations', { recursive: true });

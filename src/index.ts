@@ -11,3 +11,6 @@ export { SqliteStore } from './store/sqlite/sqlite-store.js';
 export type { Store, FileRecord } from './store/store.js';
 export { auditRecord, type AuditRecord } from './report/audit.js';
 export { parseSize, formatBytes } from './core/units.js';
+export { SyncManager, DEFAULT_SYNC_MANAGER_CONFIG, type SyncManagerConfig, type SyncStatus, type SyncEvent } from './faces/watch/sync-manager.js';
+export { SqliteIndexStore } from './store/sqlite/sqlite-index-store.js';
+export type { IndexStore, IndexRecord, IndexRoot, SyncOperation, OperationType, OperationStatus } from './store/index-store.js';

@@ -1,12 +1,11 @@
-import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import type Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
-import { acquireLock } from '../lock.js';
 import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
+import { openDatabase } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -90,20 +89,6 @@ function clampNs(ns: bigint): bigint {
   return ns > INT64_MAX ? INT64_MAX : ns < -INT64_MAX ? -INT64_MAX : ns;
 }
 
-function describeOpenError(path: string, err: unknown): FerryError {
-  const msg = (err as Error).message ?? String(err);
-  if (/file is not a database|malformed|not a ferry/i.test(msg)) {
-    return new FerryError('CONFIG', `${path} is not a ferry database (${msg}).`, {
-      hint: 'Point --db at a new file, or at the database an earlier `ferry copy` of this pair wrote.',
-      cause: err,
-    });
-  }
-  return new FerryError('CONFIG', `Cannot open the database ${path}: ${msg}.`, {
-    hint: 'Check that its directory exists and is writable, or choose another --db.',
-    cause: err,
-  });
-}
-
 /** The embedded Store: one SQLite file in WAL mode, migrations applied at open, one writer at a time. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -118,27 +103,9 @@ export class SqliteStore implements Store {
 
   /** Opens (creating when missing) the database at `path`, or ":memory:" for a throwaway one. */
   static open(path: string): SqliteStore {
-    let release = (): void => undefined;
-    let db: Database.Database | undefined;
-    try {
-      if (path !== ':memory:') {
-        mkdirSync(dirname(path), { recursive: true });
-        release = acquireLock(path);
-      }
-      db = new Database(path);
-      db.defaultSafeIntegers(true);
-      refuseForeign(db); // before anything is written: another program's database stays as it was
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
-      migrate(db);
-      return new SqliteStore(path, db, release);
-    } catch (err) {
-      db?.close();
-      release();
-      if (err instanceof FerryError) throw err;
-      throw describeOpenError(path, err);
-    }
+    const { db, release } = openDatabase(path, MIGRATIONS, 'job',
+      'Point --db at a new file, or at the database an earlier `ferry copy` of this pair wrote.');
+    return new SqliteStore(path, db, release);
   }
 
   async bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo> {
@@ -437,27 +404,5 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
     this.release();
-  }
-}
-
-/** Throws for a file that is not SQLite, or a SQLite database with tables but no ferry schema. */
-function refuseForeign(db: Database.Database): void {
-  const version = Number(db.pragma('user_version', { simple: true }));
-  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: bigint };
-  const ours = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'job'`).get() as { n: bigint };
-  if (tables.n > 0n && (version === 0 || ours.n === 0n)) throw new Error('not a ferry database: it has tables of its own');
-}
-
-/** Applies the numbered .sql files above the database's user_version, each in a transaction. */
-function migrate(db: Database.Database): void {
-  const version = Number(db.pragma('user_version', { simple: true }));
-  const files = readdirSync(MIGRATIONS).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
-  for (const file of files) {
-    const n = Number.parseInt(file, 10);
-    if (n <= version) continue;
-    db.transaction(() => {
-      db.exec(readFileSync(join(MIGRATIONS, file), 'utf8'));
-      db.pragma(`user_version = ${n}`);
-    })();
   }
 }

@@ -1,0 +1,130 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeFileError } from '../core/errors.js';
+import type { IndexRoot, IndexStore, OperationCounts, OperationType, SeenFile } from '../store/index-store.js';
+import { hashFile } from '../io/hash-file.js';
+import { walkTree } from './scan.js';
+
+export interface ReconcileOptions {
+  /** Files compared against the records per Store transaction (seed default 100). */
+  batchSize: number;
+  /** Files hashed at once (seed default 4). */
+  concurrency: number;
+  /** Whether to hash new and changed files (sha256). */
+  hashes: boolean;
+  /** False for a path the index leaves out. */
+  keep: (rel: string) => boolean;
+  signal?: AbortSignal;
+}
+
+export interface ReconcileResult extends OperationCounts {
+  operationId: number;
+  status: 'completed' | 'failed';
+  error?: string;
+}
+
+/**
+ * Why the root cannot be trusted to list what it holds, or undefined. A root that is gone, not a
+ * directory, another directory than the one added (device and inode), or empty while records
+ * exist (an unmounted share) must not make its records look orphaned.
+ */
+async function untrustedRoot(store: IndexStore, root: IndexRoot): Promise<string | undefined> {
+  let names: string[];
+  try {
+    const st = await stat(root.path, { bigint: true });
+    if (!st.isDirectory()) return `the root ${root.path} is not a directory`;
+    if (root.device !== null && root.inode !== null && (st.dev !== root.device || st.ino !== root.inode)) {
+      return `the root ${root.path} is not the directory that was added (another filesystem or another directory is there now)`;
+    }
+    names = await readdir(root.path);
+  } catch (err) {
+    return `the root ${root.path} cannot be read (${describeFileError(err)})`;
+  }
+  if (names.length === 0 && (await store.countRecords(root.id)) > 0) {
+    return `the root ${root.path} is empty while the index holds files for it (an unmounted share?)`;
+  }
+  return undefined;
+}
+
+/** Runs `tasks` with at most `limit` at once, in order of start. */
+async function pool<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await task(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Tier 2 (seed 003): walks the root, compares every file with its record (size and mtime), hashes
+ * only what is new or changed, writes in batches, then removes the records the walk did not see
+ * (by scan generation). Recorded as one `sync_operations` row of `type`. A root that cannot be
+ * trusted, or a walk that met errors, removes nothing: the operation fails and says why.
+ */
+export async function reconcile(store: IndexStore, root: IndexRoot, type: OperationType, o: ReconcileOptions): Promise<ReconcileResult> {
+  const operationId = await store.startOperation(root.id, type);
+  const counts: OperationCounts = { filesScanned: 0, filesAdded: 0, filesUpdated: 0, filesRemoved: 0 };
+  const finish = async (error?: string): Promise<ReconcileResult> => {
+    const status = error ? 'failed' : 'completed';
+    await store.finishOperation(operationId, status, counts, error);
+    return { operationId, status, ...counts, ...(error ? { error } : {}) };
+  };
+  const why = await untrustedRoot(store, root);
+  if (why) return finish(`${why}; its records are kept`);
+
+  const generation = await store.nextGeneration(root.id);
+  const errors: string[] = [];
+  const flush = async (batch: Array<{ rel: string; size: number; mtimeNs: bigint }>): Promise<void> => {
+    const records = await store.recordsFor(root.id, batch.map((f) => f.rel));
+    const touched: string[] = [];
+    const changed = batch.filter((f) => {
+      const r = records.get(f.rel);
+      const same = r !== undefined && r.fileSize === f.size && r.modTimeNs === f.mtimeNs && (!o.hashes || r.contentHash !== null);
+      if (same) touched.push(f.rel);
+      return !same;
+    });
+    const seen = await pool(changed, o.concurrency, async (f): Promise<SeenFile | undefined> => {
+      if (!o.hashes) return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
+      try {
+        const h = await hashFile(join(root.path, f.rel));
+        // Changed while read: recorded without a hash now, hashed by the next look at it.
+        if (!h) return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
+        return { filePath: f.rel, fileSize: h.size, modTimeNs: h.mtimeNs, contentHash: h.hash };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // gone since the walk
+        errors.push(`${f.rel}: ${describeFileError(err)}`);
+        return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
+      }
+    });
+    const put = await store.putRecords(root.id, generation, seen.filter((s): s is SeenFile => s !== undefined), touched);
+    counts.filesAdded += put.added;
+    counts.filesUpdated += put.updated;
+  };
+
+  let batch: Array<{ rel: string; size: number; mtimeNs: bigint }> = [];
+  for await (const b of walkTree(root.path, { signal: o.signal })) {
+    for (const e of b.errors) errors.push(`${e.rel || '.'}: ${e.message}`);
+    for (const e of b.entries) {
+      if (e.kind !== 'file' || !o.keep(e.rel)) continue;
+      counts.filesScanned++;
+      batch.push({ rel: e.rel, size: Number(e.size), mtimeNs: e.mtimeNs });
+      if (batch.length >= o.batchSize) {
+        await flush(batch);
+        batch = [];
+      }
+    }
+  }
+  if (o.signal?.aborted) return finish('stopped before the walk finished; nothing was removed');
+  if (batch.length > 0) await flush(batch);
+  if (errors.length > 0) {
+    return finish(`${errors.length} path(s) could not be read, so no record was removed (first: ${errors[0]})`);
+  }
+  counts.filesRemoved = await store.removeOrphans(root.id, generation);
+  return finish();
+}

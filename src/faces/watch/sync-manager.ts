@@ -1,0 +1,240 @@
+import watcher from '@parcel/watcher';
+import { stat } from 'node:fs/promises';
+import { relative, resolve, sep } from 'node:path';
+import { FerryError } from '../../core/errors.js';
+import { applyChanges } from '../../engine/index-update.js';
+import { indexFilter } from '../../engine/index-filter.js';
+import { reconcile, type ReconcileResult } from '../../engine/reconcile.js';
+import type { IndexRecord, IndexRoot, IndexStore, SyncOperation } from '../../store/index-store.js';
+import { Aggregator } from './aggregator.js';
+
+/** The seed's SyncManagerConfig, with its defaults. */
+export interface SyncManagerConfig {
+  /** How often each root is reconciled in full (default 24 h), with up to 10 % jitter. */
+  reconciliationIntervalMs: number;
+  /** How long a path must be quiet before its events are applied (default 500 ms). */
+  debounceMs: number;
+  /** The longest a busy path's events wait (default 10 × debounce). */
+  maxDeferMs: number;
+  /** Files compared per Store transaction during a reconciliation (default 100). */
+  batchSize: number;
+  /** Files hashed at once (default 4). */
+  maxConcurrency: number;
+  /** Whether to hash files (sha256; default true). */
+  calculateHashes: boolean;
+  /** Gitignore-style patterns of paths to leave out, besides the seed's defaults. */
+  ignore: string[];
+}
+
+export const DEFAULT_SYNC_MANAGER_CONFIG: SyncManagerConfig = {
+  reconciliationIntervalMs: 24 * 3600_000,
+  debounceMs: 500,
+  maxDeferMs: 5000,
+  batchSize: 100,
+  maxConcurrency: 4,
+  calculateHashes: true,
+  ignore: [],
+};
+
+export interface SyncStatus {
+  repositoryId: string;
+  path: string;
+  totalFiles: number;
+  isWatching: boolean;
+  lastSyncOperation: SyncOperation | null;
+}
+
+/** What the manager tells its listener: each operation as it ends, and every warning. */
+export type SyncEvent =
+  | { type: 'operation'; operation: SyncOperation }
+  | { type: 'warning'; repositoryId: string; message: string };
+
+interface Watched {
+  root: IndexRoot;
+  subscription?: watcher.AsyncSubscription;
+  aggregator: Aggregator;
+  timer?: NodeJS.Timeout;
+  /** The one operation running for this root at a time (flushes and reconciliations queue). */
+  busy: Promise<unknown>;
+}
+
+/**
+ * Keeps an index of every file under each root current (seed 003 in TypeScript): a watcher is the
+ * hint (tier 1), a full reconciliation on a schedule and on demand is the truth (tier 2). A
+ * watcher error or overflow triggers a reconciliation and a warning, never silence.
+ */
+export class SyncManager {
+  readonly config: SyncManagerConfig;
+  private readonly watched = new Map<string, Watched>();
+  private running = false;
+  private readonly keep: (rel: string) => boolean;
+
+  constructor(
+    private readonly store: IndexStore,
+    config: Partial<SyncManagerConfig> = {},
+    private readonly listen: (e: SyncEvent) => void = () => undefined,
+  ) {
+    this.config = { ...DEFAULT_SYNC_MANAGER_CONFIG, maxDeferMs: 10 * (config.debounceMs ?? DEFAULT_SYNC_MANAGER_CONFIG.debounceMs), ...config };
+    this.keep = indexFilter(this.config.ignore);
+  }
+
+  /** Starts watching every root the Store holds, each after its startup sync. */
+  async start(): Promise<void> {
+    this.running = true;
+    for (const root of await this.store.roots()) await this.watch(root, 'startup');
+  }
+
+  /** Stops the watchers and timers and waits for the operations in flight; the Store stays open. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const w of this.watched.values()) await this.unwatch(w);
+    this.watched.clear();
+  }
+
+  /** Adds (or re-points) a root, runs its startup sync, and watches it while the manager runs. */
+  async addRoot(id: string, path: string): Promise<ReconcileResult> {
+    const abs = resolve(path);
+    let st;
+    try {
+      st = await stat(abs, { bigint: true });
+    } catch (err) {
+      throw new FerryError('SOURCE_UNAVAILABLE', `The root ${abs} cannot be read: ${(err as Error).message}.`, { cause: err });
+    }
+    if (!st.isDirectory()) throw new FerryError('SOURCE_UNAVAILABLE', `The root ${abs} is not a directory.`);
+    const old = this.watched.get(id);
+    if (old) await this.unwatch(old);
+    this.watched.delete(id);
+    await this.store.addRoot({ id, path: abs, device: st.dev, inode: st.ino });
+    const root = (await this.store.root(id))!;
+    if (this.running) return this.watch(root, 'startup');
+    return reconcile(this.store, root, 'startup', this.reconcileOptions());
+  }
+
+  /** Stops watching a root and forgets it and its records (its history stays). */
+  async removeRoot(id: string): Promise<void> {
+    const w = this.watched.get(id);
+    if (w) await this.unwatch(w);
+    this.watched.delete(id);
+    await this.store.removeRoot(id);
+  }
+
+  /** A full reconciliation of one root now (after whatever it is doing). */
+  async reconcile(id: string): Promise<ReconcileResult> {
+    const w = this.watched.get(id);
+    const root = w?.root ?? (await this.store.root(id));
+    if (!root) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
+    if (!w) return this.report(await reconcile(this.store, root, 'reconciliation', this.reconcileOptions()), id);
+    return this.serially(w, async () => this.report(await reconcile(this.store, root, 'reconciliation', this.reconcileOptions()), id));
+  }
+
+  async status(id: string): Promise<SyncStatus> {
+    const root = await this.store.root(id);
+    if (!root) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
+    const [last] = await this.store.operations(id, 1);
+    return {
+      repositoryId: id, path: root.path, totalFiles: await this.store.countRecords(id),
+      isWatching: this.watched.get(id)?.subscription !== undefined, lastSyncOperation: last ?? null,
+    };
+  }
+
+  listFiles(id: string, options?: { afterPath?: string; limit?: number }): Promise<IndexRecord[]> {
+    return this.store.listRecords(id, options);
+  }
+
+  getFile(id: string, path: string): Promise<IndexRecord | undefined> {
+    return this.store.getRecord(id, path);
+  }
+
+  operations(id: string, limit = 10): Promise<SyncOperation[]> {
+    return this.store.operations(id, limit);
+  }
+
+  private reconcileOptions(): Parameters<typeof reconcile>[3] {
+    return { batchSize: this.config.batchSize, concurrency: this.config.maxConcurrency, hashes: this.config.calculateHashes, keep: this.keep };
+  }
+
+  private async report(r: ReconcileResult, id: string): Promise<ReconcileResult> {
+    const [op] = await this.store.operations(id, 1);
+    if (op) this.listen({ type: 'operation', operation: op });
+    if (r.error) this.listen({ type: 'warning', repositoryId: id, message: r.error });
+    return r;
+  }
+
+  private serially<T>(w: Watched, task: () => Promise<T>): Promise<T> {
+    const run = w.busy.then(task, task);
+    w.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Subscribes first (so nothing that happens during the startup sync is missed), then syncs. */
+  private async watch(root: IndexRoot, type: 'startup'): Promise<ReconcileResult> {
+    const w: Watched = {
+      root,
+      busy: Promise.resolve(),
+      aggregator: new Aggregator(this.config.debounceMs, this.config.maxDeferMs, (paths) => void this.flush(w, paths)),
+    };
+    this.watched.set(root.id, w);
+    try {
+      w.subscription = await watcher.subscribe(root.path, (err, events) => {
+        if (err) {
+          this.fail(w, `the watcher of ${root.path} failed (${err.message}); reconciling instead`);
+          return;
+        }
+        for (const e of events) {
+          const rel = relative(root.path, e.path).split(sep).join('/');
+          if (rel === '' || rel.startsWith('..')) continue;
+          w.aggregator.add(rel);
+        }
+      });
+    } catch (err) {
+      // ENOSPC here is the inotify watch limit: say so, and rely on the scheduled reconciliation.
+      this.listen({ type: 'warning', repositoryId: root.id, message: `cannot watch ${root.path} (${(err as Error).message}); it is reconciled on schedule only` });
+    }
+    this.schedule(w);
+    return this.serially(w, async () => this.report(await reconcile(this.store, root, type, this.reconcileOptions()), root.id));
+  }
+
+  private async unwatch(w: Watched): Promise<void> {
+    clearTimeout(w.timer);
+    const left = w.aggregator.drain();
+    await w.subscription?.unsubscribe().catch(() => undefined);
+    w.subscription = undefined;
+    if (left.length > 0) await this.flush(w, left);
+    await w.busy;
+  }
+
+  private fail(w: Watched, message: string): void {
+    this.listen({ type: 'warning', repositoryId: w.root.id, message });
+    void this.reconcile(w.root.id).catch((err: unknown) => this.listen({ type: 'warning', repositoryId: w.root.id, message: (err as Error).message }));
+  }
+
+  private schedule(w: Watched): void {
+    const jitter = 1 + Math.random() * 0.1;
+    w.timer = setTimeout(() => {
+      if (!this.running || this.watched.get(w.root.id) !== w) return;
+      void this.reconcile(w.root.id).finally(() => this.schedule(w));
+    }, this.config.reconciliationIntervalMs * jitter);
+    w.timer.unref();
+  }
+
+  /** One realtime flush: one `sync_operations` row; paths still settling go back to the aggregator. */
+  private flush(w: Watched, paths: string[]): Promise<void> {
+    return this.serially(w, async () => {
+      const id = await this.store.startOperation(w.root.id, 'realtime');
+      try {
+        const r = await applyChanges(this.store, w.root, paths, {
+          hashes: this.config.calculateHashes, keep: this.keep, settleMs: Math.min(this.config.debounceMs, 1000),
+        });
+        for (const p of r.deferred) w.aggregator.add(p);
+        const error = r.errors.length > 0 ? `${r.errors.length} path(s) could not be read (first: ${r.errors[0]})` : undefined;
+        await this.store.finishOperation(id, error ? 'failed' : 'completed', r, error);
+        if (error) this.listen({ type: 'warning', repositoryId: w.root.id, message: error });
+      } catch (err) {
+        await this.store.finishOperation(id, 'failed', { filesScanned: 0, filesAdded: 0, filesUpdated: 0, filesRemoved: 0 }, (err as Error).message);
+        this.fail(w, `a realtime update of ${w.root.path} failed (${(err as Error).message}); reconciling instead`);
+      }
+      const [op] = await this.store.operations(w.root.id, 1);
+      if (op) this.listen({ type: 'operation', operation: op });
+    });
+  }
+}

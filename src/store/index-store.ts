@@ -1,0 +1,96 @@
+/**
+ * The index Store behind `ferry watch` (seed 003): the roots being watched, a record for every file
+ * under each, and the history of the operations that keep those records current. Times are ms
+ * since the epoch except `modTimeNs`. Every method may reject with FerryError CONFIG when the
+ * database cannot be read or written.
+ */
+export interface IndexRoot {
+  id: string;
+  path: string;
+  /** st_dev and st_ino of the root when it was added: a different directory there is not this root. */
+  device: bigint | null;
+  inode: bigint | null;
+  addedAt: number;
+}
+
+export interface IndexRecord {
+  repositoryId: string;
+  filePath: string;
+  fileSize: number;
+  modTimeNs: bigint;
+  /** sha256 hex of the content; null when hashing is off or the file could not be read. */
+  contentHash: string | null;
+  lastScanned: number;
+  scanGeneration: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type OperationType = 'realtime' | 'reconciliation' | 'startup';
+export type OperationStatus = 'running' | 'completed' | 'failed';
+
+export interface SyncOperation {
+  id: number;
+  repositoryId: string;
+  operationType: OperationType;
+  filesScanned: number;
+  filesAdded: number;
+  filesUpdated: number;
+  filesRemoved: number;
+  startTime: number;
+  endTime: number | null;
+  durationMs: number | null;
+  status: OperationStatus;
+  errorMessage: string | null;
+}
+
+export interface OperationCounts {
+  filesScanned: number;
+  filesAdded: number;
+  filesUpdated: number;
+  filesRemoved: number;
+}
+
+/** What one file looks like on disk now, for an upsert. */
+export interface SeenFile {
+  filePath: string;
+  fileSize: number;
+  modTimeNs: bigint;
+  contentHash: string | null;
+}
+
+export interface IndexStore {
+  readonly location: string;
+  addRoot(root: Omit<IndexRoot, 'addedAt'>): Promise<void>;
+  removeRoot(id: string): Promise<void>;
+  roots(): Promise<IndexRoot[]>;
+  root(id: string): Promise<IndexRoot | undefined>;
+
+  /** Starts a reconciliation of root `id`: returns its new scan generation. */
+  nextGeneration(id: string): Promise<number>;
+  /** The generation of root `id`'s last reconciliation (realtime updates write at it). */
+  currentGeneration(id: string): Promise<number>;
+  /** The records of the named files of root `id` that exist (for comparing a batch against them). */
+  recordsFor(id: string, filePaths: string[]): Promise<Map<string, IndexRecord>>;
+  /**
+   * Inserts or updates records (one transaction) at `generation`, and moves the unchanged
+   * `touched` paths to it too. Returns how many were added and how many updated.
+   */
+  putRecords(id: string, generation: number, files: SeenFile[], touched: string[]): Promise<{ added: number; updated: number }>;
+  /** Removes the records of root `id` not seen by `generation` (orphans); returns how many. */
+  removeOrphans(id: string, generation: number): Promise<number>;
+  /** Removes the records of these paths, and of everything below them; returns how many. */
+  removeRecords(id: string, filePaths: string[]): Promise<number>;
+
+  getRecord(id: string, filePath: string): Promise<IndexRecord | undefined>;
+  /** Records in path order, after `afterPath`, at most `limit`. */
+  listRecords(id: string, options?: { afterPath?: string; limit?: number }): Promise<IndexRecord[]>;
+  countRecords(id: string): Promise<number>;
+
+  startOperation(id: string, type: OperationType): Promise<number>;
+  finishOperation(operationId: number, status: Exclude<OperationStatus, 'running'>, counts: OperationCounts, error?: string): Promise<void>;
+  /** The newest operations of root `id` first. */
+  operations(id: string, limit: number): Promise<SyncOperation[]>;
+
+  close(): Promise<void>;
+}
