@@ -7,6 +7,7 @@ import { ndjsonRenderer } from '../report/ndjson.js';
 import { plainRenderer } from '../report/plain.js';
 import { ttyRenderer } from '../report/tty.js';
 import { copyCommand, parseCopyFlags, type CopyFlags } from './copy-command.js';
+import { watchCommands } from './watch-commands.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -89,6 +90,25 @@ export async function main(argv: string[]): Promise<number> {
       }
     });
   program.addCommand(copyCmd);
+  const wrap = async (json: boolean, run: () => Promise<number>): Promise<void> => {
+    try {
+      exitCode = await run();
+    } catch (e) {
+      exitCode = report(e, json);
+    }
+  };
+  const stopped = (): Promise<void> => {
+    const { signal } = interruptSignal();
+    return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  };
+  const configure = (c: Command): void => {
+    c.showHelpAfterError(`hint: run \`ferry ${c.name()} --help\` for usage`).exitOverride().configureOutput(output);
+    for (const s of c.commands) configure(s);
+  };
+  for (const c of watchCommands({ out, err, stopped }, wrap)) {
+    configure(c);
+    program.addCommand(c);
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

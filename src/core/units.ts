@@ -25,12 +25,14 @@ export function parsePositiveInt(text: string, option: string, max = 1_000_000):
   return Number(text);
 }
 
-const DURATION: Record<string, bigint> = { ns: 1n, us: 1_000n, ms: 1_000_000n, s: 1_000_000_000n };
+const DURATION: Record<string, bigint> = {
+  ns: 1n, us: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+};
 
-/** Parses "0", "1ns", "500us", "2ms", "2s" into nanoseconds. */
+/** Parses "0", "1ns", "500us", "2ms", "2s", "5m", "24h" into nanoseconds (no unit: seconds). */
 export function parseDurationNs(text: string, option: string): bigint {
-  const m = /^\s*(\d+)\s*(ns|us|ms|s)?\s*$/.exec(text);
-  if (!m) throw new FerryError('USAGE', `${option} takes a duration such as 0, 1us, 2ms or 2s, not "${text}".`);
+  const m = /^\s*(\d+)\s*(ns|us|ms|s|m|h)?\s*$/.exec(text);
+  if (!m) throw new FerryError('USAGE', `${option} takes a duration such as 0, 1us, 2ms, 2s, 5m or 24h, not "${text}".`);
   return BigInt(m[1]!) * DURATION[m[2] ?? 's']!;
 }
 

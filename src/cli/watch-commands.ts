@@ -1,0 +1,211 @@
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { FerryError } from '../core/errors.js';
+import { formatBytes, parseDurationNs, parsePositiveInt } from '../core/units.js';
+import { defaultIndexDbPath } from '../faces/watch/paths.js';
+import { SyncManager, type SyncEvent, type SyncManagerConfig } from '../faces/watch/sync-manager.js';
+import type { IndexRecord, SyncOperation } from '../store/index-store.js';
+import { SqliteIndexStore } from '../store/sqlite/sqlite-index-store.js';
+
+/** What the watch commands need from main: output, and the signal that stops `ferry watch`. */
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Resolves at the first SIGINT or SIGTERM. */
+  stopped: () => Promise<void>;
+}
+
+interface DbFlags {
+  db?: string;
+  json?: boolean;
+}
+
+interface WatchFlags extends DbFlags {
+  debounce: string;
+  reconcileEvery: string;
+  hash: boolean;
+  ignore: string[];
+  batchSize: string;
+  concurrency: string;
+}
+
+const collect = (v: string, all: string[]): string[] => [...all, v];
+const ms = (text: string, option: string): number => Number(parseDurationNs(text, option) / 1_000_000n);
+
+function config(f: WatchFlags): Partial<SyncManagerConfig> {
+  const debounceMs = ms(f.debounce, '--debounce');
+  const reconciliationIntervalMs = ms(f.reconcileEvery, '--reconcile-every');
+  if (reconciliationIntervalMs < 1000) throw new FerryError('USAGE', `--reconcile-every takes at least 1s, not "${f.reconcileEvery}".`);
+  return {
+    debounceMs, maxDeferMs: 10 * debounceMs, reconciliationIntervalMs, calculateHashes: f.hash, ignore: f.ignore,
+    batchSize: parsePositiveInt(f.batchSize, '--batch-size', 100_000), maxConcurrency: parsePositiveInt(f.concurrency, '--concurrency', 256),
+  };
+}
+
+async function withStore<T>(f: DbFlags, use: (store: SqliteIndexStore) => Promise<T>): Promise<T> {
+  const store = SqliteIndexStore.open(f.db ?? defaultIndexDbPath());
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function operationLine(o: SyncOperation): string {
+  const when = new Date(o.startTime).toISOString();
+  const took = o.durationMs === null ? '' : ` in ${o.durationMs} ms`;
+  const error = o.errorMessage ? `: ${o.errorMessage}` : '';
+  return `${when} ${o.repositoryId} ${o.operationType} ${o.status}: ${o.filesScanned} scanned, +${o.filesAdded} ~${o.filesUpdated} -${o.filesRemoved}${took}${error}\n`;
+}
+
+function recordLine(r: IndexRecord): string {
+  return `${r.filePath}\t${formatBytes(r.fileSize)}\t${r.contentHash ?? '-'}\n`;
+}
+
+/** JSON with bigint times as strings. */
+const json = (v: unknown): string => `${JSON.stringify(v, (_, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}\n`;
+
+/** `ferry watch`, `ferry roots …`, `ferry index …`; `wrap` runs an action and turns its result or error into the exit code. */
+export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promise<number>) => Promise<void>): Command[] {
+  const dbOption = (c: Command): Command =>
+    c.option('--db <path>', 'the index database (default: $XDG_STATE_HOME/ferry/watch.db)').option('--json', 'print JSON instead of text');
+
+  const watch = dbOption(new Command('watch'))
+    .description('Keep an index of every file under each ROOT current in real time (roots already in the index are watched too).')
+    .argument('[roots...]', 'directories to add and watch (the root id is the absolute path)')
+    .option('--debounce <time>', 'how long a path must be quiet before its changes are recorded', '500ms')
+    .option('--reconcile-every <time>', 'full reconciliation of each root this often (with up to 10% jitter)', '24h')
+    .option('--no-hash', 'record sizes and times only, no sha256')
+    .option('--ignore <pattern>', 'gitignore-style pattern of paths to leave out (repeatable)', collect, [])
+    .option('--batch-size <n>', 'files compared per database transaction during a reconciliation', '100')
+    .option('--concurrency <n>', 'files hashed at once', '4')
+    .action((roots: string[], f: WatchFlags) =>
+      wrap(f.json === true, async () => {
+        const cfg = config(f);
+        return withStore(f, async (store) => {
+          const listen = (e: SyncEvent): void => {
+            if (f.json) io.out(json(e));
+            else if (e.type === 'operation') io.out(operationLine(e.operation));
+            else io.err(`warning: ${e.repositoryId}: ${e.message}\n`);
+          };
+          const manager = new SyncManager(store, cfg, listen);
+          await manager.start();
+          for (const r of roots) await manager.addRoot(resolve(r), r);
+          if ((await store.roots()).length === 0) {
+            throw new FerryError('USAGE', 'There is nothing to watch: name a ROOT, or add one with `ferry roots add ID PATH`.');
+          }
+          if (!f.json) io.out(`watching ${(await store.roots()).map((r) => r.path).join(', ')} (Ctrl-C to stop)\n`);
+          await io.stopped();
+          await manager.stop();
+          return 0;
+        });
+      }),
+    );
+
+  const roots = new Command('roots').description('The roots in the index: add, remove, list.');
+  roots.addCommand(
+    dbOption(new Command('add'))
+      .description('Add a root (and index it now).')
+      .argument('<id>', 'the root id (a name, a UUID)')
+      .argument('<path>', 'the directory')
+      .option('--no-hash', 'record sizes and times only, no sha256')
+      .action((id: string, path: string, f: DbFlags & { hash: boolean }) =>
+        wrap(f.json === true, () =>
+          withStore(f, async (store) => {
+            const r = await new SyncManager(store, { calculateHashes: f.hash }).addRoot(id, path);
+            io.out(f.json ? json(r) : `added ${id}: ${r.filesScanned} file(s) indexed${r.error ? ` (${r.error})` : ''}\n`);
+            return r.status === 'completed' ? 0 : 1;
+          }),
+        ),
+      ),
+  );
+  roots.addCommand(
+    dbOption(new Command('remove'))
+      .description('Remove a root and its records (its history stays).')
+      .argument('<id>', 'the root id')
+      .action((id: string, f: DbFlags) =>
+        wrap(f.json === true, () =>
+          withStore(f, async (store) => {
+            if (!(await store.root(id))) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
+            await store.removeRoot(id);
+            io.out(f.json ? json({ removed: id }) : `removed ${id}\n`);
+            return 0;
+          }),
+        ),
+      ),
+  );
+  roots.addCommand(
+    dbOption(new Command('list'))
+      .description('List the roots.')
+      .action((f: DbFlags) =>
+        wrap(f.json === true, () =>
+          withStore(f, async (store) => {
+            const all = await store.roots();
+            if (f.json) io.out(json(all));
+            else for (const r of all) io.out(`${r.id}\t${r.path}\t${await store.countRecords(r.id)} file(s)\n`);
+            return 0;
+          }),
+        ),
+      ),
+  );
+
+  const index = new Command('index').description('Read the index: status, files, history; reconcile a root now.');
+  const rootArg = (c: Command): Command => dbOption(c).argument('<id>', 'the root id');
+  index.addCommand(
+    rootArg(new Command('status')).description('Total files, the last operation.').action((id: string, f: DbFlags) =>
+      wrap(f.json === true, () =>
+        withStore(f, async (store) => {
+          const s = await new SyncManager(store).status(id);
+          if (f.json) io.out(json(s));
+          else io.out(`${s.repositoryId}: ${s.path}, ${s.totalFiles} file(s)\nlast: ${s.lastSyncOperation ? operationLine(s.lastSyncOperation) : 'none\n'}`);
+          return 0;
+        }),
+      ),
+    ),
+  );
+  index.addCommand(
+    rootArg(new Command('files'))
+      .description('The records: path, size, sha256.')
+      .option('--limit <n>', 'at most N records')
+      .action((id: string, f: DbFlags & { limit?: string }) =>
+        wrap(f.json === true, () =>
+          withStore(f, async (store) => {
+            if (!(await store.root(id))) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
+            const limit = f.limit === undefined ? undefined : parsePositiveInt(f.limit, '--limit', Number.MAX_SAFE_INTEGER);
+            for (const r of await store.listRecords(id, { limit })) io.out(f.json ? json(r) : recordLine(r));
+            return 0;
+          }),
+        ),
+      ),
+  );
+  index.addCommand(
+    rootArg(new Command('history'))
+      .description('The newest operations first.')
+      .option('--limit <n>', 'at most N operations', '10')
+      .action((id: string, f: DbFlags & { limit: string }) =>
+        wrap(f.json === true, () =>
+          withStore(f, async (store) => {
+            if (!(await store.root(id))) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
+            for (const o of await store.operations(id, parsePositiveInt(f.limit, '--limit'))) io.out(f.json ? json(o) : operationLine(o));
+            return 0;
+          }),
+        ),
+      ),
+  );
+  index.addCommand(
+    rootArg(new Command('reconcile'))
+      .description('Walk the root now and bring its records in line (a root that is missing or empty keeps them).')
+      .option('--no-hash', 'record sizes and times only, no sha256')
+      .action((id: string, f: DbFlags & { hash: boolean }) =>
+        wrap(f.json === true, () =>
+          withStore(f, async (store) => {
+            const r = await new SyncManager(store, { calculateHashes: f.hash }).reconcile(id);
+            const [op] = await store.operations(id, 1);
+            io.out(f.json ? json(r) : op ? operationLine(op) : '');
+            return r.status === 'completed' ? 0 : 1;
+          }),
+        ),
+      ),
+  );
+  return [watch, roots, index];
+}

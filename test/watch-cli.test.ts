@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { events, finished, runCli, startCli, waitForOutput } from './helpers/cli.js';
+import { tempDir, tempTree } from './helpers/tree.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+describe('ferry roots / ferry index', () => {
+  it('adds a root (indexing it), lists it, shows its files, status and history as text and JSON, and removes it', async () => {
+    const root = tempTree({ 'a.jpg': 'aaa', 'b/c.jpg': 'cc' });
+    const db = join(tempDir(), 'index.db');
+    const added = await runCli(['roots', 'add', 'photos', root, '--db', db]);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^added photos: 2 file\(s\) indexed/);
+    expect((await runCli(['roots', 'list', '--db', db])).stdout).toBe(`photos\t${root}\t2 file(s)\n`);
+    const files = await runCli(['index', 'files', 'photos', '--db', db, '--json']);
+    expect(events(files.stdout).map((r) => [r.filePath, r.fileSize, r.contentHash])).toEqual([
+      ['a.jpg', 3, sha256('aaa')],
+      ['b/c.jpg', 2, sha256('cc')],
+    ]);
+    const status = events((await runCli(['index', 'status', 'photos', '--db', db, '--json'])).stdout)[0]!;
+    expect(status).toMatchObject({ repositoryId: 'photos', totalFiles: 2, isWatching: false });
+    writeFileSync(join(root, 'd.jpg'), 'd');
+    const rec = await runCli(['index', 'reconcile', 'photos', '--db', db]);
+    expect(rec.code).toBe(0);
+    expect(rec.stdout).toMatch(/photos reconciliation completed: 3 scanned, \+1 ~0 -0/);
+    const history = await runCli(['index', 'history', 'photos', '--db', db]);
+    expect(history.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[2])).toEqual(['reconciliation', 'startup']);
+    expect((await runCli(['roots', 'remove', 'photos', '--db', db])).code).toBe(0);
+    expect((await runCli(['roots', 'list', '--db', db])).stdout).toBe('');
+  });
+
+  it('bad input: a missing root exits 3, an unknown id exits 2, a bad duration exits 2, each with one sentence', async () => {
+    const db = join(tempDir(), 'index.db');
+    const missing = await runCli(['roots', 'add', 'x', join(tempDir(), 'nope'), '--db', db]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^ferry: The root .*nope cannot be read/);
+    const unknown = await runCli(['index', 'status', 'nope', '--db', db]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('ferry: There is no root "nope" in the index.\n');
+    const bad = await runCli(['watch', tempDir(), '--db', db, '--debounce', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^ferry: --debounce takes a duration/);
+    const nothing = await runCli(['watch', '--db', db]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/There is nothing to watch/);
+  });
+});
+
+describe('ferry watch', () => {
+  it('indexes a root, records a change as it happens, and stops cleanly on SIGINT (exit 0)', async () => {
+    const root = tempTree({ 'a.jpg': 'a' });
+    const db = join(tempDir(), 'index.db');
+    const child = startCli(['watch', root, '--db', db, '--debounce', '100ms']);
+    await waitForOutput(child, /^watching /m);
+    writeFileSync(join(root, 'new.jpg'), 'new');
+    await waitForOutput(child, /realtime completed: 1 scanned, \+1/);
+    child.kill('SIGINT');
+    const r = await finished(child);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/startup completed: 1 scanned, \+1 ~0 -0/);
+    const files = await runCli(['index', 'files', root, '--db', db]);
+    expect(files.stdout).toBe(`a.jpg\t1 B\t${sha256('a')}\nnew.jpg\t3 B\t${sha256('new')}\n`);
+  });
+});
