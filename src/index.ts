@@ -13,4 +13,6 @@ export { auditRecord, type AuditRecord } from './report/audit.js';
 export { parseSize, formatBytes } from './core/units.js';
 export { SyncManager, DEFAULT_SYNC_MANAGER_CONFIG, type SyncManagerConfig, type SyncStatus, type SyncEvent } from './faces/watch/sync-manager.js';
 export { SqliteIndexStore } from './store/sqlite/sqlite-index-store.js';
+export { PgIndexStore } from './store/postgres/pg-index-store.js';
+export { openIndexStore } from './store/open-index.js';
 export type { IndexStore, IndexRecord, IndexRoot, SyncOperation, OperationType, OperationStatus } from './store/index-store.js';

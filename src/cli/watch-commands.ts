@@ -5,7 +5,8 @@ import { formatBytes, parseDurationNs, parsePositiveInt } from '../core/units.js
 import { defaultIndexDbPath } from '../faces/watch/paths.js';
 import { SyncManager, type SyncEvent, type SyncManagerConfig } from '../faces/watch/sync-manager.js';
 import type { IndexRecord, SyncOperation } from '../store/index-store.js';
-import { SqliteIndexStore } from '../store/sqlite/sqlite-index-store.js';
+import type { IndexStore } from '../store/index-store.js';
+import { openIndexStore } from '../store/open-index.js';
 
 /** What the watch commands need from main: output, and the signal that stops `ferry watch`. */
 export interface CliIo {
@@ -42,8 +43,8 @@ function config(f: WatchFlags): Partial<SyncManagerConfig> {
   };
 }
 
-async function withStore<T>(f: DbFlags, use: (store: SqliteIndexStore) => Promise<T>): Promise<T> {
-  const store = SqliteIndexStore.open(f.db ?? defaultIndexDbPath());
+async function withStore<T>(f: DbFlags, use: (store: IndexStore) => Promise<T>): Promise<T> {
+  const store = await openIndexStore(f.db ?? defaultIndexDbPath());
   try {
     return await use(store);
   } finally {
@@ -68,7 +69,7 @@ const json = (v: unknown): string => `${JSON.stringify(v, (_, x: unknown) => (ty
 /** `ferry watch`, `ferry roots …`, `ferry index …`; `wrap` runs an action and turns its result or error into the exit code. */
 export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promise<number>) => Promise<void>): Command[] {
   const dbOption = (c: Command): Command =>
-    c.option('--db <path>', 'the index database (default: $XDG_STATE_HOME/ferry/watch.db)').option('--json', 'print JSON instead of text');
+    c.option('--db <path>', 'the index: a SQLite file (default: $XDG_STATE_HOME/ferry/watch.db) or a postgres:// URL').option('--json', 'print JSON instead of text');
 
   const watch = dbOption(new Command('watch'))
     .description('Keep an index of every file under each ROOT current in real time (roots already in the index are watched too).')

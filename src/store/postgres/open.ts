@@ -1,0 +1,63 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { FerryError } from '../../core/errors.js';
+
+/** Integers come back as strings from `pg` (int8 does not fit a double): the stores convert them. */
+export type PgPool = pg.Pool;
+
+/**
+ * Connects to `url` and applies the numbered .sql files of `migrations` above the database's
+ * version, each in a transaction, under an advisory lock so two processes starting at once do not
+ * both migrate. The version lives in `ferry_schema` (kind, version); a database whose `kind` rows
+ * name another kind of ferry database is refused.
+ */
+export async function openPg(url: string, migrations: string, kind: string): Promise<PgPool> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  try {
+    const client = await pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [`ferry:${kind}`]);
+      await client.query('CREATE TABLE IF NOT EXISTS ferry_schema (kind TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+      const row = (await client.query('SELECT version FROM ferry_schema WHERE kind = $1', [kind])).rows[0] as { version: number } | undefined;
+      const version = row?.version ?? 0;
+      for (const file of readdirSync(migrations).filter((f) => /^\d+_.*\.sql$/.test(f)).sort()) {
+        const n = Number.parseInt(file, 10);
+        if (n <= version) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(readFileSync(join(migrations, file), 'utf8'));
+          await client.query(
+            'INSERT INTO ferry_schema (kind, version) VALUES ($1, $2) ON CONFLICT (kind) DO UPDATE SET version = excluded.version',
+            [kind, n],
+          );
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+      }
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`ferry:${kind}`]);
+    } finally {
+      client.release();
+    }
+    return pool;
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new FerryError('CONFIG', `Cannot use the PostgreSQL database ${redact(url)}: ${(err as Error).message}.`, {
+      hint: 'Check the URL, that the server runs, and that the user may create tables.',
+      cause: err,
+    });
+  }
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}

@@ -1,0 +1,215 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  IndexRecord, IndexRoot, IndexStore, OperationCounts, OperationStatus, OperationType, SeenFile, SyncOperation,
+} from '../index-store.js';
+import { openPg, redact, type PgPool } from './open.js';
+
+const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'index-migrations');
+
+const RECORD_COLUMNS = 'repository_id, file_path, file_size, mod_time, content_hash, last_scanned, scan_generation, created_at, updated_at';
+
+interface RecordRow {
+  repository_id: string;
+  file_path: string;
+  file_size: string;
+  mod_time: string;
+  content_hash: string | null;
+  last_scanned: string;
+  scan_generation: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function toRecord(r: RecordRow): IndexRecord {
+  return {
+    repositoryId: r.repository_id, filePath: r.file_path, fileSize: Number(r.file_size), modTimeNs: BigInt(r.mod_time),
+    contentHash: r.content_hash, lastScanned: Number(r.last_scanned), scanGeneration: Number(r.scan_generation),
+    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  };
+}
+
+interface OperationRow {
+  id: string;
+  repository_id: string;
+  operation_type: OperationType;
+  files_scanned: string;
+  files_added: string;
+  files_updated: string;
+  files_removed: string;
+  start_time: string;
+  end_time: string | null;
+  duration_ms: string | null;
+  status: OperationStatus;
+  error_message: string | null;
+}
+
+function toOperation(r: OperationRow): SyncOperation {
+  return {
+    id: Number(r.id), repositoryId: r.repository_id, operationType: r.operation_type, filesScanned: Number(r.files_scanned),
+    filesAdded: Number(r.files_added), filesUpdated: Number(r.files_updated), filesRemoved: Number(r.files_removed),
+    startTime: Number(r.start_time), endTime: r.end_time === null ? null : Number(r.end_time),
+    durationMs: r.duration_ms === null ? null : Number(r.duration_ms), status: r.status, errorMessage: r.error_message,
+  };
+}
+
+/**
+ * `ferry watch`'s index on PostgreSQL (`--db postgres://…`): the same tables and behaviour as the
+ * SQLite one; batches go as arrays in one statement each (one round trip, not one per file).
+ */
+export class PgIndexStore implements IndexStore {
+  private constructor(
+    readonly location: string,
+    private readonly pool: PgPool,
+  ) {}
+
+  static async open(url: string): Promise<PgIndexStore> {
+    return new PgIndexStore(redact(url), await openPg(url, MIGRATIONS, 'index'));
+  }
+
+  async addRoot(r: Omit<IndexRoot, 'addedAt'>): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO roots (id, path, device, inode, added_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO UPDATE SET path = excluded.path, device = excluded.device, inode = excluded.inode`,
+      [r.id, r.path, r.device?.toString() ?? null, r.inode?.toString() ?? null, Date.now()],
+    );
+  }
+
+  async removeRoot(id: string): Promise<void> {
+    await this.pool.query('DELETE FROM roots WHERE id = $1', [id]);
+  }
+
+  async roots(): Promise<IndexRoot[]> {
+    const { rows } = await this.pool.query<{ id: string; path: string; device: string | null; inode: string | null; added_at: string }>(
+      'SELECT id, path, device, inode, added_at FROM roots ORDER BY id COLLATE "C"',
+    );
+    return rows.map((r) => ({
+      id: r.id, path: r.path, device: r.device === null ? null : BigInt(r.device), inode: r.inode === null ? null : BigInt(r.inode),
+      addedAt: Number(r.added_at),
+    }));
+  }
+
+  async root(id: string): Promise<IndexRoot | undefined> {
+    return (await this.roots()).find((r) => r.id === id);
+  }
+
+  async nextGeneration(id: string): Promise<number> {
+    const { rows } = await this.pool.query<{ g: string }>(
+      'UPDATE roots SET scan_generation = scan_generation + 1 WHERE id = $1 RETURNING scan_generation AS g', [id]);
+    if (!rows[0]) throw new Error(`no root ${id}`);
+    return Number(rows[0].g);
+  }
+
+  async currentGeneration(id: string): Promise<number> {
+    const { rows } = await this.pool.query<{ g: string }>('SELECT scan_generation AS g FROM roots WHERE id = $1', [id]);
+    if (!rows[0]) throw new Error(`no root ${id}`);
+    return Number(rows[0].g);
+  }
+
+  async recordsFor(id: string, filePaths: string[]): Promise<Map<string, IndexRecord>> {
+    const { rows } = await this.pool.query<RecordRow>(
+      `SELECT ${RECORD_COLUMNS} FROM file_records WHERE repository_id = $1 AND file_path = ANY($2::text[])`, [id, filePaths]);
+    return new Map(rows.map((r) => [r.file_path, toRecord(r)]));
+  }
+
+  async putRecords(id: string, generation: number, files: SeenFile[], touched: string[]): Promise<{ added: number; updated: number }> {
+    const now = Date.now();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      let added = 0;
+      if (files.length > 0) {
+        // xmax = 0 tells an inserted row from an updated one.
+        const { rows } = await client.query<{ inserted: boolean }>(
+          `INSERT INTO file_records (repository_id, file_path, file_size, mod_time, content_hash, last_scanned, scan_generation, created_at, updated_at)
+           SELECT $1, p, s, m, h, $2, $3, $2, $2 FROM unnest($4::text[], $5::bigint[], $6::bigint[], $7::text[]) AS t (p, s, m, h)
+           ON CONFLICT (repository_id, file_path) DO UPDATE SET file_size = excluded.file_size, mod_time = excluded.mod_time,
+             content_hash = excluded.content_hash, last_scanned = excluded.last_scanned, scan_generation = excluded.scan_generation,
+             updated_at = excluded.updated_at
+           RETURNING (xmax = 0) AS inserted`,
+          [id, now, generation, files.map((f) => f.filePath), files.map((f) => f.fileSize), files.map((f) => f.modTimeNs.toString()),
+            files.map((f) => f.contentHash)],
+        );
+        added = rows.filter((r) => r.inserted).length;
+      }
+      if (touched.length > 0) {
+        await client.query(
+          'UPDATE file_records SET scan_generation = $1, last_scanned = $2 WHERE repository_id = $3 AND file_path = ANY($4::text[])',
+          [generation, now, id, touched],
+        );
+      }
+      await client.query('COMMIT');
+      return { added, updated: files.length - added };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async removeOrphans(id: string, generation: number): Promise<number> {
+    const r = await this.pool.query('DELETE FROM file_records WHERE repository_id = $1 AND scan_generation <> $2', [id, generation]);
+    return r.rowCount ?? 0;
+  }
+
+  async removeRecords(id: string, filePaths: string[]): Promise<number> {
+    if (filePaths.length === 0) return 0;
+    const r = await this.pool.query(
+      `DELETE FROM file_records f USING unnest($2::text[]) AS p (path)
+       WHERE f.repository_id = $1 AND (f.file_path = p.path OR left(f.file_path, length(p.path) + 1) = p.path || '/')`,
+      [id, filePaths],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async getRecord(id: string, filePath: string): Promise<IndexRecord | undefined> {
+    return (await this.recordsFor(id, [filePath])).get(filePath);
+  }
+
+  async listRecords(id: string, options: { afterPath?: string; limit?: number } = {}): Promise<IndexRecord[]> {
+    // Byte order (COLLATE "C"), as SQLite sorts, whatever the database's locale.
+    const { rows } = await this.pool.query<RecordRow>(
+      `SELECT ${RECORD_COLUMNS} FROM file_records WHERE repository_id = $1 AND file_path COLLATE "C" > $2
+       ORDER BY file_path COLLATE "C" LIMIT $3`,
+      [id, options.afterPath ?? '', options.limit ?? null],
+    );
+    return rows.map(toRecord);
+  }
+
+  async countRecords(id: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM file_records WHERE repository_id = $1', [id]);
+    return Number(rows[0]!.n);
+  }
+
+  async startOperation(id: string, type: OperationType): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `INSERT INTO sync_operations (repository_id, operation_type, start_time, status) VALUES ($1, $2, $3, 'running') RETURNING id`,
+      [id, type, Date.now()],
+    );
+    return Number(rows[0]!.id);
+  }
+
+  async finishOperation(operationId: number, status: Exclude<OperationStatus, 'running'>, c: OperationCounts, error?: string): Promise<void> {
+    const end = Date.now();
+    await this.pool.query(
+      `UPDATE sync_operations SET status = $1, files_scanned = $2, files_added = $3, files_updated = $4, files_removed = $5,
+         end_time = $6, duration_ms = $6 - start_time, error_message = $7 WHERE id = $8`,
+      [status, c.filesScanned, c.filesAdded, c.filesUpdated, c.filesRemoved, end, error ?? null, operationId],
+    );
+  }
+
+  async operations(id: string, limit: number): Promise<SyncOperation[]> {
+    const { rows } = await this.pool.query<OperationRow>(
+      `SELECT id, repository_id, operation_type, files_scanned, files_added, files_updated, files_removed, start_time, end_time,
+              duration_ms, status, error_message
+       FROM sync_operations WHERE repository_id = $1 ORDER BY id DESC LIMIT $2`,
+      [id, limit],
+    );
+    return rows.map(toOperation);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
