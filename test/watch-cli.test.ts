@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { events, finished, runCli, startCli, waitForOutput } from './helpers/cli.js';
@@ -63,5 +63,37 @@ describe('ferry watch', () => {
     expect(r.stdout).toMatch(/startup completed: 1 scanned, \+1 ~0 -0/);
     const files = await runCli(['index', 'files', root, '--db', db]);
     expect(files.stdout).toBe(`a.jpg\t1 B\t${sha256('a')}\nnew.jpg\t3 B\t${sha256('new')}\n`);
+  });
+
+  it('with --target keeps a copy of the root current; deletes reach it only with --delete-extras', async () => {
+    for (const deleteExtras of [false, true]) {
+      const root = tempTree({ 'a.jpg': 'a', 'old.jpg': 'old' });
+      const work = tempDir();
+      const dst = join(work, 'copy');
+      const args = ['watch', root, '--target', dst, '--db', join(work, 'index.db'), '--target-db', join(work, 'copy.db'), '--debounce', '100ms'];
+      const child = startCli(deleteExtras ? [...args, '--delete-extras'] : args);
+      await waitForOutput(child, /^watching /m);
+      expect(readFileSync(join(dst, 'a.jpg'), 'utf8')).toBe('a');
+      writeFileSync(join(root, 'new.jpg'), 'new');
+      unlinkSync(join(root, 'old.jpg'));
+      await waitForOutput(child, /target .*: copied 1 file\(s\), 3 B, deleted [01]/);
+      child.kill('SIGINT');
+      expect((await finished(child)).code).toBe(0);
+      expect(readFileSync(join(dst, 'new.jpg'), 'utf8')).toBe('new');
+      expect(existsSync(join(dst, 'old.jpg'))).toBe(!deleteExtras);
+    }
+  });
+
+  it('--target takes one ROOT, and --delete-extras needs --target', async () => {
+    const db = join(tempDir(), 'index.db');
+    const two = await runCli(['watch', tempDir(), tempDir(), '--target', tempDir(), '--db', db]);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toBe('ferry: --target takes exactly one ROOT to copy.\n');
+    const lone = await runCli(['watch', tempDir(), '--delete-extras', '--db', db]);
+    expect(lone.code).toBe(2);
+    const inside = tempTree({ 'a.jpg': 'a' });
+    const nested = await runCli(['watch', inside, '--target', join(inside, 'copy'), '--db', db]);
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toMatch(/inside/);
   });
 });

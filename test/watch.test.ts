@@ -159,3 +159,27 @@ describe.each(ENGINES)('ferry watch on %s', (_, engine) => {
     });
   });
 });
+
+describe('ferry watch: when the watcher fails', () => {
+  it('a watcher error (an overflowed event queue) is a warning, and a reconciliation finds what the watcher missed', async () => {
+    // Simulated: inotify's queue cannot be made to overflow on demand here, so the watcher backend
+    // is replaced by one that reports nothing, then an error, as @parcel/watcher does on overflow.
+    let report: ((err: Error | null, events: Array<{ path: string; type: 'create' | 'update' | 'delete' }>) => void) | undefined;
+    const subscribe = async (_dir: string, fn: typeof report): Promise<{ unsubscribe: () => Promise<void> }> => {
+      report = fn;
+      return { unsubscribe: async () => undefined };
+    };
+    const root = tempTree({ 'a.jpg': 'a' });
+    const store = SqliteIndexStore.open(join(tempDir(), 'index.db'));
+    const events: SyncEvent[] = [];
+    const m = new SyncManager(store, { subscribe: subscribe as never }, (e) => events.push(e));
+    open.push({ manager: m, store });
+    await m.start();
+    await m.addRoot('photos', root);
+    writeFileSync(join(root, 'missed.jpg'), 'the watcher never said');
+    report!(new Error('Events were dropped by the FSEvents client. File system must be re-scanned.'), []);
+    await expect.poll(() => paths(m), { timeout: 10_000 }).toEqual(['a.jpg', 'missed.jpg']);
+    expect(events.some((e) => e.type === 'warning' && /watcher .* failed .*reconciling/.test(e.message))).toBe(true);
+    expect((await m.operations('photos', 1))[0]).toMatchObject({ operationType: 'reconciliation', status: 'completed', filesAdded: 1 });
+  });
+});

@@ -4,6 +4,7 @@ import { FerryError } from '../core/errors.js';
 import { formatBytes, parseDurationNs, parsePositiveInt } from '../core/units.js';
 import { defaultIndexDbPath } from '../faces/watch/paths.js';
 import { SyncManager, type SyncEvent, type SyncManagerConfig } from '../faces/watch/sync-manager.js';
+import { TargetSync, type TargetEvent } from '../faces/watch/target-sync.js';
 import type { IndexRecord, SyncOperation } from '../store/index-store.js';
 import type { IndexStore } from '../store/index-store.js';
 import { openIndexStore } from '../store/open-index.js';
@@ -22,6 +23,9 @@ interface DbFlags {
 }
 
 interface WatchFlags extends DbFlags {
+  target?: string;
+  deleteExtras?: boolean;
+  targetDb?: string;
   debounce: string;
   reconcileEvery: string;
   hash: boolean;
@@ -80,24 +84,47 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
     .option('--ignore <pattern>', 'gitignore-style pattern of paths to leave out (repeatable)', collect, [])
     .option('--batch-size <n>', 'files compared per database transaction during a reconciliation', '100')
     .option('--concurrency <n>', 'files hashed at once', '4')
+    .option('--target <dir>', 'also keep DIR a copy of the ROOT (one ROOT), through the copy engine')
+    .option('--delete-extras', 'with --target: delete from DIR what ROOT no longer has (guarded as `ferry copy --delete-extras`)')
+    .option('--target-db <path>', 'with --target: the copy job database (default: the one `ferry copy ROOT DIR` uses)')
     .action((roots: string[], f: WatchFlags) =>
       wrap(f.json === true, async () => {
         const cfg = config(f);
+        if (f.target !== undefined && roots.length !== 1) throw new FerryError('USAGE', '--target takes exactly one ROOT to copy.');
+        if (f.target === undefined && (f.deleteExtras || f.targetDb)) {
+          throw new FerryError('USAGE', '--delete-extras and --target-db only apply with --target.');
+        }
         return withStore(f, async (store) => {
+          const rootId = roots.length === 1 ? resolve(roots[0]!) : undefined;
+          const onTarget = (e: TargetEvent): void => {
+            if (f.json) io.out(json(e));
+            else if (e.type === 'target.error') io.err(`warning: target ${e.target}: ${e.message}\n`);
+            else {
+              const s = e.summary;
+              io.out(`target ${e.target}: copied ${s.filesCopied} file(s), ${formatBytes(s.bytesCopied)}, deleted ${s.filesDeleted}, ` +
+                `failed ${s.filesFailed}${s.error ? ` (${s.error.message})` : ''}\n`);
+            }
+          };
+          const mirror = f.target === undefined ? undefined
+            : new TargetSync({ root: rootId!, target: resolve(f.target), deleteExtras: f.deleteExtras === true, db: f.targetDb }, onTarget);
           const listen = (e: SyncEvent): void => {
             if (f.json) io.out(json(e));
             else if (e.type === 'operation') io.out(operationLine(e.operation));
             else io.err(`warning: ${e.repositoryId}: ${e.message}\n`);
+            const op = e.type === 'operation' ? e.operation : undefined;
+            if (mirror && op && op.repositoryId === rootId && op.filesAdded + op.filesUpdated + op.filesRemoved > 0) void mirror.request();
           };
           const manager = new SyncManager(store, cfg, listen);
           await manager.start();
           for (const r of roots) await manager.addRoot(resolve(r), r);
+          await mirror?.request(); // the first copy, whatever the index found
           if ((await store.roots()).length === 0) {
             throw new FerryError('USAGE', 'There is nothing to watch: name a ROOT, or add one with `ferry roots add ID PATH`.');
           }
           if (!f.json) io.out(`watching ${(await store.roots()).map((r) => r.path).join(', ')} (Ctrl-C to stop)\n`);
           await io.stopped();
           await manager.stop();
+          await mirror?.close();
           return 0;
         });
       }),

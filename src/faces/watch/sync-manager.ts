@@ -24,6 +24,8 @@ export interface SyncManagerConfig {
   calculateHashes: boolean;
   /** Gitignore-style patterns of paths to leave out, besides the seed's defaults. */
   ignore: string[];
+  /** The watcher backend: @parcel/watcher's `subscribe` (replaceable to simulate a watcher failure). */
+  subscribe: typeof watcher.subscribe;
 }
 
 export const DEFAULT_SYNC_MANAGER_CONFIG: SyncManagerConfig = {
@@ -34,6 +36,7 @@ export const DEFAULT_SYNC_MANAGER_CONFIG: SyncManagerConfig = {
   maxConcurrency: 4,
   calculateHashes: true,
   ignore: [],
+  subscribe: (dir, fn, opts) => watcher.subscribe(dir, fn, opts),
 };
 
 export interface SyncStatus {
@@ -175,7 +178,7 @@ export class SyncManager {
     };
     this.watched.set(root.id, w);
     try {
-      w.subscription = await watcher.subscribe(root.path, (err, events) => {
+      w.subscription = await this.config.subscribe(root.path, (err, events) => {
         if (err) {
           this.fail(w, `the watcher of ${root.path} failed (${err.message}); reconciling instead`);
           return;

@@ -1,0 +1,78 @@
+import type { FerryEvent, RunSummary } from '../../core/events.js';
+import { copy, COPY_DEFAULTS, type CopyResult } from '../copy/copy.js';
+import { resolveRoots } from '../copy/paths.js';
+
+export interface TargetSyncOptions {
+  root: string;
+  target: string;
+  /** Propagate deletes (the copy's mirror, with all its refusals). Off by default. */
+  deleteExtras: boolean;
+  /** The copy job's database (default: the one `ferry copy ROOT TARGET` would use). */
+  db?: string;
+}
+
+/** What a target copy tells its listener: each run's summary, and a fatal error as one sentence. */
+export type TargetEvent =
+  | { type: 'target.copied'; root: string; target: string; exitCode: number; summary: RunSummary }
+  | { type: 'target.error'; root: string; target: string; message: string };
+
+/**
+ * Keeps TARGET a copy of ROOT with the copy engine (`ferry copy ROOT TARGET`, with its Store,
+ * checksums, whole-file landing and, with `deleteExtras`, its guarded mirror). Each request runs
+ * one copy; requests that come while one runs are folded into one more run after it. The scan of
+ * an unchanged tree costs one Store write a directory, so a run after a small change is cheap.
+ * TARGET cannot be inside ROOT (the copy refuses it), so ferry's own writes never echo back.
+ */
+export class TargetSync {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private readonly stop = new AbortController();
+
+  /** Throws the copy's own FerryError when ROOT → TARGET can never work (TARGET inside ROOT, say). */
+  constructor(
+    private readonly o: TargetSyncOptions,
+    private readonly listen: (e: TargetEvent) => void,
+  ) {
+    resolveRoots(o.root, o.target);
+  }
+
+  /** Asks for a copy soon; returns once the copy that covers this request has finished. */
+  request(): Promise<void> {
+    if (this.stop.signal.aborted) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** Stops a copy in flight (it resumes from its backlog next time) and waits for it. */
+  async close(): Promise<void> {
+    this.stop.abort(new Error('stopped'));
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      await this.once();
+    } while (this.again && !this.stop.signal.aborted);
+  }
+
+  private async once(): Promise<void> {
+    const { root, target } = this.o;
+    let result: CopyResult;
+    try {
+      result = await copy(
+        { ...COPY_DEFAULTS, source: root, destination: target, db: this.o.db, deleteExtras: this.o.deleteExtras, rescan: false, dryRun: false },
+        (_: FerryEvent) => undefined,
+        this.stop.signal,
+      );
+    } catch (err) {
+      this.listen({ type: 'target.error', root, target, message: (err as Error).message });
+      return;
+    }
+    this.listen({ type: 'target.copied', root, target, exitCode: result.exitCode, summary: result.summary });
+  }
+}
