@@ -5,6 +5,7 @@
 //   node bench/run.mjs copy            copy on every corpus
 //   node bench/run.mjs copy small      copy on the named corpora (small adds the no-op and scan tables)
 //   node bench/run.mjs bwlimit         how closely --bwlimit follows its limit (see bwlimit.mjs)
+//   node bench/run.mjs watch           ferry watch: change latency, reconciliation rate, idle cost (see watch.mjs)
 //
 // Environment: FERRY_BENCH_SCALE (corpus size factor, default 1), FERRY_BENCH_ROUNDS (copy rounds,
 // default 3), FERRY_BENCH_HASH_MIB (default 1024), FERRY_BENCH_HASH_ROUNDS (default 3),
@@ -18,12 +19,13 @@ import { CORPUS_NAMES } from './corpus.mjs';
 import { cleanupDestinations, runCopy } from './copy.mjs';
 import { runBwlimit } from './bwlimit.mjs';
 import { runHash } from './hash.mjs';
+import { runWatch } from './watch.mjs';
 import { OUT_DIR, machineInfo, settings, snapshotFerry, toolVersions } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const what = args[0] ?? 'all';
-if (!['all', 'hash', 'copy', 'bwlimit'].includes(what)) {
-  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit]`);
+if (!['all', 'hash', 'copy', 'bwlimit', 'watch'].includes(what)) {
+  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch]`);
   process.exit(2);
 }
 const corpora = what === 'copy' && args.length > 1 ? args.slice(1) : CORPUS_NAMES;
@@ -70,6 +72,7 @@ try {
     for (const c of corpora) emit(await runCopy(c));
   }
   if (what === 'all' || what === 'bwlimit') emit(await runBwlimit());
+  if (what === 'all' || what === 'watch') emit(await runWatch());
 } finally {
   cleanupDestinations();
 }

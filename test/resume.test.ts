@@ -147,11 +147,12 @@ describe('ferry copy: interruptions', () => {
 
 describe('ferry copy: a lock left by a process that is gone', () => {
   it('takes over a lock whose process is a zombie (killed, never reaped), as after a kill -9 in a container', async () => {
-    // `true` exits at once; its parent has exec'd into `sleep`, which never reaps it: a zombie.
-    const holder = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The child exits at once and its parent never waits for it: a zombie for as long as the parent lives.
+    const zombie = 'import os, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)';
+    const holder = spawn('python3', ['-c', zombie], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number((await once(holder.stdout, 'data'))[0].toString().trim());
-      await expect.poll(() => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]).toBe('Z'); // the one wait: for the kernel to mark it
+      await expect.poll(() => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0], { timeout: 10_000 }).toBe('Z'); // the one wait: for the child to exit
       const job = slowJob();
       writeFileSync(`${job.db}.lock`, `${pid}\n`);
       const r = await runCli(job.args);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describeFileError } from '../core/errors.js';
 import type { IndexRoot, IndexStore, OperationCounts, SeenFile } from '../store/index-store.js';
 import { hashFile } from '../io/hash-file.js';
+import { mapLimit } from './reconcile.js';
 import { walkTree } from './scan.js';
 
 export interface UpdateOptions {
@@ -10,6 +11,8 @@ export interface UpdateOptions {
   keep: (rel: string) => boolean;
   /** A file modified less than this long ago may still be being written: it is deferred. */
   settleMs: number;
+  /** Paths looked at at once (default 16: most of a look is waiting on the disk). */
+  concurrency?: number;
 }
 
 export interface UpdateResult extends OperationCounts {
@@ -41,7 +44,7 @@ export async function applyChanges(store: IndexStore, root: IndexRoot, paths: It
     if (st.isDirectory()) {
       for await (const b of walkTree(abs)) {
         for (const e of b.errors) result.errors.push(`${rel}/${e.rel}: ${e.message}`);
-        for (const e of b.entries) if (e.kind === 'file') await look(`${rel}/${e.rel}`);
+        await mapLimit(b.entries.filter((e) => e.kind === 'file'), o.concurrency ?? 16, (e) => look(`${rel}/${e.rel}`));
       }
       return;
     }
@@ -56,7 +59,7 @@ export async function applyChanges(store: IndexStore, root: IndexRoot, paths: It
       return;
     }
     try {
-      const h = await hashFile(abs);
+      const h = await hashFile(abs, 'sha256', Number(st.size));
       if (!h) result.deferred.push(rel);
       else seen.push({ filePath: rel, fileSize: h.size, modTimeNs: h.mtimeNs, contentHash: h.hash });
     } catch (err) {
@@ -64,7 +67,7 @@ export async function applyChanges(store: IndexStore, root: IndexRoot, paths: It
       else result.errors.push(`${rel}: ${describeFileError(err)}`);
     }
   };
-  for (const rel of paths) await look(rel);
+  await mapLimit([...paths], o.concurrency ?? 16, look);
   if (seen.length > 0) {
     // Realtime updates keep the root's current generation: only a reconciliation moves it on.
     const generation = await store.currentGeneration(root.id);

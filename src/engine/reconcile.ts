@@ -46,8 +46,8 @@ async function untrustedRoot(store: IndexStore, root: IndexRoot): Promise<string
   return undefined;
 }
 
-/** Runs `tasks` with at most `limit` at once, in order of start. */
-async function pool<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+/** Runs `task` over `items` with at most `limit` at once; results in the items' order. */
+export async function mapLimit<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
@@ -89,10 +89,10 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
       if (same) touched.push(f.rel);
       return !same;
     });
-    const seen = await pool(changed, o.concurrency, async (f): Promise<SeenFile | undefined> => {
+    const seen = await mapLimit(changed, o.concurrency, async (f): Promise<SeenFile | undefined> => {
       if (!o.hashes) return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
       try {
-        const h = await hashFile(join(root.path, f.rel));
+        const h = await hashFile(join(root.path, f.rel), 'sha256', f.size);
         // Changed while read: recorded without a hash now, hashed by the next look at it.
         if (!h) return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
         return { filePath: f.rel, fileSize: h.size, modTimeNs: h.mtimeNs, contentHash: h.hash };

@@ -21,15 +21,21 @@ function systemError(r: Extract<FsReply, { kind: 'error' }>): Error {
   return Object.assign(new Error(r.message), { code: r.code });
 }
 
+/** How long the shared pool may sit idle before its threads are let go (a long-running watcher). */
+const IDLE_MS = 5000;
+
 /**
  * A few threads that run whole-file syscalls synchronously (fs-worker.ts). Requests go to the
  * least busy thread. Threads keep the process alive only while they have work, so a finished run
- * exits without having to close the pool.
+ * exits without having to close the pool; a pool idle for a few seconds ends its threads (each
+ * holds its own heap), and the next request starts a new one.
  */
 export class FsPool {
   private readonly lanes: Lane[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private idle: NodeJS.Timeout | undefined;
+  closed = false;
 
   constructor(size = Math.max(2, Math.min(8, availableParallelism() * 2))) {
     for (let i = 0; i < size; i++) {
@@ -50,9 +56,24 @@ export class FsPool {
     lane.ids.delete(reply.id);
     const p = this.pending.get(reply.id);
     this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.armIdle();
     if (!p) return;
     if (reply.kind === 'error') p.reject(systemError(reply));
     else p.resolve(reply);
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      if (this.pending.size > 0) return;
+      this.closed = true;
+      if (shared === this) shared = undefined;
+      for (const lane of this.lanes.splice(0)) {
+        lane.worker.removeAllListeners('exit');
+        void lane.worker.terminate();
+      }
+    }, IDLE_MS);
+    this.idle.unref();
   }
 
   /** A thread died: its unanswered requests fail, and it takes no more. */
@@ -68,6 +89,7 @@ export class FsPool {
   }
 
   private send(body: Body<FsRequest>, transfer: ArrayBuffer[] = []): Promise<FsReply> {
+    clearTimeout(this.idle);
     if (this.lanes.length === 0) return Promise.reject(new Error('every I/O thread has stopped'));
     const lane = this.lanes.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     if (lane.inFlight++ === 0) lane.worker.ref();
@@ -90,8 +112,8 @@ export class FsPool {
    * Reads a whole file of at most `maxSize` bytes (opened as the reader opens sources) and hashes
    * it. Resolves `large` when it is bigger, `changed` when it moved while read or is not a file.
    */
-  read(path: string, rel: string, algorithm: Algorithm | null, maxSize: number): Promise<Extract<FsReply, { kind: 'read' | 'large' | 'changed' }>> {
-    return this.send({ op: 'read', path, rel, algorithm, maxSize }) as Promise<Extract<FsReply, { kind: 'read' | 'large' | 'changed' }>>;
+  read(path: string, rel: string, algorithm: Algorithm | null, maxSize: number, hashOnly = false): Promise<Extract<FsReply, { kind: 'read' | 'large' | 'changed' }>> {
+    return this.send({ op: 'read', path, rel, algorithm, maxSize, hashOnly }) as Promise<Extract<FsReply, { kind: 'read' | 'large' | 'changed' }>>;
   }
 
   /**
@@ -116,6 +138,6 @@ let shared: FsPool | undefined;
 
 /** The process's one I/O pool, started on first use. */
 export function fsPool(): FsPool {
-  shared ??= new FsPool();
+  if (!shared || shared.closed) shared = new FsPool();
   return shared;
 }

@@ -3,7 +3,7 @@ import type { Algorithm } from '../core/hash.js';
 
 /** Messages between the main thread and an I/O pool thread (see fs-worker.ts). */
 export type FsRequest =
-  | { id: number; op: 'read'; path: string; rel: string; algorithm: Algorithm | null; maxSize: number }
+  | { id: number; op: 'read'; path: string; rel: string; algorithm: Algorithm | null; maxSize: number; hashOnly?: boolean }
   | {
       id: number;
       op: 'write';

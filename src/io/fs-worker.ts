@@ -35,7 +35,8 @@ function read(req: Extract<FsRequest, { op: 'read' }>): FsReply {
       h.update(Buffer.from(data.buffer, 0, size));
       hash = h.digest();
     }
-    return { id: req.id, kind: 'read', data, hash, entry: entryFromStats(req.rel, before) };
+    // hashOnly: the caller wants the digest, not the bytes (an index); nothing big crosses back.
+    return { id: req.id, kind: 'read', data: req.hashOnly ? new Uint8Array(0) : data, hash, entry: entryFromStats(req.rel, before) };
   } finally {
     closeSync(fd);
   }

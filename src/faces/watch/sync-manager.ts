@@ -226,7 +226,7 @@ export class SyncManager {
       const id = await this.store.startOperation(w.root.id, 'realtime');
       try {
         const r = await applyChanges(this.store, w.root, paths, {
-          hashes: this.config.calculateHashes, keep: this.keep, settleMs: Math.min(this.config.debounceMs, 1000),
+          hashes: this.config.calculateHashes, keep: this.keep, settleMs: Math.min(this.config.debounceMs / 2, 1000),
         });
         for (const p of r.deferred) w.aggregator.add(p);
         const error = r.errors.length > 0 ? `${r.errors.length} path(s) could not be read (first: ${r.errors[0]})` : undefined;
