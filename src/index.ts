@@ -8,6 +8,7 @@ export { createHasher, ALGORITHMS, type Algorithm } from './core/hash.js';
 export { walkTree } from './engine/scan.js';
 export { LocalTarget } from './targets/local.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
+export { PgStore } from './store/postgres/pg-store.js';
 export type { Store, FileRecord } from './store/store.js';
 export { auditRecord, type AuditRecord } from './report/audit.js';
 export { parseSize, formatBytes } from './core/units.js';

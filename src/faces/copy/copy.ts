@@ -1,11 +1,15 @@
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describeFileError, EXIT, FerryError } from '../../core/errors.js';
 import { EventBus, type Emit } from '../../core/events.js';
 import type { Algorithm } from '../../core/hash.js';
 import { runJob, type RunResult } from '../../engine/run.js';
 import { AuditLog } from '../../report/audit.js';
+import { PgStore } from '../../store/postgres/pg-store.js';
+import { redact } from '../../store/postgres/open.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import type { Store } from '../../store/store.js';
+import { isPgUrl } from '../../store/url.js';
 import { LocalTarget } from '../../targets/local.js';
 import { nanosecondTimes } from '../../io/native.js';
 import { assertOutsideRoots, defaultDbPath, defaultLogPath, resolveRoots } from './paths.js';
@@ -66,22 +70,26 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
   const roots = resolveRoots(o.source, o.destination);
   if (o.trash && !o.deleteExtras) throw new FerryError('USAGE', '--trash only applies with --delete-extras.');
   if (o.maxDelete !== undefined && !o.deleteExtras) throw new FerryError('USAGE', '--max-delete only applies with --delete-extras.');
-  const dbPath = resolve(o.db ?? defaultDbPath(roots.source, roots.destination));
-  const logPath = o.dryRun ? undefined : resolve(o.log ?? defaultLogPath(dbPath));
-  assertOutsideRoots(dbPath, 'The database', roots);
+  // --db is a SQLite file, or a PostgreSQL URL (then the audit log defaults to where the file would be).
+  const pgUrl = o.db !== undefined && isPgUrl(o.db) ? o.db : undefined;
+  const dbPath = pgUrl ? redact(pgUrl) : resolve(o.db ?? defaultDbPath(roots.source, roots.destination));
+  const logPath = o.dryRun ? undefined : resolve(o.log ?? defaultLogPath(pgUrl ? defaultDbPath(roots.source, roots.destination) : dbPath));
+  if (!pgUrl) assertOutsideRoots(dbPath, 'The database', roots);
   if (logPath) assertOutsideRoots(logPath, 'The audit log', roots);
   if (o.trash) assertOutsideRoots(resolve(o.trash), 'The trash directory', roots);
   // Each run trashes into its own subdirectory, so a name trashed twice keeps both versions.
   const trash = o.trash ? join(resolve(o.trash), new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
   const db = o.dryRun ? ':memory:' : dbPath;
 
-  const store = SqliteStore.open(db);
+  const store: Store = pgUrl && !o.dryRun ? await PgStore.open(pgUrl) : SqliteStore.open(db);
   const bus = new EventBus();
   bus.on(listen);
   let audit: AuditLog | undefined;
   try {
     await store.bindJob(roots.source, roots.destination);
     if (logPath) {
+      // The default log sits in ferry's state directory, which a PostgreSQL job has not made yet.
+      if (o.log === undefined) await mkdir(dirname(logPath), { recursive: true });
       audit = new AuditLog(logPath);
       bus.on(audit.listener);
     }

@@ -6,6 +6,7 @@ import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
 import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
 import { openDatabase } from './open.js';
+import { clampNs } from '../clamp.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -80,13 +81,6 @@ interface JobRow {
 /** SQL for the directory key of a relative path: everything up to its last '/', with it ('' at the top). */
 function parent(rel: string): string {
   return `rtrim(${rel}, replace(${rel}, '/', ''))`;
-}
-
-const INT64_MAX = 2n ** 63n - 1n;
-
-/** Times past 2262 or before 1677 do not fit 64-bit nanoseconds: store the nearest that does. */
-function clampNs(ns: bigint): bigint {
-  return ns > INT64_MAX ? INT64_MAX : ns < -INT64_MAX ? -INT64_MAX : ns;
 }
 
 /** The embedded Store: one SQLite file in WAL mode, migrations applied at open, one writer at a time. */

@@ -1,0 +1,343 @@
+import type pg from 'pg';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FileEntry } from '../../core/entry.js';
+import { FerryError } from '../../core/errors.js';
+import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
+import { clampNs } from '../clamp.js';
+import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
+import { openPg, redact, type PgPool } from './open.js';
+
+const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** Directory key of a rel, as SQLite's rtrim trick gives it: 'a/b/' for 'a/b/c', '' at the top. */
+const parent = (rel: string): string => `regexp_replace(${rel}, '[^/]*$', '')`;
+const str = (n: bigint | number | null | undefined): string | null => (n === null || n === undefined ? null : n.toString());
+
+interface FileRow {
+  id: string;
+  source_path: string;
+  dest_path: string;
+  rel: string;
+  kind: FileRecord['kind'];
+  size: string;
+  created: string | null;
+  changed: string;
+  modified: string;
+  accessed: string;
+  permissions: string;
+  hash: string | null;
+  algorithm: string | null;
+  status: FileRecord['status'];
+  error: string | null;
+  attempts: string;
+}
+
+function toRecord(r: FileRow): FileRecord & { rowid: number } {
+  return {
+    rowid: Number(r.id), sourcePath: r.source_path, destPath: r.dest_path, rel: r.rel, kind: r.kind, size: BigInt(r.size),
+    createdNs: r.created === null ? 0n : BigInt(r.created), changedNs: BigInt(r.changed), modifiedNs: BigInt(r.modified),
+    accessedNs: BigInt(r.accessed), permissions: Number(r.permissions), hash: r.hash, algorithm: r.algorithm, status: r.status,
+    error: r.error, attempts: Number(r.attempts),
+  };
+}
+
+/**
+ * The copy Store on PostgreSQL (`ferry copy … --db postgres://…`): the same tables and the same
+ * behaviour as the SQLite file (one conformance suite runs on both). One job per database; one
+ * writer at a time, held by a session advisory lock. Batches travel as arrays in one statement.
+ */
+export class PgStore implements Store {
+  private sourceRoot = '';
+  private destRoot = '';
+  private firstScan = false;
+
+  private constructor(
+    readonly location: string,
+    private readonly pool: PgPool,
+    private readonly lockClient: pg.PoolClient,
+  ) {}
+
+  static async open(url: string): Promise<PgStore> {
+    const pool = await openPg(url, MIGRATIONS, 'copy');
+    const client = await pool.connect();
+    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('ferry:copy:job')) AS ok");
+    if (!rows[0]!.ok) {
+      client.release();
+      await pool.end();
+      throw new FerryError('STORE_LOCKED', `Another ferry process is using the database ${redact(url)}.`, {
+        hint: 'Wait for it to finish, or stop it; ferry resumes where it left off.',
+      });
+    }
+    return new PgStore(redact(url), pool, client);
+  }
+
+  private async tx<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const r = await run(c);
+      await c.query('COMMIT');
+      return r;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  async bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo> {
+    this.sourceRoot = sourceRoot;
+    this.destRoot = destRoot;
+    const { rows } = await this.pool.query('SELECT * FROM job WHERE id = 1');
+    const row = rows[0] as Record<string, unknown> | undefined;
+    if (!row) {
+      await this.pool.query('INSERT INTO job (id, source_root, dest_root, created) VALUES (1, $1, $2, $3)', [sourceRoot, destRoot, Date.now()]);
+      return {
+        sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null, destCaseSensitive: null,
+        sourceDevice: null, sourceInode: null, lastRunStatus: null, hasRuns: false,
+      };
+    }
+    if (row.source_root !== sourceRoot || row.dest_root !== destRoot) {
+      throw new FerryError(
+        'JOB_MISMATCH',
+        `The database ${this.location} belongs to ${String(row.source_root)} → ${String(row.dest_root)}, not ${sourceRoot} → ${destRoot}.`,
+        { hint: 'Use another --db for this pair (or leave --db out: each pair gets its own).' },
+      );
+    }
+    const last = (await this.pool.query<{ status: RunStatus | null }>('SELECT status FROM runs ORDER BY id DESC LIMIT 1')).rows[0];
+    const big = (v: unknown): bigint | null => (v === null ? null : BigInt(v as string));
+    return {
+      sourceRoot, destRoot, lastScanErrors: Number(row.last_scan_errors), lastScanComplete: row.last_scan_complete === true,
+      destPrecisionNs: big(row.dest_precision_ns), destCaseSensitive: row.dest_case_sensitive as boolean | null,
+      sourceDevice: big(row.source_device), sourceInode: big(row.source_inode), lastRunStatus: last?.status ?? null, hasRuns: last !== undefined,
+    };
+  }
+
+  async saveJobFacts(f: Partial<JobFacts>): Promise<void> {
+    await this.pool.query(
+      `UPDATE job SET dest_precision_ns = coalesce($1, dest_precision_ns), dest_case_sensitive = coalesce($2, dest_case_sensitive),
+         source_device = coalesce($3, source_device), source_inode = coalesce($4, source_inode)`,
+      [str(f.destPrecisionNs), f.destCaseSensitive ?? null, str(f.sourceDevice), str(f.sourceInode)],
+    );
+  }
+
+  async beginScan(): Promise<number> {
+    const { rows } = await this.pool.query<{ g: string }>(
+      'UPDATE job SET scan_generation = scan_generation + 1, last_scan_complete = FALSE RETURNING scan_generation AS g');
+    this.firstScan = (await this.pool.query('SELECT 1 FROM files LIMIT 1')).rowCount === 0;
+    return Number(rows[0]!.g);
+  }
+
+  async dirDigests(side: Side): Promise<Map<string, string>> {
+    const { rows } = await this.pool.query<{ dir: string; digest: string }>(
+      'SELECT dir, digest FROM scan_dirs WHERE side = $1 AND seen <= (SELECT complete_generation FROM job)', [side]);
+    return new Map(rows.map((r) => [r.dir, r.digest]));
+  }
+
+  async putDirDigests(side: Side, generation: number, digests: Array<[string, string]>, kept: string[]): Promise<void> {
+    await this.tx(async (c) => {
+      if (digests.length > 0) {
+        await c.query(
+          `INSERT INTO scan_dirs (side, dir, digest, seen, kept) SELECT $1, d, h, $2, 0 FROM unnest($3::text[], $4::text[]) AS t (d, h)
+           ON CONFLICT (side, dir) DO UPDATE SET digest = excluded.digest, seen = excluded.seen, kept = 0`,
+          [side, generation, digests.map((d) => d[0]), digests.map((d) => d[1])],
+        );
+      }
+      if (kept.length > 0) {
+        await c.query('UPDATE scan_dirs SET seen = $1, kept = $1 WHERE side = $2 AND dir = ANY($3::text[])', [generation, side, kept]);
+      }
+    });
+  }
+
+  async putSourceEntries(generation: number, entries: FileEntry[]): Promise<void> {
+    const root = this.sourceRoot.endsWith('/') ? this.sourceRoot : `${this.sourceRoot}/`;
+    const destRoot = this.destRoot.endsWith('/') ? this.destRoot : `${this.destRoot}/`;
+    let rows = entries.filter((e) => e.kind !== 'other'); // sockets, fifos, devices are not copied
+    if (rows.length === 0) return;
+    await this.tx(async (c) => {
+      if (!this.firstScan) {
+        // Unchanged entries only move to this generation (their indexes untouched), as on SQLite.
+        const touched = await c.query<{ rel: string }>(
+          `UPDATE files f SET scan_generation = $1 FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) AS t (p, k, s, m, ch)
+           WHERE f.source_path = t.p AND f.kind = t.k AND f.size = t.s AND f.modified = t.m AND f.changed = t.ch RETURNING f.rel`,
+          [generation, rows.map((e) => root + e.rel), rows.map((e) => e.kind), rows.map((e) => e.size.toString()),
+            rows.map((e) => clampNs(e.mtimeNs).toString()), rows.map((e) => clampNs(e.ctimeNs).toString())],
+        );
+        const done = new Set(touched.rows.map((r) => r.rel));
+        rows = rows.filter((e) => !done.has(e.rel));
+      }
+      if (rows.length === 0) return;
+      await c.query(
+        `INSERT INTO files (source_path, dest_path, rel, kind, size, created, changed, modified, accessed, permissions, uid, gid, status, scan_generation)
+         SELECT p, d, r, k, s, cr, ch, m, a, pm, u, g, 'pending', $1
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
+                     $11::bigint[], $12::bigint[], $13::bigint[]) AS t (p, d, r, k, s, cr, ch, m, a, pm, u, g)
+         ON CONFLICT (source_path) DO UPDATE SET
+           status = CASE WHEN files.size = excluded.size AND files.modified = excluded.modified AND files.kind = excluded.kind THEN files.status ELSE 'pending' END,
+           hash = CASE WHEN files.size = excluded.size AND files.modified = excluded.modified AND files.kind = excluded.kind THEN files.hash END,
+           algorithm = CASE WHEN files.size = excluded.size AND files.modified = excluded.modified AND files.kind = excluded.kind THEN files.algorithm END,
+           attempts = CASE WHEN files.size = excluded.size AND files.modified = excluded.modified THEN files.attempts ELSE 0 END,
+           kind = excluded.kind, size = excluded.size, created = excluded.created, changed = excluded.changed,
+           modified = excluded.modified, accessed = excluded.accessed, permissions = excluded.permissions,
+           uid = excluded.uid, gid = excluded.gid, scan_generation = excluded.scan_generation`,
+        [generation, rows.map((e) => root + e.rel), rows.map((e) => destRoot + e.rel), rows.map((e) => e.rel), rows.map((e) => e.kind),
+          rows.map((e) => e.size.toString()), rows.map((e) => clampNs(e.birthtimeNs).toString()), rows.map((e) => clampNs(e.ctimeNs).toString()),
+          rows.map((e) => clampNs(e.mtimeNs).toString()), rows.map((e) => clampNs(e.atimeNs).toString()), rows.map((e) => e.mode),
+          rows.map((e) => e.uid), rows.map((e) => e.gid)],
+      );
+    });
+  }
+
+  async putDestEntries(generation: number, entries: FileEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO dest_entries (rel, kind, size, modified, generation)
+       SELECT r, k, s, m, $1 FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS t (r, k, s, m)
+       ON CONFLICT (rel) DO UPDATE SET kind = excluded.kind, size = excluded.size, modified = excluded.modified, generation = excluded.generation`,
+      [generation, entries.map((e) => e.rel), entries.map((e) => e.kind), entries.map((e) => e.size.toString()),
+        entries.map((e) => clampNs(e.mtimeNs).toString())],
+    );
+  }
+
+  async finishScan(generation: number, options: FinishScanOptions): Promise<ScanResult> {
+    const plan = `${options.windowNs}:${options.caseInsensitive}`;
+    const same = (d: string, f: string): string => (options.caseInsensitive ? `lower(${d}) = lower(${f})` : `${d} = ${f}`);
+    return this.tx(async (c) => {
+      const kept = (side: Side, rel: string): string => `${parent(rel)} NOT IN (SELECT dir FROM scan_dirs WHERE side = '${side}' AND kept = $1)`;
+      const { source, destination } = options.unchanged;
+      if (!source) await c.query(`DELETE FROM files WHERE scan_generation <> $1 AND ${kept('source', 'files.rel')}`, [generation]);
+      if (!destination) await c.query(`DELETE FROM dest_entries WHERE generation <> $1 AND ${kept('destination', 'dest_entries.rel')}`, [generation]);
+      await c.query('DELETE FROM scan_dirs WHERE seen <> $1', [generation]);
+      const last = (await c.query<{ p: string | null }>('SELECT last_plan AS p FROM job')).rows[0]!;
+      const retry = (await c.query(`SELECT 1 FROM files WHERE status = 'failed' OR error IS NOT NULL LIMIT 1`)).rowCount! > 0;
+      if (!(source && destination && last.p === plan && !retry)) {
+        await c.query(
+          `UPDATE files SET error = NULL, status = s.status FROM (
+             SELECT f.id, f.status AS was, f.error, CASE WHEN EXISTS (
+               SELECT 1 FROM dest_entries d WHERE ${same('d.rel', 'f.rel')} AND d.kind = f.kind
+                 AND (f.kind = 'dir' OR (d.size = f.size AND abs(d.modified - f.modified) < $1))
+             ) THEN 'synced' ELSE 'pending' END AS status FROM files f) AS s
+           WHERE files.id = s.id AND (s.status <> s.was OR s.error IS NOT NULL)`,
+          [options.windowNs.toString()],
+        );
+      }
+      await c.query('UPDATE job SET last_scan_errors = $1, last_scan_complete = TRUE, last_plan = $2, complete_generation = $3',
+        [options.errors, plan, generation]);
+      const r = (await c.query<{ files: string; pending: string; pendingbytes: string; synced: string }>(
+        `SELECT count(*) AS files, count(*) FILTER (WHERE status = 'pending' AND kind <> 'dir') AS pending,
+                coalesce(sum(size) FILTER (WHERE status = 'pending' AND kind = 'file'), 0) AS pendingbytes,
+                count(*) FILTER (WHERE status = 'synced') AS synced FROM files`)).rows[0]!;
+      return { files: Number(r.files), pending: Number(r.pending), pendingBytes: BigInt(r.pendingbytes), synced: Number(r.synced) };
+    });
+  }
+
+  async backlog(): Promise<Backlog> {
+    const r = (await this.pool.query<{ files: string; bytes: string }>(
+      `SELECT count(*) FILTER (WHERE kind <> 'dir') AS files, coalesce(sum(size) FILTER (WHERE kind = 'file'), 0) AS bytes
+       FROM files WHERE status = 'pending'`)).rows[0]!;
+    return { files: Number(r.files), bytes: BigInt(r.bytes) };
+  }
+
+  async pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>> {
+    const { rows } = await this.pool.query<FileRow>(
+      `SELECT * FROM files WHERE status = 'pending' AND id > $1 ORDER BY id LIMIT $2`, [afterRowid, limit]);
+    return rows.map(toRecord);
+  }
+
+  async markSynced(files: SyncedFile[]): Promise<void> {
+    if (files.length === 0) return;
+    await this.pool.query(
+      `UPDATE files f SET status = 'synced', hash = t.h, algorithm = t.a, size = t.s, modified = t.m, error = NULL, synced_at = $1
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS t (p, h, a, s, m) WHERE f.source_path = t.p`,
+      [Date.now(), files.map((f) => f.sourcePath), files.map((f) => f.hash), files.map((f) => f.algorithm), files.map((f) => f.size.toString()),
+        files.map((f) => clampNs(f.modifiedNs).toString())],
+    );
+  }
+
+  async markFailed(sourcePath: string, error: string): Promise<void> {
+    await this.pool.query(`UPDATE files SET status = 'failed', error = $1, attempts = attempts + 1 WHERE source_path = $2`, [error, sourcePath]);
+  }
+
+  /** A row changed outside a scan no longer matches its directory's digest (see SqliteStore). */
+  private async distrust(c: pg.PoolClient | PgPool, side: Side, rel: string): Promise<void> {
+    const cut = rel.lastIndexOf('/');
+    await c.query('DELETE FROM scan_dirs WHERE side = $1 AND dir = $2', [side, cut < 0 ? '' : rel.slice(0, cut + 1)]);
+  }
+
+  private relOf(sourcePath: string): string {
+    const root = this.sourceRoot.endsWith('/') ? this.sourceRoot : `${this.sourceRoot}/`;
+    return sourcePath.startsWith(root) ? sourcePath.slice(root.length) : sourcePath;
+  }
+
+  async requeue(sourcePath: string, e: FileEntry | undefined): Promise<void> {
+    await this.distrust(this.pool, 'source', this.relOf(sourcePath));
+    if (!e || e.kind === 'other') {
+      await this.pool.query(`UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, attempts = attempts + 1 WHERE source_path = $1`, [sourcePath]);
+      return;
+    }
+    await this.pool.query(
+      `UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, kind = $1, size = $2, modified = $3, accessed = $4, changed = $5,
+         attempts = attempts + 1 WHERE source_path = $6`,
+      [e.kind, e.size.toString(), clampNs(e.mtimeNs).toString(), clampNs(e.atimeNs).toString(), clampNs(e.ctimeNs).toString(), sourcePath],
+    );
+  }
+
+  async forget(sourcePath: string): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('DELETE FROM files WHERE source_path = $1', [sourcePath]);
+      await this.distrust(c, 'source', this.relOf(sourcePath));
+    });
+  }
+
+  async syncedTotals(): Promise<Backlog> {
+    const r = (await this.pool.query<{ files: string; bytes: string }>(
+      `SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM files WHERE status = 'synced' AND kind = 'file'`)).rows[0]!;
+    return { files: Number(r.files), bytes: BigInt(r.bytes) };
+  }
+
+  async extras(afterRel: string | null, limit: number, caseInsensitive: boolean): Promise<Array<{ rel: string; kind: string }>> {
+    const same = caseInsensitive ? 'lower(f.rel) = lower(d.rel)' : 'f.rel = d.rel';
+    const { rows } = await this.pool.query<{ rel: string; kind: string }>(
+      `SELECT d.rel, d.kind FROM dest_entries d
+       WHERE NOT EXISTS (SELECT 1 FROM files f WHERE ${same} AND f.kind = d.kind)
+         AND ($1::text IS NULL OR d.rel COLLATE "C" < $1::text)
+       ORDER BY d.rel COLLATE "C" DESC LIMIT $2`,
+      [afterRel, limit],
+    );
+    return rows;
+  }
+
+  async dropDestEntry(rel: string): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('DELETE FROM dest_entries WHERE rel = $1', [rel]);
+      await this.distrust(c, 'destination', rel);
+    });
+  }
+
+  async directories(afterRel: string | null, limit: number): Promise<FileRecord[]> {
+    const { rows } = await this.pool.query<FileRow>(
+      `SELECT * FROM files WHERE kind = 'dir' AND ($1::text IS NULL OR rel COLLATE "C" < $1::text) ORDER BY rel COLLATE "C" DESC LIMIT $2`,
+      [afterRel, limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  async startRun(mode: RunMode): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string }>('INSERT INTO runs (started, mode) VALUES ($1, $2) RETURNING id', [Date.now(), mode]);
+    return Number(rows[0]!.id);
+  }
+
+  async finishRun(runId: number, status: RunStatus, s: RunSummary): Promise<void> {
+    await this.pool.query(
+      `UPDATE runs SET ended = $1, status = $2, files_copied = $3, bytes_copied = $4, files_failed = $5, files_deleted = $6, error = $7 WHERE id = $8`,
+      [Date.now(), status, s.filesCopied, s.bytesCopied, s.filesFailed, s.filesDeleted, s.error?.message ?? null, runId],
+    );
+  }
+
+  async close(): Promise<void> {
+    this.lockClient.release();
+    await this.pool.end();
+  }
+}
