@@ -51,6 +51,22 @@ export async function openPg(url: string, migrations: string, kind: string): Pro
   }
 }
 
+/** Runs `run` in one transaction on one connection of `pool`: committed if it resolves, rolled back if not. */
+export async function transaction<T>(pool: PgPool, run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const r = await run(c);
+    await c.query('COMMIT');
+    return r;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
 /** The URL without its password, for messages. */
 export function redact(url: string): string {
   try {

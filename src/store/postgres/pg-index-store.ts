@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type {
   IndexRecord, IndexRoot, IndexStore, OperationCounts, OperationStatus, OperationType, SeenFile, SyncOperation,
 } from '../index-store.js';
-import { openPg, redact, type PgPool } from './open.js';
+import { openPg, redact, transaction, type PgPool } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'index-migrations');
 
@@ -114,9 +114,7 @@ export class PgIndexStore implements IndexStore {
 
   async putRecords(id: string, generation: number, files: SeenFile[], touched: string[]): Promise<{ added: number; updated: number }> {
     const now = Date.now();
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return transaction(this.pool, async (client) => {
       let added = 0;
       if (files.length > 0) {
         // xmax = 0 tells an inserted row from an updated one.
@@ -138,14 +136,8 @@ export class PgIndexStore implements IndexStore {
           [generation, now, id, touched],
         );
       }
-      await client.query('COMMIT');
       return { added, updated: files.length - added };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async removeOrphans(id: string, generation: number): Promise<number> {

@@ -6,7 +6,7 @@ import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
 import { clampNs } from '../clamp.js';
 import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
-import { openPg, redact, type PgPool } from './open.js';
+import { openPg, redact, transaction, type PgPool } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -72,19 +72,8 @@ export class PgStore implements Store {
     return new PgStore(redact(url), pool, client);
   }
 
-  private async tx<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const r = await run(c);
-      await c.query('COMMIT');
-      return r;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+  private tx<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.pool, run);
   }
 
   async bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo> {
