@@ -96,4 +96,66 @@ describe('ferry watch', () => {
     expect(nested.code).toBe(2);
     expect(nested.stderr).toMatch(/inside/);
   });
+
+  it('reads the index while a watcher holds it, refuses a second writer, and exits after an error that comes once it has started', async () => {
+    const root = tempTree({ 'a.jpg': 'a' });
+    const db = join(tempDir(), 'index.db');
+    const child = startCli(['watch', root, '--db', db]);
+    await waitForOutput(child, /^watching /m);
+    const status = await runCli(['index', 'status', root, '--db', db]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/1 file\(s\)/);
+    const second = await runCli(['index', 'reconcile', root, '--db', db]);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/^ferry: Another ferry process \(pid \d+\) is using the database/);
+    child.kill('SIGINT');
+    expect((await finished(child)).code).toBe(0);
+    const missing = await runCli(['watch', join(tempDir(), 'gone'), '--db', db]); // the root already indexed is watched first
+    expect(missing.code).toBe(3);
+  });
+
+  it('an index inside the watched root records none of its own writes', async () => {
+    const root = tempTree({ 'a.jpg': 'a' });
+    const db = join(root, 'state', 'index.db');
+    const child = startCli(['watch', root, '--db', db, '--debounce', '50ms']);
+    await waitForOutput(child, /^watching /m);
+    writeFileSync(join(root, 'b.jpg'), 'b');
+    await waitForOutput(child, /realtime completed: 1 scanned, \+1/);
+    child.kill('SIGINT');
+    const r = await finished(child);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/realtime/g)).toHaveLength(1);
+    const files = await runCli(['index', 'files', root, '--db', db]);
+    expect(files.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['a.jpg', 'b.jpg']);
+  });
+
+  it('--reconcile-every past a year is refused; a long one is accepted', async () => {
+    const db = join(tempDir(), 'index.db');
+    const bad = await runCli(['watch', tempDir(), '--db', db, '--reconcile-every', '9000h']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--reconcile-every takes at most a year/);
+    const child = startCli(['watch', tempTree({ 'a.jpg': 'a' }), '--db', db, '--reconcile-every', '600h']);
+    await waitForOutput(child, /^watching /m);
+    child.kill('SIGINT');
+    const r = await finished(child);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/reconciliation/g)).toBeNull(); // not one every millisecond
+  });
+
+  it('--target copies files the index leaves out, and says why a mirror deleted nothing', async () => {
+    const root = tempTree({ 'a.jpg': 'a' });
+    const work = tempDir();
+    const dst = join(work, 'copy');
+    const child = startCli(['watch', root, '--target', dst, '--delete-extras', '--db', join(work, 'index.db'), '--target-db', join(work, 'copy.db'), '--debounce', '50ms']);
+    await waitForOutput(child, /^watching /m);
+    writeFileSync(join(root, '.env'), 'SECRET=1');
+    await waitForOutput(child, /copied 1 file\(s\), 8 B/);
+    expect(readFileSync(join(dst, '.env'), 'utf8')).toBe('SECRET=1');
+    unlinkSync(join(root, 'a.jpg'));
+    unlinkSync(join(root, '.env'));
+    await waitForOutput(child, /nothing was deleted: the source root .* is empty/, 'stderr');
+    child.kill('SIGINT');
+    expect((await finished(child)).code).toBe(0);
+    expect(existsSync(join(dst, 'a.jpg'))).toBe(true);
+  });
 });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FerryError } from '../core/errors.js';
 import { formatBytes, parseDurationNs, parsePositiveInt } from '../core/units.js';
@@ -8,6 +9,7 @@ import { TargetSync, type TargetEvent } from '../faces/watch/target-sync.js';
 import type { IndexRecord, SyncOperation } from '../store/index-store.js';
 import type { IndexStore } from '../store/index-store.js';
 import { openIndexStore } from '../store/open-index.js';
+import { isPgUrl } from '../store/url.js';
 
 /** What the watch commands need from main: output, and the signal that stops `ferry watch`. */
 export interface CliIo {
@@ -41,20 +43,30 @@ function config(f: WatchFlags): Partial<SyncManagerConfig> {
   const debounceMs = ms(f.debounce, '--debounce');
   const reconciliationIntervalMs = ms(f.reconcileEvery, '--reconcile-every');
   if (reconciliationIntervalMs < 1000) throw new FerryError('USAGE', `--reconcile-every takes at least 1s, not "${f.reconcileEvery}".`);
+  if (reconciliationIntervalMs > 366 * 24 * 3600_000) {
+    throw new FerryError('USAGE', `--reconcile-every takes at most a year (8784h), not "${f.reconcileEvery}".`);
+  }
   return {
     debounceMs, maxDeferMs: 10 * debounceMs, reconciliationIntervalMs, calculateHashes: f.hash, ignore: f.ignore,
     batchSize: parsePositiveInt(f.batchSize, '--batch-size', 100_000), maxConcurrency: parsePositiveInt(f.concurrency, '--concurrency', 256),
   };
 }
 
-async function withStore<T>(f: DbFlags, use: (store: IndexStore) => Promise<T>): Promise<T> {
-  const store = await openIndexStore(f.db ?? defaultIndexDbPath());
+/** Opens the index; `readOnly` for the commands that only read, so they work while `ferry watch` runs. */
+async function withStore<T>(f: DbFlags, use: (store: IndexStore) => Promise<T>, readOnly = false): Promise<T> {
+  const db = f.db ?? defaultIndexDbPath();
+  if (readOnly && !isPgUrl(db) && !existsSync(db)) {
+    throw new FerryError('USAGE', `There is no index at ${db} yet: add a root with \`ferry roots add ID PATH\` or \`ferry watch ROOT\`.`);
+  }
+  const store = await openIndexStore(db, { readOnly });
   try {
     return await use(store);
   } finally {
     await store.close();
   }
 }
+
+const withReader = <T>(f: DbFlags, use: (store: IndexStore) => Promise<T>): Promise<T> => withStore(f, use, true);
 
 function operationLine(o: SyncOperation): string {
   const when = new Date(o.startTime).toISOString();
@@ -94,6 +106,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
         if (f.target === undefined && (f.deleteExtras || f.targetDb)) {
           throw new FerryError('USAGE', '--delete-extras and --target-db only apply with --target.');
         }
+        const dbPath = f.db ?? defaultIndexDbPath();
         return withStore(f, async (store) => {
           const rootId = roots.length === 1 ? resolve(roots[0]!) : undefined;
           const onTarget = (e: TargetEvent): void => {
@@ -103,28 +116,38 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
               const s = e.summary;
               io.out(`target ${e.target}: copied ${s.filesCopied} file(s), ${formatBytes(s.bytesCopied)}, deleted ${s.filesDeleted}, ` +
                 `failed ${s.filesFailed}${s.error ? ` (${s.error.message})` : ''}\n`);
+              if (e.refused) io.err(`warning: target ${e.target}: nothing was deleted: ${e.refused}\n`);
             }
           };
           const mirror = f.target === undefined ? undefined
             : new TargetSync({ root: rootId!, target: resolve(f.target), deleteExtras: f.deleteExtras === true, db: f.targetDb }, onTarget);
           const listen = (e: SyncEvent): void => {
+            if (e.type === 'activity') {
+              // The copy takes the whole root, files the index leaves out included: any activity counts.
+              if (mirror && e.repositoryId === rootId) void mirror.request();
+              return;
+            }
             if (f.json) io.out(json(e));
             else if (e.type === 'operation') io.out(operationLine(e.operation));
             else io.err(`warning: ${e.repositoryId}: ${e.message}\n`);
-            const op = e.type === 'operation' ? e.operation : undefined;
-            if (mirror && op && op.repositoryId === rootId && op.filesAdded + op.filesUpdated + op.filesRemoved > 0) void mirror.request();
           };
-          const manager = new SyncManager(store, cfg, listen);
-          await manager.start();
-          for (const r of roots) await manager.addRoot(resolve(r), r);
-          await mirror?.request(); // the first copy, whatever the index found
-          if ((await store.roots()).length === 0) {
-            throw new FerryError('USAGE', 'There is nothing to watch: name a ROOT, or add one with `ferry roots add ID PATH`.');
+          // ferry's own files may sit inside a root (`ferry watch ~` with the index in ~/.local/state).
+          const ownFiles = [isPgUrl(dbPath) ? [] : [dbPath], mirror?.ownFiles ?? []].flat();
+          const manager = new SyncManager(store, { ...cfg, ownFiles }, listen);
+          const stopped = io.stopped(); // the signal handlers, before anything can be interrupted
+          try {
+            await manager.start();
+            for (const r of roots) await manager.addRoot(resolve(r), r);
+            await mirror?.request(); // the first copy, whatever the index found
+            if ((await store.roots()).length === 0) {
+              throw new FerryError('USAGE', 'There is nothing to watch: name a ROOT, or add one with `ferry roots add ID PATH`.');
+            }
+            if (!f.json) io.out(`watching ${(await store.roots()).map((r) => r.path).join(', ')} (Ctrl-C to stop)\n`);
+            await stopped;
+          } finally {
+            await manager.stop();
+            await mirror?.close();
           }
-          if (!f.json) io.out(`watching ${(await store.roots()).map((r) => r.path).join(', ')} (Ctrl-C to stop)\n`);
-          await io.stopped();
-          await manager.stop();
-          await mirror?.close();
           return 0;
         });
       }),
@@ -167,7 +190,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
       .description('List the roots.')
       .action((f: DbFlags) =>
         wrap(f.json === true, () =>
-          withStore(f, async (store) => {
+          withReader(f, async (store) => {
             const all = await store.roots();
             if (f.json) io.out(json(all));
             else for (const r of all) io.out(`${r.id}\t${r.path}\t${await store.countRecords(r.id)} file(s)\n`);
@@ -182,7 +205,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
   index.addCommand(
     rootArg(new Command('status')).description('Total files, the last operation.').action((id: string, f: DbFlags) =>
       wrap(f.json === true, () =>
-        withStore(f, async (store) => {
+        withReader(f, async (store) => {
           const s = await new SyncManager(store).status(id);
           if (f.json) io.out(json(s));
           else io.out(`${s.repositoryId}: ${s.path}, ${s.totalFiles} file(s)\nlast: ${s.lastSyncOperation ? operationLine(s.lastSyncOperation) : 'none\n'}`);
@@ -197,7 +220,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
       .option('--limit <n>', 'at most N records')
       .action((id: string, f: DbFlags & { limit?: string }) =>
         wrap(f.json === true, () =>
-          withStore(f, async (store) => {
+          withReader(f, async (store) => {
             if (!(await store.root(id))) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
             const limit = f.limit === undefined ? undefined : parsePositiveInt(f.limit, '--limit', Number.MAX_SAFE_INTEGER);
             for (const r of await store.listRecords(id, { limit })) io.out(f.json ? json(r) : recordLine(r));
@@ -212,7 +235,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
       .option('--limit <n>', 'at most N operations', '10')
       .action((id: string, f: DbFlags & { limit: string }) =>
         wrap(f.json === true, () =>
-          withStore(f, async (store) => {
+          withReader(f, async (store) => {
             if (!(await store.root(id))) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
             for (const o of await store.operations(id, parsePositiveInt(f.limit, '--limit'))) io.out(f.json ? json(o) : operationLine(o));
             return 0;

@@ -79,7 +79,8 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
   if (why) return finish(`${why}; its records are kept`);
 
   const generation = await store.nextGeneration(root.id);
-  const errors: string[] = [];
+  const errors: string[] = []; // the walk's: a directory it could not read would make its files look gone
+  const unreadable: string[] = []; // files listed but not hashed: recorded without a hash, nothing removed for them
   const flush = async (batch: Array<{ rel: string; size: number; mtimeNs: bigint }>): Promise<void> => {
     const records = await store.recordsFor(root.id, batch.map((f) => f.rel));
     const touched: string[] = [];
@@ -98,7 +99,7 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
         return { filePath: f.rel, fileSize: h.size, modTimeNs: h.mtimeNs, contentHash: h.hash };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // gone since the walk
-        errors.push(`${f.rel}: ${describeFileError(err)}`);
+        unreadable.push(`${f.rel}: ${describeFileError(err)}`);
         return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
       }
     });
@@ -126,5 +127,5 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
     return finish(`${errors.length} path(s) could not be read, so no record was removed (first: ${errors[0]})`);
   }
   counts.filesRemoved = await store.removeOrphans(root.id, generation);
-  return finish();
+  return finish(unreadable.length > 0 ? `${unreadable.length} file(s) could not be read to hash (first: ${unreadable[0]})` : undefined);
 }

@@ -79,8 +79,8 @@ export interface IndexStore {
   putRecords(id: string, generation: number, files: SeenFile[], touched: string[]): Promise<{ added: number; updated: number }>;
   /** Removes the records of root `id` not seen by `generation` (orphans); returns how many. */
   removeOrphans(id: string, generation: number): Promise<number>;
-  /** Removes the records of these paths, and of everything below them; returns how many. */
-  removeRecords(id: string, filePaths: string[]): Promise<number>;
+  /** Removes the records of these paths, and of everything below them unless `below` is false; returns how many. */
+  removeRecords(id: string, filePaths: string[], options?: { below?: boolean }): Promise<number>;
 
   getRecord(id: string, filePath: string): Promise<IndexRecord | undefined>;
   /** Records in path order, after `afterPath`, at most `limit`. */

@@ -89,17 +89,17 @@ export function waitForEvent(
 }
 
 /** Resolves when the child's stdout (plain text) has matched `pattern` (rejects if it exits first). */
-export function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<void> {
+export function waitForOutput(child: ChildProcess, pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (d: Buffer): void => {
       seen += d.toString();
       if (pattern.test(seen)) {
-        child.stdout?.off('data', onData);
+        child[stream]?.off('data', onData);
         resolve();
       }
     };
-    child.stdout?.on('data', onData);
+    child[stream]?.on('data', onData);
     child.once('exit', () => reject(new Error(`exited before printing ${pattern}`)));
   });
 }

@@ -1,12 +1,15 @@
 import watcher from '@parcel/watcher';
 import { stat } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { FerryError } from '../../core/errors.js';
 import { applyChanges } from '../../engine/index-update.js';
 import { indexFilter } from '../../engine/index-filter.js';
 import { reconcile, type ReconcileResult } from '../../engine/reconcile.js';
 import type { IndexRecord, IndexRoot, IndexStore, SyncOperation } from '../../store/index-store.js';
 import { Aggregator } from './aggregator.js';
+
+/** The longest delay one setTimeout takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The seed's SyncManagerConfig, with its defaults. */
 export interface SyncManagerConfig {
@@ -26,6 +29,12 @@ export interface SyncManagerConfig {
   ignore: string[];
   /** The watcher backend: @parcel/watcher's `subscribe` (replaceable to simulate a watcher failure). */
   subscribe: typeof watcher.subscribe;
+  /**
+   * Files ferry itself writes that may sit inside a root (the index database, a copy job's
+   * database and log): their events, and those of their -wal, -shm, -journal and .lock siblings,
+   * are not changes.
+   */
+  ownFiles: string[];
 }
 
 export const DEFAULT_SYNC_MANAGER_CONFIG: SyncManagerConfig = {
@@ -37,6 +46,7 @@ export const DEFAULT_SYNC_MANAGER_CONFIG: SyncManagerConfig = {
   calculateHashes: true,
   ignore: [],
   subscribe: (dir, fn, opts) => watcher.subscribe(dir, fn, opts),
+  ownFiles: [],
 };
 
 export interface SyncStatus {
@@ -47,9 +57,11 @@ export interface SyncStatus {
   lastSyncOperation: SyncOperation | null;
 }
 
-/** What the manager tells its listener: each operation as it ends, and every warning. */
+/** What the manager tells its listener: each operation as it ends, every warning, and raw activity. */
 export type SyncEvent =
   | { type: 'operation'; operation: SyncOperation }
+  /** Paths of a root the watcher reported, filtered or not (a copy of the whole root may want them). */
+  | { type: 'activity'; repositoryId: string; paths: number }
   | { type: 'warning'; repositoryId: string; message: string };
 
 interface Watched {
@@ -71,6 +83,7 @@ export class SyncManager {
   private readonly watched = new Map<string, Watched>();
   private running = false;
   private readonly keep: (rel: string) => boolean;
+  private readonly own: Set<string>;
 
   constructor(
     private readonly store: IndexStore,
@@ -78,7 +91,15 @@ export class SyncManager {
     private readonly listen: (e: SyncEvent) => void = () => undefined,
   ) {
     this.config = { ...DEFAULT_SYNC_MANAGER_CONFIG, maxDeferMs: 10 * (config.debounceMs ?? DEFAULT_SYNC_MANAGER_CONFIG.debounceMs), ...config };
-    this.keep = indexFilter(this.config.ignore);
+    const filter = indexFilter(this.config.ignore);
+    this.own = new Set(this.config.ownFiles.flatMap((f) => ['', '-wal', '-shm', '-journal', '.lock', '.log'].map((s) => resolve(f) + s)));
+    this.keep = (rel) => filter(rel);
+  }
+
+  /** What the index of `root` leaves out: the filters, and ferry's own files inside it. */
+  private keepFor(root: IndexRoot): (rel: string) => boolean {
+    if (this.own.size === 0) return this.keep;
+    return (rel) => this.keep(rel) && !this.own.has(join(root.path, rel));
   }
 
   /** Starts watching every root the Store holds, each after its startup sync. */
@@ -110,7 +131,7 @@ export class SyncManager {
     await this.store.addRoot({ id, path: abs, device: st.dev, inode: st.ino });
     const root = (await this.store.root(id))!;
     if (this.running) return this.watch(root, 'startup');
-    return reconcile(this.store, root, 'startup', this.reconcileOptions());
+    return reconcile(this.store, root, 'startup', this.reconcileOptions(root));
   }
 
   /** Stops watching a root and forgets it and its records (its history stays). */
@@ -126,8 +147,8 @@ export class SyncManager {
     const w = this.watched.get(id);
     const root = w?.root ?? (await this.store.root(id));
     if (!root) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
-    if (!w) return this.report(await reconcile(this.store, root, 'reconciliation', this.reconcileOptions()), id);
-    return this.serially(w, async () => this.report(await reconcile(this.store, root, 'reconciliation', this.reconcileOptions()), id));
+    if (!w) return this.report(await reconcile(this.store, root, 'reconciliation', this.reconcileOptions(root)), id);
+    return this.serially(w, async () => this.report(await reconcile(this.store, root, 'reconciliation', this.reconcileOptions(root)), id));
   }
 
   async status(id: string): Promise<SyncStatus> {
@@ -152,8 +173,8 @@ export class SyncManager {
     return this.store.operations(id, limit);
   }
 
-  private reconcileOptions(): Parameters<typeof reconcile>[3] {
-    return { batchSize: this.config.batchSize, concurrency: this.config.maxConcurrency, hashes: this.config.calculateHashes, keep: this.keep };
+  private reconcileOptions(root: IndexRoot): Parameters<typeof reconcile>[3] {
+    return { batchSize: this.config.batchSize, concurrency: this.config.maxConcurrency, hashes: this.config.calculateHashes, keep: this.keepFor(root) };
   }
 
   private async report(r: ReconcileResult, id: string): Promise<ReconcileResult> {
@@ -184,6 +205,7 @@ export class SyncManager {
           return;
         }
         for (const e of events) {
+          if (this.own.has(e.path)) continue;
           const rel = relative(root.path, e.path).split(sep).join('/');
           if (rel === '' || rel.startsWith('..')) continue;
           w.aggregator.add(rel);
@@ -194,7 +216,7 @@ export class SyncManager {
       this.listen({ type: 'warning', repositoryId: root.id, message: `cannot watch ${root.path} (${(err as Error).message}); it is reconciled on schedule only` });
     }
     this.schedule(w);
-    return this.serially(w, async () => this.report(await reconcile(this.store, root, type, this.reconcileOptions()), root.id));
+    return this.serially(w, async () => this.report(await reconcile(this.store, root, type, this.reconcileOptions(root)), root.id));
   }
 
   private async unwatch(w: Watched): Promise<void> {
@@ -211,33 +233,56 @@ export class SyncManager {
     void this.reconcile(w.root.id).catch((err: unknown) => this.listen({ type: 'warning', repositoryId: w.root.id, message: (err as Error).message }));
   }
 
-  private schedule(w: Watched): void {
-    const jitter = 1 + Math.random() * 0.1;
+  /** The next scheduled reconciliation; an interval past what one timer holds (~24.8 days) waits in steps. */
+  private schedule(w: Watched, remainingMs = this.config.reconciliationIntervalMs * (1 + Math.random() * 0.1)): void {
+    const step = Math.min(remainingMs, MAX_TIMER_MS);
     w.timer = setTimeout(() => {
       if (!this.running || this.watched.get(w.root.id) !== w) return;
+      if (remainingMs > step) return this.schedule(w, remainingMs - step);
       void this.reconcile(w.root.id).finally(() => this.schedule(w));
-    }, this.config.reconciliationIntervalMs * jitter);
+    }, step);
     w.timer.unref();
   }
 
   /** One realtime flush: one `sync_operations` row; paths still settling go back to the aggregator. */
-  private flush(w: Watched, paths: string[]): Promise<void> {
+  /**
+   * One realtime flush: one `sync_operations` row; paths still settling go back to the aggregator.
+   * Paths the index leaves out cost no row (a database inside the root would otherwise write one
+   * for each of its own writes). Any failure, the Store's included, is a warning and a reconciliation.
+   */
+  private flush(w: Watched, all: string[]): Promise<void> {
+    this.listen({ type: 'activity', repositoryId: w.root.id, paths: all.length });
+    const keep = this.keepFor(w.root);
+    // Paths the index leaves out still say their directory changed (a save through a hidden temp
+    // file may be reported as that file alone): they go too, and only a change found writes a row.
+    const indexed = all.some(keep);
     return this.serially(w, async () => {
-      const id = await this.store.startOperation(w.root.id, 'realtime');
+      let id: number | undefined;
       try {
-        const r = await applyChanges(this.store, w.root, paths, {
-          hashes: this.config.calculateHashes, keep: this.keep, settleMs: Math.min(this.config.debounceMs / 2, 1000),
+        if (indexed) id = await this.store.startOperation(w.root.id, 'realtime');
+        const r = await applyChanges(this.store, w.root, all, {
+          hashes: this.config.calculateHashes, keep, settleMs: Math.min(this.config.debounceMs / 2, 1000),
         });
+        if (id === undefined) {
+          if (r.filesAdded + r.filesUpdated + r.filesRemoved === 0 && r.errors.length === 0) {
+            for (const p of r.deferred) w.aggregator.add(p);
+            return;
+          }
+          id = await this.store.startOperation(w.root.id, 'realtime');
+        }
         for (const p of r.deferred) w.aggregator.add(p);
         const error = r.errors.length > 0 ? `${r.errors.length} path(s) could not be read (first: ${r.errors[0]})` : undefined;
         await this.store.finishOperation(id, error ? 'failed' : 'completed', r, error);
         if (error) this.listen({ type: 'warning', repositoryId: w.root.id, message: error });
+        const [op] = await this.store.operations(w.root.id, 1);
+        if (op) this.listen({ type: 'operation', operation: op });
       } catch (err) {
-        await this.store.finishOperation(id, 'failed', { filesScanned: 0, filesAdded: 0, filesUpdated: 0, filesRemoved: 0 }, (err as Error).message);
-        this.fail(w, `a realtime update of ${w.root.path} failed (${(err as Error).message}); reconciling instead`);
+        const message = (err as Error).message;
+        if (id !== undefined) {
+          await this.store.finishOperation(id, 'failed', { filesScanned: 0, filesAdded: 0, filesUpdated: 0, filesRemoved: 0 }, message).catch(() => undefined);
+        }
+        this.fail(w, `a realtime update of ${w.root.path} failed (${message}); reconciling instead`);
       }
-      const [op] = await this.store.operations(w.root.id, 1);
-      if (op) this.listen({ type: 'operation', operation: op });
     });
   }
 }

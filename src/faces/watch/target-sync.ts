@@ -1,6 +1,7 @@
 import type { FerryEvent, RunSummary } from '../../core/events.js';
 import { copy, COPY_DEFAULTS, type CopyResult } from '../copy/copy.js';
-import { resolveRoots } from '../copy/paths.js';
+import { resolve } from 'node:path';
+import { defaultDbPath, defaultLogPath, resolveRoots } from '../copy/paths.js';
 
 export interface TargetSyncOptions {
   root: string;
@@ -13,7 +14,7 @@ export interface TargetSyncOptions {
 
 /** What a target copy tells its listener: each run's summary, and a fatal error as one sentence. */
 export type TargetEvent =
-  | { type: 'target.copied'; root: string; target: string; exitCode: number; summary: RunSummary }
+  | { type: 'target.copied'; root: string; target: string; exitCode: number; summary: RunSummary; refused?: string }
   | { type: 'target.error'; root: string; target: string; message: string };
 
 /**
@@ -27,6 +28,12 @@ export class TargetSync {
   private running: Promise<void> | undefined;
   private again = false;
   private readonly stop = new AbortController();
+
+  /** The copy job's database and audit log: ferry's own files, never changes of a root they may sit in. */
+  get ownFiles(): string[] {
+    const db = this.o.db !== undefined ? resolve(this.o.db) : defaultDbPath(resolve(this.o.root), resolve(this.o.target));
+    return [db, defaultLogPath(db)];
+  }
 
   /** Throws the copy's own FerryError when ROOT → TARGET can never work (TARGET inside ROOT, say). */
   constructor(
@@ -63,16 +70,19 @@ export class TargetSync {
   private async once(): Promise<void> {
     const { root, target } = this.o;
     let result: CopyResult;
+    let refused: string | undefined;
     try {
       result = await copy(
         { ...COPY_DEFAULTS, source: root, destination: target, db: this.o.db, deleteExtras: this.o.deleteExtras, rescan: false, dryRun: false },
-        (_: FerryEvent) => undefined,
+        (e: FerryEvent) => {
+          if (e.type === 'mirror.refused') refused = e.reason;
+        },
         this.stop.signal,
       );
     } catch (err) {
       this.listen({ type: 'target.error', root, target, message: (err as Error).message });
       return;
     }
-    this.listen({ type: 'target.copied', root, target, exitCode: result.exitCode, summary: result.summary });
+    this.listen({ type: 'target.copied', root, target, exitCode: result.exitCode, summary: result.summary, ...(refused ? { refused } : {}) });
   }
 }

@@ -14,6 +14,9 @@ export type PgPool = pg.Pool;
  */
 export async function openPg(url: string, migrations: string, kind: string): Promise<PgPool> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // An idle connection the server drops (a restart, a timeout) must not crash the process: the
+  // next query on the pool opens a new one, and a query that fails rejects as usual.
+  pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
     try {
@@ -49,6 +52,26 @@ export async function openPg(url: string, migrations: string, kind: string): Pro
       cause: err,
     });
   }
+}
+
+/**
+ * Holds the one-writer lock of a ferry database (`kind`) on a connection of its own, for as long
+ * as the Store is open; a second process is refused with STORE_LOCKED. If that connection is lost
+ * the lock is gone too: `lost()` says so, and the Store refuses to write after it.
+ */
+export async function holdWriterLock(pool: PgPool, url: string, kind: string): Promise<{ client: pg.PoolClient; lost: () => Error | undefined }> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  client.on('error', (err) => (lost = err));
+  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`ferry:${kind}:writer`]);
+  if (!rows[0]!.ok) {
+    client.release();
+    await pool.end();
+    throw new FerryError('STORE_LOCKED', `Another ferry process is using the database ${redact(url)}.`, {
+      hint: 'Wait for it to finish, or stop it; ferry resumes where it left off.',
+    });
+  }
+  return { client, lost: () => lost };
 }
 
 /** Runs `run` in one transaction on one connection of `pool`: committed if it resolves, rolled back if not. */

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type {
   IndexRecord, IndexRoot, IndexStore, OperationCounts, OperationStatus, OperationType, SeenFile, SyncOperation,
 } from '../index-store.js';
-import { openPg, redact, transaction, type PgPool } from './open.js';
+import type pg from 'pg';
+import { FerryError } from '../../core/errors.js';
+import { holdWriterLock, openPg, redact, transaction, type PgPool } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'index-migrations');
 
@@ -61,13 +63,25 @@ export class PgIndexStore implements IndexStore {
   private constructor(
     readonly location: string,
     private readonly pool: PgPool,
+    private readonly lock: { client: pg.PoolClient; lost: () => Error | undefined } | undefined,
   ) {}
 
-  static async open(url: string): Promise<PgIndexStore> {
-    return new PgIndexStore(redact(url), await openPg(url, MIGRATIONS, 'index'));
+  /**
+   * One writer at a time, as on SQLite: two reconciliations at once would each remove the other's
+   * records. `readOnly` takes no lock (status, listings, history while a watcher runs) and writes nothing.
+   */
+  static async open(url: string, options: { readOnly?: boolean } = {}): Promise<PgIndexStore> {
+    const pool = await openPg(url, MIGRATIONS, 'index');
+    return new PgIndexStore(redact(url), pool, options.readOnly ? undefined : await holdWriterLock(pool, url, 'index'));
+  }
+
+  private guard(): void {
+    const lost = this.lock ? this.lock.lost() : new Error('opened read-only');
+    if (lost) throw new FerryError('CONFIG', `The index ${this.location} cannot be written: ${lost.message}.`);
   }
 
   async addRoot(r: Omit<IndexRoot, 'addedAt'>): Promise<void> {
+    this.guard();
     await this.pool.query(
       `INSERT INTO roots (id, path, device, inode, added_at) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO UPDATE SET path = excluded.path, device = excluded.device, inode = excluded.inode`,
@@ -76,6 +90,7 @@ export class PgIndexStore implements IndexStore {
   }
 
   async removeRoot(id: string): Promise<void> {
+    this.guard();
     await this.pool.query('DELETE FROM roots WHERE id = $1', [id]);
   }
 
@@ -94,6 +109,7 @@ export class PgIndexStore implements IndexStore {
   }
 
   async nextGeneration(id: string): Promise<number> {
+    this.guard();
     const { rows } = await this.pool.query<{ g: string }>(
       'UPDATE roots SET scan_generation = scan_generation + 1 WHERE id = $1 RETURNING scan_generation AS g', [id]);
     if (!rows[0]) throw new Error(`no root ${id}`);
@@ -113,6 +129,7 @@ export class PgIndexStore implements IndexStore {
   }
 
   async putRecords(id: string, generation: number, files: SeenFile[], touched: string[]): Promise<{ added: number; updated: number }> {
+    this.guard();
     const now = Date.now();
     return transaction(this.pool, async (client) => {
       let added = 0;
@@ -141,16 +158,18 @@ export class PgIndexStore implements IndexStore {
   }
 
   async removeOrphans(id: string, generation: number): Promise<number> {
+    this.guard();
     const r = await this.pool.query('DELETE FROM file_records WHERE repository_id = $1 AND scan_generation <> $2', [id, generation]);
     return r.rowCount ?? 0;
   }
 
-  async removeRecords(id: string, filePaths: string[]): Promise<number> {
+  async removeRecords(id: string, filePaths: string[], options: { below?: boolean } = {}): Promise<number> {
     if (filePaths.length === 0) return 0;
+    this.guard();
     const r = await this.pool.query(
       `DELETE FROM file_records f USING unnest($2::text[]) AS p (path)
-       WHERE f.repository_id = $1 AND (f.file_path = p.path OR left(f.file_path, length(p.path) + 1) = p.path || '/')`,
-      [id, filePaths],
+       WHERE f.repository_id = $1 AND (f.file_path = p.path OR ($3 AND left(f.file_path, length(p.path) + 1) = p.path || '/'))`,
+      [id, filePaths, options.below !== false],
     );
     return r.rowCount ?? 0;
   }
@@ -175,6 +194,7 @@ export class PgIndexStore implements IndexStore {
   }
 
   async startOperation(id: string, type: OperationType): Promise<number> {
+    this.guard();
     const { rows } = await this.pool.query<{ id: string }>(
       `INSERT INTO sync_operations (repository_id, operation_type, start_time, status) VALUES ($1, $2, $3, 'running') RETURNING id`,
       [id, type, Date.now()],
@@ -202,6 +222,7 @@ export class PgIndexStore implements IndexStore {
   }
 
   async close(): Promise<void> {
+    this.lock?.client.release();
     await this.pool.end();
   }
 }

@@ -6,7 +6,7 @@ import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
 import { clampNs } from '../clamp.js';
 import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
-import { openPg, redact, transaction, type PgPool } from './open.js';
+import { holdWriterLock, openPg, redact, transaction, type PgPool } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -55,24 +55,26 @@ export class PgStore implements Store {
   private constructor(
     readonly location: string,
     private readonly pool: PgPool,
-    private readonly lockClient: pg.PoolClient,
+    private readonly lock: { client: pg.PoolClient; lost: () => Error | undefined },
   ) {}
 
   static async open(url: string): Promise<PgStore> {
     const pool = await openPg(url, MIGRATIONS, 'copy');
-    const client = await pool.connect();
-    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('ferry:copy:job')) AS ok");
-    if (!rows[0]!.ok) {
-      client.release();
-      await pool.end();
-      throw new FerryError('STORE_LOCKED', `Another ferry process is using the database ${redact(url)}.`, {
-        hint: 'Wait for it to finish, or stop it; ferry resumes where it left off.',
+    return new PgStore(redact(url), pool, await holdWriterLock(pool, url, 'copy'));
+  }
+
+  /** Refuses to write once the connection holding the lock is gone: another process may hold it now. */
+  private guard(): void {
+    const lost = this.lock.lost();
+    if (lost) {
+      throw new FerryError('CONFIG', `The database ${this.location} could not be written: the connection holding its lock was lost (${lost.message}).`, {
+        hint: 'Run the same command again when the server is back; ferry resumes where it left off.',
       });
     }
-    return new PgStore(redact(url), pool, client);
   }
 
   private tx<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.guard();
     return transaction(this.pool, run);
   }
 
@@ -237,6 +239,7 @@ export class PgStore implements Store {
 
   async markSynced(files: SyncedFile[]): Promise<void> {
     if (files.length === 0) return;
+    this.guard();
     await this.pool.query(
       `UPDATE files f SET status = 'synced', hash = t.h, algorithm = t.a, size = t.s, modified = t.m, error = NULL, synced_at = $1
        FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS t (p, h, a, s, m) WHERE f.source_path = t.p`,
@@ -326,7 +329,7 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.lockClient.release();
+    this.lock.client.release();
     await this.pool.end();
   }
 }

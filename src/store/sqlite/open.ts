@@ -16,10 +16,18 @@ export interface OpenedDatabase {
  * but not `marker` (another program's, or another kind of ferry database) is refused before
  * anything is written to it.
  */
-export function openDatabase(path: string, migrations: string, marker: string, hint: string): OpenedDatabase {
+export function openDatabase(path: string, migrations: string, marker: string, hint: string, readOnly = false): OpenedDatabase {
   let release = (): void => undefined;
   let db: Database.Database | undefined;
   try {
+    if (readOnly) {
+      // Reading beside a writer: no lock, no migration, no write; WAL lets it see the last commit.
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      db.defaultSafeIntegers(true);
+      refuseForeign(db, marker);
+      db.pragma('busy_timeout = 5000');
+      return { db, release };
+    }
     if (path !== ':memory:') {
       mkdirSync(dirname(path), { recursive: true });
       release = acquireLock(path);

@@ -35,11 +35,13 @@ export class SqliteIndexStore implements IndexStore {
     private readonly db: Database.Database,
     private readonly release: () => void,
   ) {
-    db.pragma('foreign_keys = ON');
+    if (!db.readonly) db.pragma('foreign_keys = ON');
   }
 
-  static open(path: string): SqliteIndexStore {
-    const { db, release } = openDatabase(path, MIGRATIONS, 'roots', 'Point --db at a new file, or at the index an earlier `ferry watch` wrote.');
+  /** `readOnly` takes no lock (status, listings, history while a watcher runs) and cannot write. */
+  static open(path: string, options: { readOnly?: boolean } = {}): SqliteIndexStore {
+    const { db, release } = openDatabase(path, MIGRATIONS, 'roots', 'Point --db at a new file, or at the index an earlier `ferry watch` wrote.',
+      options.readOnly === true);
     return new SqliteIndexStore(path, db, release);
   }
 
@@ -116,7 +118,7 @@ export class SqliteIndexStore implements IndexStore {
     return Number(this.db.prepare('DELETE FROM file_records WHERE repository_id = ? AND scan_generation <> ?').run(id, generation).changes);
   }
 
-  async removeRecords(id: string, filePaths: string[]): Promise<number> {
+  async removeRecords(id: string, filePaths: string[], options: { below?: boolean } = {}): Promise<number> {
     const one = this.db.prepare('DELETE FROM file_records WHERE repository_id = ? AND file_path = ?');
     // Everything below a removed directory: paths that start with "dir/" (LIKE would need escaping).
     const below = this.db.prepare('DELETE FROM file_records WHERE repository_id = ? AND substr(file_path, 1, ?) = ?');
@@ -124,7 +126,7 @@ export class SqliteIndexStore implements IndexStore {
     this.db.transaction(() => {
       for (const p of filePaths) {
         n += Number(one.run(id, p).changes);
-        n += Number(below.run(id, p.length + 1, `${p}/`).changes);
+        if (options.below !== false) n += Number(below.run(id, p.length + 1, `${p}/`).changes);
       }
     })();
     return n;
