@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgIndexStore, SqliteIndexStore, type IndexStore } from '../dist/index.js';
 import { freshPgDatabase } from './helpers/postgres.js';
@@ -92,5 +93,36 @@ describe.each(INDEX_ENGINES)('the index Store on %s', (_, make) => {
     expect(ops[1]).toMatchObject({ filesScanned: 3, filesAdded: 2, filesUpdated: 1, filesRemoved: 0 });
     expect(ops[1]!.durationMs).toBeGreaterThanOrEqual(0);
     expect(await s.operations('r', 1)).toHaveLength(1);
+  });
+});
+
+describe('the index Store on PostgreSQL: one writer, and connections that drop', () => {
+  it('refuses a second writer, lets a reader in, and the reader cannot write', async () => {
+    const url = await freshPgDatabase();
+    const writer = await PgIndexStore.open(url);
+    opened.push(writer);
+    await expect(PgIndexStore.open(url)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+    await writer.addRoot({ id: 'r', path: '/r', device: null, inode: null });
+    const reader = await PgIndexStore.open(url, { readOnly: true });
+    opened.push(reader);
+    expect((await reader.roots()).map((r) => r.id)).toEqual(['r']);
+    await expect(reader.removeRoot('r')).rejects.toThrow(/cannot be written: opened read-only/);
+  });
+
+  it('a connection the server drops is not a crash: pooled queries reconnect, and writes stop once the lock is lost', async () => {
+    const url = await freshPgDatabase();
+    const store = await PgIndexStore.open(url);
+    opened.push(store);
+    await store.addRoot({ id: 'r', path: '/r', device: null, inode: null });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // As a server restart or an idle timeout would: every other connection to this database goes.
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    } finally {
+      await admin.end();
+    }
+    await expect.poll(async () => store.countRecords('r').then(() => 'ok', (e: Error) => e.message), { timeout: 10_000 }).toBe('ok');
+    await expect(store.putRecords('r', 0, [{ filePath: 'a', fileSize: 1, modTimeNs: 1n, contentHash: null }], [])).rejects.toThrow(/cannot be written/);
   });
 });
