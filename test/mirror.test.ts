@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
 import { listAll, randomBytes, readTree, tempDir, tempTree } from './helpers/tree.js';
@@ -129,5 +130,30 @@ describe('ferry copy --delete-extras (mirror)', () => {
     expect(readFileSync(join(dst, 'extra.txt'), 'utf8')).toBe('x');
     expect(existsSync(join(dst, 'gone/f.txt'))).toBe(false);
     expect(existsSync(join(dst, 'gone'))).toBe(true);
+  });
+
+  it('on a destination that ignores case, keeps an "extra" that is the source file under another case, non-ASCII letters included', async () => {
+    // Simulated: no case-folding filesystem can be mounted here (the kernel has no casefold support),
+    // so the job's probed fact is set to what exFAT or SMB would give, and the destination holds
+    // the name as such a filesystem would keep it after copying over an older "émile.txt".
+    const src = tempTree({ 'Émile.txt': 'new', 'Photos/Ärger.jpg': 'a' });
+    const work = tempDir();
+    const dst = join(work, 'dst');
+    const db = join(work, 'db');
+    const args = ['copy', src, dst, '--db', db, '--delete-extras'];
+    expect((await runCli(args)).code).toBe(0);
+    const d = new Database(db);
+    d.prepare('UPDATE job SET dest_case_sensitive = 0').run();
+    d.close();
+    rmSync(join(dst, 'Émile.txt'));
+    writeFileSync(join(dst, 'émile.txt'), 'new');
+    mkdirSync(join(dst, 'photos'));
+    writeFileSync(join(dst, 'photos', 'ärger.jpg'), 'a');
+    writeFileSync(join(dst, 'really-extra.txt'), 'x');
+    const r = await runCli(args); // not --rescan: that probes the destination again
+    expect(r.stderr).toBe('');
+    expect(existsSync(join(dst, 'émile.txt'))).toBe(true);
+    expect(existsSync(join(dst, 'photos', 'ärger.jpg'))).toBe(true);
+    expect(existsSync(join(dst, 'really-extra.txt'))).toBe(false);
   });
 });

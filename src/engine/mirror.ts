@@ -23,6 +23,26 @@ export interface MirrorResult {
 
 const PAGE = 512;
 
+const fold = (name: string): string => name.normalize('NFC').toLowerCase();
+
+/** Whether the source has, in the same place, a name equal to `rel`'s ignoring case (Unicode). */
+async function sourceHasFolded(sourceRoot: string, rel: string): Promise<boolean> {
+  let dir = sourceRoot;
+  const parts = rel.split('/');
+  for (const part of parts) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return false;
+    }
+    const match = names.find((n) => fold(n) === fold(part));
+    if (match === undefined) return false;
+    dir = join(dir, match);
+  }
+  return true;
+}
+
 /** The guards that must all pass before any delete (§3.4 and DESIGN "Nothing lost"). */
 async function refusal(job: JobInfo, extras: number, maxDelete?: number): Promise<string | undefined> {
   let names: string[];
@@ -95,6 +115,9 @@ export async function mirrorExtras(
           continue;
         }
       }
+      // On a destination that ignores case (exFAT, SMB: they fold every letter, not ASCII alone as
+      // the Store's matching does), the source may hold this very entry under another case.
+      if (options.caseInsensitive && (await sourceHasFolded(job.sourceRoot, rel))) continue;
       let live;
       try {
         live = await target.stat(rel);
