@@ -12,5 +12,6 @@ try {
 }
 cpSync('src/store/sqlite/migrations', 'dist/store/sqlite/migrations', { recursive: true });
 cpSync('src/store/sqlite/index-migrations', 'dist/store/sqlite/index-migrations', { recursive: true });
+cpSync('src/store/sqlite/route-migrations', 'dist/store/sqlite/route-migrations', { recursive: true });
 cpSync('src/store/postgres/index-migrations', 'dist/store/postgres/index-migrations', { recursive: true });
 cpSync('src/store/postgres/migrations', 'dist/store/postgres/migrations', { recursive: true });

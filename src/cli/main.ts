@@ -7,6 +7,7 @@ import { ndjsonRenderer } from '../report/ndjson.js';
 import { plainRenderer } from '../report/plain.js';
 import { ttyRenderer } from '../report/tty.js';
 import { copyCommand, parseCopyFlags, type CopyFlags } from './copy-command.js';
+import { routeCommands } from './route-commands.js';
 import { watchCommands } from './watch-commands.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -109,6 +110,9 @@ export async function main(argv: string[]): Promise<number> {
     configure(c);
     program.addCommand(c);
   }
+  const routeCmd = routeCommands({ out, err, stopped }, wrap, () => interruptSignal().signal);
+  configure(routeCmd);
+  program.addCommand(routeCmd);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -54,6 +54,15 @@ export type FerryEvent =
   | ({ type: 'file.deleted'; trashedTo?: string; dryRun?: boolean } & FileOutcome)
   | { type: 'mirror.refused'; reason: string; destination: string }
   | { type: 'notice'; message: string }
+  | { type: 'route.classified'; path: string; size: number; mime: string; category: string; by: string }
+  | { type: 'route.queued'; path: string; drive: string; category: string; size: number }
+  | { type: 'route.duplicate'; path: string; drive: string; sameAs: string; queued: boolean }
+  | { type: 'route.present'; path: string; drive: string; destination: string }
+  | { type: 'route.error'; path: string; message: string }
+  | { type: 'drive.online'; drive: string; location: string }
+  | { type: 'drive.offline'; drive: string; reason: string }
+  | { type: 'drive.refused'; drive: string; location: string; reason: string }
+  | { type: 'drive.done'; drive: string; delivered: number; bytes: number; failed: number; pendingLeft: number; stopped?: string }
   | ({ type: 'stats' } & StatsSnapshot)
   | { type: 'run.end'; status: RunStatus; summary: RunSummary };
 

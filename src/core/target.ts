@@ -76,6 +76,8 @@ export interface Target {
    * flushed, and the renames that gave files and symlinks their final names.
    */
   flushAll?(): Promise<void>;
+  /** Releases what the target holds open (so a drive can be unmounted); safe to call twice. */
+  close?(): Promise<void>;
   /** True for names this target uses for its own temp files (never user data). */
   isTempName(name: string): boolean;
   /** The same names as a pattern (it crosses to the walker threads, where a function cannot). */

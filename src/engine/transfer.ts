@@ -21,8 +21,11 @@ export interface TransferOptions {
   timeToleranceNs: bigint;
 }
 
+/** What the transfer needs of a Store: the backlog, and where each file's outcome goes. */
+export type BacklogStore = Pick<Store, 'pendingAfter' | 'markSynced' | 'markFailed' | 'requeue' | 'forget'>;
+
 export interface TransferContext {
-  store: Store;
+  store: BacklogStore;
   target: Target;
   options: TransferOptions;
   emit: Emit;
@@ -57,7 +60,7 @@ class SyncedBatch {
   failure: FerryError | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: BacklogStore,
     private readonly target: Target,
     private readonly onFailure: () => void,
   ) {}

@@ -1,4 +1,4 @@
-import { constants, fstatSync, openSync, statfsSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statfsSync } from 'node:fs';
 import { lstat, mkdir, open, readlink, rename, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -66,6 +66,17 @@ export class LocalTarget implements Target {
   private beforeWriting(): Durability {
     this.durability ??= openDurability(this.root);
     return this.durability;
+  }
+
+  /**
+   * Lets go of the descriptor held on the root for syncfs, so a removable drive can be unmounted.
+   * Call it after the last write has been flushed; a later write opens a new one.
+   */
+  async close(): Promise<void> {
+    if (!this.durability) return;
+    const { fd } = this.durability;
+    this.durability = undefined;
+    closeSync(fd);
   }
 
   /** The temp path for `rel`: derived from it (so a resume reuses it), unless another write holds that name. */

@@ -43,3 +43,57 @@ export function tmpfs(sizeKiB: number): string {
 export function remount(dir: string, options: string): void {
   execFileSync('mount', ['-o', `remount,${options}`, dir]);
 }
+
+/** Whether loop-mounted ext4 images work here (root, losetup, mkfs.ext4): probed once. */
+export const canLoopMount: boolean = (() => {
+  if (!canMount) return false;
+  const dir = tempDir('ferry-loop-probe-');
+  try {
+    execFileSync('truncate', ['-s', '4M', join(dir, 'p.img')]);
+    execFileSync('mkfs.ext4', ['-q', join(dir, 'p.img')], { stdio: 'ignore' });
+    mkdirSync(join(dir, 'm'));
+    execFileSync('mount', ['-o', 'loop', join(dir, 'p.img'), join(dir, 'm')], { stdio: 'ignore' });
+    execFileSync('umount', [join(dir, 'm')], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+export const NO_LOOP_REASON = 'needs root, loop devices and mkfs.ext4 for a real drive image: skipped here';
+
+/** A USB stick, as near as a test gets: an ext4 image with a filesystem label, plugged by mounting it. */
+export interface LoopDrive {
+  image: string;
+  mountPoint: string;
+  /** Mounts the image (waiting until the kernel has let go of an earlier, lazily unmounted, mount of it). */
+  plug(): void;
+  /** Unmounts it; `lazy` detaches it even while ferry is writing to it, as pulling the stick out does. */
+  unplug(lazy?: boolean): void;
+}
+
+function attached(image: string): boolean {
+  return execFileSync('losetup', ['-j', image], { encoding: 'utf8' }).trim() !== '';
+}
+
+export function loopDrive(label: string, sizeMiB = 16, mountPoint?: string): LoopDrive {
+  const dir = tempDir('ferry-drive-');
+  const image = join(dir, `${label}.img`);
+  execFileSync('truncate', ['-s', `${sizeMiB}M`, image]);
+  execFileSync('mkfs.ext4', ['-q', '-L', label, image], { stdio: 'ignore' });
+  const mp = mountPoint ?? join(dir, 'mnt');
+  mkdirSync(mp, { recursive: true });
+  const drive: LoopDrive = {
+    image,
+    mountPoint: mp,
+    plug() {
+      for (let i = 0; i < 200 && attached(image); i++) execFileSync('sleep', ['0.05']);
+      execFileSync('mount', ['-o', 'loop', image, mp]);
+      mounted.push(mp);
+    },
+    unplug(lazy = false) {
+      execFileSync('umount', lazy ? ['-l', mp] : [mp]);
+    },
+  };
+  return drive;
+}

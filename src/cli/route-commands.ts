@@ -1,0 +1,255 @@
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { resolve } from 'node:path';
+import { EXIT, FerryError } from '../core/errors.js';
+import type { FerryEvent } from '../core/events.js';
+import { exampleConfig, writeWhole } from '../faces/route/config-file.js';
+import { checkConfig, checkSource, defaultConfigPath, formatProblem, loadConfig, type RouteConfig } from '../faces/route/config.js';
+import type { DriveResult } from '../faces/route/deliver.js';
+import { explain } from '../faces/route/explain.js';
+import { registerDrive } from '../faces/route/register.js';
+import { Router } from '../faces/route/router.js';
+import { runRouter } from '../faces/route/run.js';
+import { ndjsonRenderer } from '../report/ndjson.js';
+import { routeRenderer } from '../report/route.js';
+import { connectedLines, driveLines, explainLines, statusLines } from './route-views.js';
+import type { CliIo } from './watch-commands.js';
+
+interface Flags {
+  config?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+const configPath = (f: Flags): string => resolve(f.config ?? defaultConfigPath());
+const withConfig = (c: Command): Command =>
+  c.option('--config <path>', 'the configuration file (default: $FERRY_ROUTE_CONFIG or ~/.config/ferry/route.toml)');
+
+type Wrap = (json: boolean, run: () => Promise<number>) => Promise<void>;
+
+/** Opens the Router for a command and closes it after; `readOnly` for the commands that only read. */
+async function withRouter<T>(config: RouteConfig, emit: (e: FerryEvent) => void, signal: AbortSignal, use: (r: Router) => Promise<T>, readOnly = false): Promise<T> {
+  if (readOnly && !existsSync(config.database)) {
+    const r = await Router.open({ ...config, database: ':memory:' }, { emit, signal });
+    try {
+      return await use(r);
+    } finally {
+      await r.close();
+    }
+  }
+  const router = await Router.open(config, { emit, signal, readOnly });
+  try {
+    return await use(router);
+  } finally {
+    await router.close();
+  }
+}
+
+/** `ferry route …`: the ten commands of the seed, and `explain`. */
+export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSignal): Command {
+  const { out, err } = io;
+  const route = new Command('route').description('classify files by content and deliver each category to its own removable drive');
+
+  const events = (f: Flags): { emit: (e: FerryEvent) => void; failures: () => number } => {
+    let failures = 0;
+    const render = f.json ? ndjsonRenderer(out) : routeRenderer({ write: out, writeErr: err, verbose: f.verbose === true, tty: process.stdout.isTTY === true });
+    return {
+      emit: (e) => {
+        if (e.type === 'file.error' || e.type === 'route.error') failures++;
+        render(e);
+      },
+      failures: () => failures,
+    };
+  };
+  const summary = (f: Flags, results: Map<string, DriveResult>, extra: Record<string, unknown>, text: string): void => {
+    if (f.json) out(`${JSON.stringify({ type: 'summary', ...extra, drives: Object.fromEntries(results) }, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`);
+    else out(`${text}\n`);
+  };
+  const pendingLine = async (router: Router): Promise<string> => {
+    const away = (await router.store.stats()).filter((s) => s.pending > 0 && !router.online.has(s.id));
+    return away.length === 0 ? '' : `; waiting for ${away.map((s) => `${s.label} (${s.pending})`).join(', ')}`;
+  };
+
+  withConfig(route.command('init').description('write a commented example configuration'))
+    .option('--source <dir>', 'the directory to watch', '~/Incoming')
+    .option('--force', 'replace an existing configuration')
+    .action((f: Flags & { source: string; force?: boolean }) =>
+      wrap(false, async () => {
+        const path = configPath(f);
+        if (existsSync(path) && !f.force) throw new FerryError('USAGE', `${path} already exists; nothing was written.`, { hint: 'Use --force to replace it, or --config to write another file.' });
+        writeWhole(path, exampleConfig(f.source));
+        out(`wrote ${path}\nnext: set \`source\` in it, then \`ferry route register-drive --label L --category C\`\n`);
+        return EXIT.ok;
+      }),
+    );
+
+  withConfig(route.command('validate').description('check the configuration: every problem with its file, line and key'))
+    .option('--json', 'print the problems as JSON')
+    .action((f: Flags) =>
+      wrap(f.json === true, async () => {
+        const { config, problems } = checkConfig(configPath(f));
+        const source = config && checkSource(config);
+        if (source) problems.push(source);
+        if (f.json) out(`${JSON.stringify({ file: configPath(f), valid: problems.length === 0, problems })}\n`);
+        else if (problems.length === 0) out(`${configPath(f)}: valid (${config!.drives.length} drive(s), ${config!.rules.length} rule(s))\n`);
+        else for (const p of problems) err(`${formatProblem(p)}\n`);
+        return problems.length === 0 ? EXIT.ok : EXIT.usage;
+      }),
+    );
+
+  withConfig(route.command('register-drive').description('write a marker on a drive and add it to the configuration'))
+    .requiredOption('--label <label>', 'a name for the drive (also how it is found when --path is not given: its filesystem label)')
+    .requiredOption('--category <category>', 'the category it takes (images, videos, audio, documents, archives, other, or a rule\'s)')
+    .option('--path <mount>', 'where the drive is mounted (or a directory, for a directory-backed drive)')
+    .option('--json', 'print the registered drive as JSON')
+    .action((f: Flags & { label: string; category: string; path?: string }) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        const { drive, adopted } = await registerDrive(config, { label: f.label, category: f.category, path: f.path && resolve(f.path) });
+        if (f.json) out(`${JSON.stringify({ ...drive, adopted })}\n`);
+        else {
+          out(`registered ${drive.label} (${drive.category}) at ${drive.path}${adopted ? ', keeping the id its marker already had' : ''}\n`);
+          out(`  id ${drive.id}${drive.fsUuid ? `, filesystem UUID ${drive.fsUuid}` : ''}${drive.fsLabel ? `, label ${drive.fsLabel}` : ''}\n`);
+        }
+        return EXIT.ok;
+      }),
+    );
+
+  withConfig(route.command('list-drives').description('the registered drives, and which are here'))
+    .option('--json', 'print JSON')
+    .action((f: Flags) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        await withRouter(config, () => undefined, new AbortController().signal, async (router) => {
+          await router.locate();
+          const stats = await router.store.stats();
+          const lines = driveLines(config, router, stats);
+          out(f.json ? `${JSON.stringify(lines.json)}\n` : lines.text);
+        }, true);
+        return EXIT.ok;
+      }),
+    );
+
+  withConfig(route.command('list-connected').description('the mounted volumes, and which are registered drives'))
+    .option('--json', 'print JSON')
+    .action((f: Flags) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        const lines = await connectedLines(config);
+        out(f.json ? `${JSON.stringify(lines.json)}\n` : lines.text);
+        return EXIT.ok;
+      }),
+    );
+
+  withConfig(route.command('sync-once').description('scan the source once, queue what is new, deliver to the drives that are here'))
+    .option('--json', 'print events and the summary as JSON lines')
+    .option('-v, --verbose', 'also print how each file was classified')
+    .action((f: Flags) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        const { emit, failures } = events(f);
+        const signal = interrupt();
+        return withRouter(config, emit, signal, async (router) => {
+          await router.locate();
+          const scan = await router.scan();
+          const results = await router.deliver();
+          const delivered = [...results.values()].reduce((n, r) => n + r.delivered + r.present, 0);
+          summary(f, results, { scan }, `scanned ${scan.files} file(s): ${scan.classified} new or changed, ${scan.queued} queued; delivered ${delivered}${await pendingLine(router)}`);
+          if (signal.aborted) return EXIT.interrupted;
+          return failures() > 0 ? EXIT.failedFiles : EXIT.ok;
+        });
+      }),
+    );
+
+  withConfig(route.command('process-pending').description('deliver the queued files to the drives that are here (no scan)'))
+    .option('--drive <label>', 'only this drive')
+    .option('--json', 'print events and the summary as JSON lines')
+    .action((f: Flags & { drive?: string }) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        const only = f.drive === undefined ? undefined : config.drives.filter((d) => d.label.toLowerCase() === f.drive!.toLowerCase()).map((d) => d.id);
+        if (only?.length === 0) throw new FerryError('USAGE', `No drive is labelled "${f.drive}".`, { hint: 'See `ferry route list-drives`.' });
+        const { emit, failures } = events(f);
+        const signal = interrupt();
+        return withRouter(config, emit, signal, async (router) => {
+          await router.locate();
+          if (only && !router.online.has(only[0]!)) throw new FerryError('DEST_UNAVAILABLE', `The drive "${f.drive}" is not here; its files stay queued.`);
+          const results = await router.deliver(only);
+          const delivered = [...results.values()].reduce((n, r) => n + r.delivered + r.present, 0);
+          summary(f, results, {}, `delivered ${delivered} file(s)${await pendingLine(router)}`);
+          if (signal.aborted) return EXIT.interrupted;
+          return failures() > 0 ? EXIT.failedFiles : EXIT.ok;
+        });
+      }),
+    );
+
+  withConfig(route.command('run').description('watch the source and the mount table; deliver as files and drives arrive (Ctrl-C stops)'))
+    .option('--json', 'print events as JSON lines')
+    .option('-v, --verbose', 'also print how each file was classified')
+    .action((f: Flags) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        const { emit } = events(f);
+        const signal = interrupt();
+        return withRouter(config, emit, signal, async (router) => {
+          if (!f.json) out(`watching ${config.source}; ${config.drives.length} drive(s) registered; Ctrl-C stops\n`);
+          await runRouter(router, { emit, signal });
+          if (!f.json) out('stopped\n');
+          return EXIT.ok;
+        });
+      }),
+    );
+
+  withConfig(route.command('status').description('per drive: delivered, pending, bytes, last seen'))
+    .option('--json', 'print JSON')
+    .action((f: Flags) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        await withRouter(config, () => undefined, new AbortController().signal, async (router) => {
+          await router.locate();
+          const lines = statusLines(config, router, await router.store.stats());
+          out(f.json ? `${JSON.stringify(lines.json)}\n` : lines.text);
+        }, true);
+        return EXIT.ok;
+      }),
+    );
+
+  withConfig(route.command('clear').description('forget the delivery history and the queue (asks first)'))
+    .option('--drive <label>', 'only this drive\'s')
+    .option('-y, --yes', 'do not ask')
+    .option('--json', 'print what was cleared as JSON')
+    .action((f: Flags & { drive?: string; yes?: boolean }) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        const drive = f.drive === undefined ? undefined : config.drives.find((d) => d.label.toLowerCase() === f.drive!.toLowerCase());
+        if (f.drive !== undefined && !drive) throw new FerryError('USAGE', `No drive is labelled "${f.drive}".`, { hint: 'See `ferry route list-drives`.' });
+        const what = drive ? `the delivery history and queue of ${drive.label}` : 'the delivery history and queue of every drive';
+        if (!f.yes) {
+          if (!process.stdin.isTTY) throw new FerryError('USAGE', `clear forgets ${what}: confirm with --yes.`);
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await rl.question(`Forget ${what}? Files on the drives stay; a later sync checks them by content. [y/N] `);
+          rl.close();
+          if (!/^y(es)?$/i.test(answer.trim())) {
+            out('nothing was cleared\n');
+            return EXIT.ok;
+          }
+        }
+        const cleared = await withRouter(config, () => undefined, new AbortController().signal, (router) => router.store.clear(drive?.id ?? null));
+        out(f.json ? `${JSON.stringify(cleared)}\n` : `cleared ${cleared.deliveries} delivery record(s) and ${cleared.pending} queued file(s)\n`);
+        return EXIT.ok;
+      }),
+    );
+
+  withConfig(route.command('explain').argument('<file>', 'any file').description('show why a file goes where it goes'))
+    .option('--json', 'print JSON')
+    .action((file: string, f: Flags) =>
+      wrap(f.json === true, async () => {
+        const config = loadConfig(configPath(f));
+        const e = await explain(config, file);
+        out(f.json ? `${JSON.stringify(e)}\n` : explainLines(e, config));
+        return EXIT.ok;
+      }),
+    );
+  return route;
+}

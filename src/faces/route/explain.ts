@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { FerryError } from '../../core/errors.js';
+import { hashFile } from '../../io/hash-file.js';
+import { SqliteRouteStore } from '../../store/sqlite/sqlite-route-store.js';
+import { classify, type Classification } from './classify.js';
+import type { RouteConfig } from './config.js';
+import { DriveLocator } from './drives.js';
+import { readMountTable } from './mounts.js';
+
+export interface DriveVerdict {
+  label: string;
+  here: boolean;
+  /** "delivered as PATH", "queued", or "not yet seen by a scan". */
+  state: string;
+}
+
+export interface Explanation {
+  path: string;
+  size: number;
+  hash: string;
+  classification: Classification;
+  drives: DriveVerdict[];
+}
+
+/** Why a file goes where it goes: what its bytes say, each rule's verdict, the category, and each drive of it. */
+export async function explain(config: RouteConfig, file: string): Promise<Explanation> {
+  const path = resolve(file);
+  const s = await stat(path).catch(() => undefined);
+  if (!s) throw new FerryError('USAGE', `${file} does not exist.`);
+  if (!s.isFile()) throw new FerryError('USAGE', `${file} is not a regular file.`);
+  const hashed = await hashFile(path, 'blake3', s.size);
+  if (!hashed) throw new FerryError('USAGE', `${file} changed while it was read; try again once it is still.`);
+  const classification = await classify(path, hashed.size, config.rules);
+  const drives = config.drives.filter((d) => d.category === classification.category);
+  const { online } = await new DriveLocator(drives).locate(readMountTable());
+  const store = existsSync(config.database) ? SqliteRouteStore.open(config.database, { readOnly: true }) : undefined;
+  try {
+    const verdicts: DriveVerdict[] = [];
+    for (const d of drives) {
+      const delivered = await store?.deliveries(d.id, hashed.hash);
+      const queued = !delivered && (await store?.queued(d.id, hashed.hash)) !== undefined;
+      const state = delivered ? `delivered as ${delivered.path}` : queued ? 'queued' : 'not delivered yet';
+      verdicts.push({ label: d.label, here: online.has(d.id), state });
+    }
+    return { path, size: hashed.size, hash: hashed.hash, classification, drives: verdicts };
+  } finally {
+    await store?.close();
+  }
+}

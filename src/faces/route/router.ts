@@ -1,0 +1,238 @@
+import { lstat, stat } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
+import { describeFileError, FerryError } from '../../core/errors.js';
+import type { Emit } from '../../core/events.js';
+import { indexFilter } from '../../engine/index-filter.js';
+import { mapLimit } from '../../engine/reconcile.js';
+import { walkTree } from '../../engine/scan.js';
+import { hashFile } from '../../io/hash-file.js';
+import type { RouteFile, RouteStore } from '../../store/route-store.js';
+import { SqliteRouteStore } from '../../store/sqlite/sqlite-route-store.js';
+import { classify } from './classify.js';
+import type { RouteConfig } from './config.js';
+import { deliverToDrive, type DriveResult } from './deliver.js';
+import { DriveLocator, type DriveLocation } from './drives.js';
+import { readMountTable } from './mounts.js';
+
+/** Files still arriving (browser downloads, partial copies) are never routed. */
+export const PARTIAL_PATTERNS = ['*.part', '*.partial', '*.crdownload', '*.download'];
+
+export interface ScanSummary {
+  files: number;
+  classified: number;
+  removed: number;
+  errors: number;
+  queued: number;
+}
+
+export interface RouterOptions {
+  emit: Emit;
+  signal: AbortSignal;
+  /** Opens the Store read-only: status and listings beside a running `ferry route run`. */
+  readOnly?: boolean;
+}
+
+const posixRel = (root: string, p: string): string => relative(root, p).split(sep).join('/');
+
+/**
+ * The route face: classifies the source's files by content, queues each content for the drives of
+ * its category that do not have it, and delivers queues to the drives that are here.
+ */
+export class Router {
+  readonly online = new Map<string, DriveLocation>();
+  private readonly locator: DriveLocator;
+  private readonly keep: (rel: string) => boolean;
+  private readonly refused = new Set<string>();
+
+  private constructor(
+    readonly config: RouteConfig,
+    readonly store: RouteStore,
+    private readonly o: RouterOptions,
+  ) {
+    this.locator = new DriveLocator(config.drives);
+    const filter = indexFilter([...PARTIAL_PATTERNS, ...config.ignore]);
+    // ferry's own files when they sit inside the source: the database (and its WAL, lock) and the configuration.
+    const own = [config.database, config.file].map((p) => posixRel(config.source, p)).filter((p) => !p.startsWith('..'));
+    this.keep = (rel) => filter(rel) && !own.some((o) => rel === o || rel.startsWith(`${o}-`) || rel.startsWith(`${o}.`));
+  }
+
+  static async open(config: RouteConfig, o: RouterOptions): Promise<Router> {
+    const store = SqliteRouteStore.open(config.database, { readOnly: o.readOnly });
+    try {
+      if (!o.readOnly) {
+        await store.bindSource(config.source);
+        await store.syncDrives(config.drives.map((d) => ({ id: d.id, label: d.label, category: d.category })));
+      }
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return new Router(config, store, o);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  private async checkSource(): Promise<void> {
+    const s = await stat(this.config.source).catch(() => undefined);
+    if (!s?.isDirectory()) {
+      throw new FerryError('SOURCE_UNAVAILABLE', `The source ${this.config.source} is missing or not a directory; nothing was changed.`, {
+        hint: `Check \`source\` in ${this.config.file}.`,
+      });
+    }
+  }
+
+  /** Classifies and hashes one file; undefined when it could not be read (reported) or changed while read. */
+  private async look(rel: string, size: bigint): Promise<RouteFile | undefined> {
+    const path = `${this.config.source}/${rel}`;
+    try {
+      const hashed = await hashFile(path, 'blake3', Number(size));
+      if (!hashed) return undefined; // changing now: the next event or scan sees it settled
+      const c = await classify(path, hashed.size, this.config.rules);
+      this.o.emit({ type: 'route.classified', path: rel, size: hashed.size, mime: c.detection.mime, category: c.category, by: c.detection.by });
+      return { path: rel, size: BigInt(hashed.size), mtimeNs: hashed.mtimeNs, hash: hashed.hash, mime: c.detection.mime, category: c.category };
+    } catch (err) {
+      this.o.emit({ type: 'route.error', path: rel, message: describeFileError(err) });
+      return undefined;
+    }
+  }
+
+  private async lookAll(items: Array<{ rel: string; size: bigint }>): Promise<RouteFile[]> {
+    const files = (await mapLimit(items, 4, (i) => this.look(i.rel, i.size))).filter((f): f is RouteFile => f !== undefined);
+    await this.store.putFiles(files);
+    return files;
+  }
+
+  /** A full walk of the source: new and changed files are classified, vanished ones forgotten, then the queue is refreshed. */
+  async scan(): Promise<ScanSummary> {
+    await this.checkSource();
+    const known = await this.store.knownFiles();
+    const seen = new Set<string>();
+    const changed: Array<{ rel: string; size: bigint }> = [];
+    const summary: ScanSummary = { files: 0, classified: 0, removed: 0, errors: 0, queued: 0 };
+    for await (const batch of walkTree(this.config.source, { signal: this.o.signal })) {
+      for (const e of batch.errors) {
+        summary.errors++;
+        this.o.emit({ type: 'scan.error', side: 'source', path: e.rel, message: e.message });
+      }
+      for (const e of batch.entries) {
+        if (e.kind !== 'file' || !this.keep(e.rel)) continue;
+        summary.files++;
+        seen.add(e.rel);
+        const k = known.get(e.rel);
+        if (!k || k.size !== e.size || k.mtimeNs !== e.mtimeNs) changed.push({ rel: e.rel, size: e.size });
+      }
+    }
+    const files = await this.lookAll(changed);
+    summary.classified = files.length;
+    // A walk that met errors may have missed files: forget nothing after one.
+    if (summary.errors === 0) {
+      const gone = [...known.keys()].filter((p) => !seen.has(p));
+      summary.removed = await this.store.removeFiles(gone);
+    }
+    summary.queued = await this.queue(files);
+    return summary;
+  }
+
+  /** The watcher's paths (absolute): files looked at again, new directories walked, vanished paths forgotten. */
+  async consider(paths: string[]): Promise<number> {
+    await this.checkSource();
+    const items: Array<{ rel: string; size: bigint; mtimeNs: bigint }> = [];
+    const gone: string[] = [];
+    for (const p of paths) {
+      const rel = posixRel(this.config.source, p);
+      if (rel === '' || rel.startsWith('..')) continue;
+      const s = await lstat(p, { bigint: true }).catch(() => undefined);
+      if (!s) gone.push(rel);
+      else if (s.isFile() && this.keep(rel)) items.push({ rel, size: s.size, mtimeNs: s.mtimeNs });
+      else if (s.isDirectory()) {
+        for await (const batch of walkTree(p, { signal: this.o.signal })) {
+          for (const e of batch.entries) {
+            const r = `${rel}/${e.rel}`;
+            if (e.kind === 'file' && this.keep(r)) items.push({ rel: r, size: e.size, mtimeNs: e.mtimeNs });
+          }
+        }
+      }
+    }
+    if (gone.length > 0) await this.store.removeFiles(gone, { below: true });
+    // One look per path (a new directory and the files in it both come as events), none for a file as it was.
+    const unique = new Map(items.map((i) => [i.rel, i]));
+    const fresh: typeof items = [];
+    for (const i of unique.values()) {
+      const known = await this.store.getFile(i.rel);
+      if (!known || known.size !== i.size || known.mtimeNs !== i.mtimeNs) fresh.push(i);
+    }
+    return this.queue(await this.lookAll(fresh));
+  }
+
+  /** Refreshes the queue; reports what was queued and which new files carry a content a drive already has. */
+  private async queue(looked: RouteFile[]): Promise<number> {
+    const label = new Map(this.config.drives.map((d) => [d.id, d.label]));
+    const queued = await this.store.refreshQueue(BigInt(Date.now()) * 1_000_000n);
+    for (const q of queued) {
+      const d = this.config.drives.find((x) => x.id === q.driveId);
+      this.o.emit({ type: 'route.queued', path: q.path, drive: label.get(q.driveId) ?? q.driveId, category: d?.category ?? '', size: Number(q.size) });
+    }
+    for (const f of looked) {
+      for (const d of this.config.drives.filter((x) => x.category === f.category)) {
+        const delivered = await this.store.deliveries(d.id, f.hash);
+        const waiting = delivered ? undefined : await this.store.queued(d.id, f.hash);
+        const other = delivered?.sourcePath ?? waiting?.path;
+        if (other !== undefined && other !== f.path) {
+          this.o.emit({ type: 'route.duplicate', path: f.path, drive: d.label, sameAs: delivered?.path ?? other, queued: waiting !== undefined });
+        }
+      }
+    }
+    return queued.length;
+  }
+
+  /** Reads the mount table and finds the registered drives that are here; reports drives that came, went, or are refused. */
+  async locate(): Promise<Map<string, DriveLocation>> {
+    const { online, refused } = await this.locator.locate(readMountTable());
+    const now = BigInt(Date.now()) * 1_000_000n;
+    for (const [id, loc] of online) {
+      if (!this.online.has(id) || this.online.get(id)!.root !== loc.root) this.o.emit({ type: 'drive.online', drive: loc.drive.label, location: loc.root });
+      if (!this.o.readOnly) await this.store.driveSeen(id, loc.root, now);
+    }
+    for (const [id, loc] of this.online) {
+      if (!online.has(id)) this.o.emit({ type: 'drive.offline', drive: loc.drive.label, reason: 'its marker is no longer mounted' });
+    }
+    this.online.clear();
+    for (const [id, loc] of online) this.online.set(id, loc);
+    const now_ = new Set<string>();
+    for (const r of refused) {
+      const key = `${r.drive.id}\0${r.location}\0${r.reason}`;
+      now_.add(key);
+      if (!this.refused.has(key)) this.o.emit({ type: 'drive.refused', drive: r.drive.label, location: r.location, reason: r.reason });
+    }
+    this.refused.clear();
+    for (const k of now_) this.refused.add(k);
+    return this.online;
+  }
+
+  /** Delivers the queues of the drives that are here (or of `only`); a drive's failure is reported and the others go on. */
+  async deliver(only?: string[]): Promise<Map<string, DriveResult>> {
+    const results = new Map<string, DriveResult>();
+    const pending = new Map((await this.store.stats()).map((s) => [s.id, s.pending]));
+    for (const [id, loc] of this.online) {
+      if (this.o.signal.aborted) break;
+      if (only && !only.includes(id)) continue;
+      if (!pending.get(id)) continue;
+      let r: DriveResult;
+      try {
+        r = await deliverToDrive(this.store, loc, { source: this.config.source, bwlimit: this.config.bwlimit, emit: this.o.emit, signal: this.o.signal });
+      } catch (err) {
+        if (!(err instanceof FerryError) || err.code === 'CONFIG' || err.code === 'STORE_LOCKED') throw err;
+        r = { delivered: 0, bytes: 0, present: 0, failed: 0, pendingLeft: pending.get(id) ?? 0, stopped: err.message };
+      }
+      results.set(loc.drive.label, r);
+      this.o.emit({ type: 'drive.done', drive: loc.drive.label, delivered: r.delivered + r.present, bytes: r.bytes, failed: r.failed, pendingLeft: r.pendingLeft, stopped: r.stopped });
+      if (r.stopped && r.stopped.endsWith('went away')) {
+        this.online.delete(id);
+        this.o.emit({ type: 'drive.offline', drive: loc.drive.label, reason: r.stopped });
+      }
+    }
+    return results;
+  }
+}

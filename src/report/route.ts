@@ -1,0 +1,85 @@
+import type { FerryEvent } from '../core/events.js';
+import { formatBytes, formatDuration } from '../core/units.js';
+
+export interface RouteRendererOptions {
+  write: (text: string) => void;
+  writeErr: (text: string) => void;
+  verbose: boolean;
+  /** A terminal: progress is one line redrawn in place. */
+  tty: boolean;
+}
+
+/** `ferry route`'s lines: what was queued, delivered, refused; progress on a terminal. */
+export function routeRenderer(o: RouteRendererOptions): (e: FerryEvent) => void {
+  let progress = false;
+  const clear = (): void => {
+    if (progress) o.write('\r\x1b[2K');
+    progress = false;
+  };
+  const out = (t: string): void => {
+    clear();
+    o.write(`${t}\n`);
+  };
+  const err = (t: string): void => {
+    clear();
+    o.writeErr(`${t}\n`);
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'route.classified':
+        if (o.verbose) out(`${e.path}: ${e.mime} (${e.by}) → ${e.category}`);
+        break;
+      case 'route.queued':
+        out(`queued ${e.path} (${formatBytes(e.size)}) for ${e.drive} [${e.category}]`);
+        break;
+      case 'route.duplicate':
+        out(`${e.path}: same content as ${e.sameAs}, ${e.queued ? 'already queued for' : 'already on'} ${e.drive}: not delivered twice`);
+        break;
+      case 'route.present':
+        out(`${e.path}: already on ${e.drive} with the same content (${e.destination})`);
+        break;
+      case 'route.error':
+        err(`cannot read ${e.path}: ${e.message}`);
+        break;
+      case 'scan.error':
+        err(`scan error: ${e.path || '.'}: ${e.message}`);
+        break;
+      case 'drive.online':
+        out(`drive ${e.drive} is here (${e.location})`);
+        break;
+      case 'drive.offline':
+        out(`drive ${e.drive} went away: ${e.reason}`);
+        break;
+      case 'drive.refused':
+        err(`refused ${e.location}: ${e.reason}; ferry will not write to it (drive ${e.drive})`);
+        break;
+      case 'drive.done':
+        out(
+          `${e.drive}: delivered ${e.delivered} file(s), ${formatBytes(e.bytes)}` + (e.failed ? `, ${e.failed} failed` : '') +
+            `; ${e.pendingLeft} pending` + (e.stopped ? ` (stopped: ${e.stopped})` : ''),
+        );
+        break;
+      case 'file.done':
+        out(`delivered ${e.path} → ${e.destination}`);
+        break;
+      case 'file.error':
+        err(`failed ${e.path}: ${e.message} (stays queued)`);
+        break;
+      case 'file.skip':
+        out(e.reason === 'changed' ? `${e.path} changed while read: queued again` : `${e.path} left the source: dropped from the queue`);
+        break;
+      case 'notice':
+        out(`note: ${e.message}`);
+        break;
+      case 'stats':
+        if (o.tty && e.phase === 'transferring' && e.current.length > 0) {
+          const eta = formatDuration(e.etaBacklogSec);
+          o.write(`\r\x1b[2K${e.current[0]!.path}  ${formatBytes(e.bytesSession)} · ${formatBytes(e.rateNow)}/s · ${e.backlogFiles} left · ETA ${eta}`);
+          progress = true;
+        }
+        break;
+      default:
+        break;
+    }
+  };
+}
