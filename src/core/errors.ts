@@ -68,6 +68,7 @@ export function describeFileError(err: unknown): string {
     ENAMETOOLONG: 'name too long',
     EIO: 'input/output error',
     EEXIST: 'already exists',
+    ENXIO: 'the drive is no longer mounted',
   };
   if (code && known[code]) return `${known[code]} (${code})`;
   if (err instanceof Error) return err.message;

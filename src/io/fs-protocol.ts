@@ -17,6 +17,8 @@ export type FsRequest =
       syncEach: boolean;
       /** st_dev of the root: a file on another device (a mount below the root) is synced itself. */
       rootDev: bigint;
+      /** When set, a temp file that lands on another device is removed and the write fails ENXIO (the drive went away). */
+      requiredDev?: bigint;
     }
   | { id: number; op: 'syncfs'; fd: number };
 
@@ -27,3 +29,8 @@ export type FsReply =
   | { id: number; kind: 'written'; entry: FileEntry; flushed: boolean }
   | { id: number; kind: 'synced' }
   | { id: number; kind: 'error'; code: string; message: string };
+
+/** A write that would land on another filesystem than the drive it was meant for (the drive was unmounted). */
+export function notOnDevice(rel: string): Error {
+  return Object.assign(new Error(`${rel} would land outside the drive: it is no longer mounted there`), { code: 'ENXIO' });
+}

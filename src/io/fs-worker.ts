@@ -7,7 +7,7 @@ import { closeSync, fdatasyncSync, fstatSync, lstatSync, openSync, readSync, ren
 import { parentPort } from 'node:worker_threads';
 import { entryFromStats } from '../core/entry.js';
 import { createHasher } from '../core/hash.js';
-import type { FsReply, FsRequest } from './fs-protocol.js';
+import { notOnDevice, type FsReply, type FsRequest } from './fs-protocol.js';
 import { addon as native } from './native.js';
 import { TEMP_FLAGS, withNoatime } from './open-flags.js';
 
@@ -59,6 +59,7 @@ function write(req: Extract<FsRequest, { op: 'write' }>): FsReply {
     let n = 0;
     while (n < req.data.length) n += writeSync(fd, req.data, n, req.data.length - n, n);
     written = fstatSync(fd, { bigint: true });
+    if (req.requiredDev !== undefined && written.dev !== req.requiredDev) throw notOnDevice(req.rel);
     if (req.syncEach || written.dev !== req.rootDev) {
       fdatasyncSync(fd);
       flushed = true;

@@ -7,6 +7,7 @@ import { errnoCode } from '../core/errors.js';
 import type { FileTimes, Target, TargetCaps, WriteHandle } from '../core/target.js';
 import { fsPool } from '../io/fs-pool.js';
 import { nanosecondTimes, setTimesNs } from '../io/native.js';
+import { notOnDevice } from '../io/fs-protocol.js';
 import { TEMP_FLAGS } from '../io/open-flags.js';
 import { RealDirs } from './real-dirs.js';
 import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
@@ -33,21 +34,27 @@ export class LocalTarget implements Target {
   private readonly tempsInFlight = new Set<string>();
   private durability: Durability | undefined;
 
+  /**
+   * `device`: the st_dev the root must be on (a removable drive's). Once the drive is unmounted its
+   * path is a bare mount point on another filesystem: every write there fails ENXIO instead.
+   */
   constructor(
     readonly root: string,
     identity = root,
+    private readonly options: { device?: bigint } = {},
   ) {
     this.tag = jobTag(identity);
     this.dirs = new RealDirs(root);
     if (nanosecondTimes) {
       // The whole-file path needs the native helper (ns times in the pool threads, and syncfs).
       this.writeWhole = async (rel, data, times) => {
+        await this.checkDevice(rel);
         await this.dirs.ensure(parentOf(rel));
         const d = this.beforeWriting();
         const final = this.abs(rel);
         const temp = this.claimTemp(final, rel);
         try {
-          const r = await fsPool().write({ temp, final, rel, data, atimeNs: times.atimeNs, mtimeNs: times.mtimeNs, syncEach: d.syncEach, rootDev: d.rootDev });
+          const r = await fsPool().write({ temp, final, rel, data, atimeNs: times.atimeNs, mtimeNs: times.mtimeNs, syncEach: d.syncEach, rootDev: d.rootDev, requiredDev: this.options.device });
           return r.entry;
         } finally {
           this.tempsInFlight.delete(temp);
@@ -65,7 +72,20 @@ export class LocalTarget implements Target {
    */
   private beforeWriting(): Durability {
     this.durability ??= openDurability(this.root);
+    if (this.options.device !== undefined && this.durability.rootDev !== this.options.device) {
+      const { fd } = this.durability;
+      this.durability = undefined;
+      closeSync(fd);
+      throw notOnDevice(this.root);
+    }
     return this.durability;
+  }
+
+  /** With a required device: fails ENXIO, before any directory is made, once the root is on another one. */
+  private async checkDevice(rel: string): Promise<void> {
+    if (this.options.device === undefined) return;
+    const s = await stat(this.root, { bigint: true }).catch(() => undefined);
+    if (s?.dev !== this.options.device) throw notOnDevice(rel);
   }
 
   /**
@@ -153,6 +173,7 @@ export class LocalTarget implements Target {
   }
 
   async openWrite(rel: string): Promise<WriteHandle> {
+    await this.checkDevice(rel);
     await this.dirs.ensure(parentOf(rel));
     if (this.flushAll) this.beforeWriting();
     const final = this.abs(rel);
@@ -160,6 +181,11 @@ export class LocalTarget implements Target {
     let fh;
     try {
       fh = await open(temp, TEMP_FLAGS, 0o644);
+      if (this.options.device !== undefined && (await fh.stat({ bigint: true })).dev !== this.options.device) {
+        await fh.close();
+        await unlink(temp).catch(() => undefined);
+        throw notOnDevice(rel);
+      }
     } catch (err) {
       this.tempsInFlight.delete(temp);
       throw err;

@@ -8,7 +8,7 @@ const mounted: string[] = [];
 afterAll(() => {
   for (const m of mounted.reverse()) {
     try {
-      execFileSync('umount', ['-l', m]);
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
     } catch {
       // already unmounted by the test
     }

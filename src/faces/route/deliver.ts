@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
@@ -161,7 +161,10 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
     throw new FerryError('REFUSED', `${loc.root} no longer carries the marker of ${drive.label}; nothing was written to it.`);
   }
   const root = drive.folder ? join(loc.root, drive.folder) : loc.root;
-  const target = new LocalTarget(root, `route:${drive.id}`);
+  // The drive's device, read now that its marker is there: should it be unmounted mid-delivery, its
+  // path becomes a bare mount point on the system disk, and every write there fails instead of landing.
+  const device = (await stat(loc.root, { bigint: true })).dev;
+  const target = new LocalTarget(root, `route:${drive.id}`, { device });
   const gone = new AbortController();
   let goneReason: string | undefined;
   const goneCheck = async (): Promise<boolean> => {

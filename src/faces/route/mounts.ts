@@ -105,7 +105,8 @@ export async function fsIdentity(device: string): Promise<FsIdentity> {
     // no lsblk, or it cannot read the device: try blkid
   }
   try {
-    const { stdout } = await run('blkid', ['-o', 'export', device], { timeout: 5000 });
+    // -c /dev/null: read the superblock now, not blkid's cache (a loop device reused for another image keeps its old entry there).
+    const { stdout } = await run('blkid', ['-c', '/dev/null', '-o', 'export', device], { timeout: 5000 });
     const field = (k: string): string | undefined => new RegExp(`^${k}=(.*)$`, 'm').exec(stdout)?.[1]?.replace(/\\(.)/g, '$1');
     return { uuid: field('UUID'), label: field('LABEL') };
   } catch {
