@@ -6,6 +6,7 @@
 //   node bench/run.mjs copy small      copy on the named corpora (small adds the no-op and scan tables)
 //   node bench/run.mjs bwlimit         how closely --bwlimit follows its limit (see bwlimit.mjs)
 //   node bench/run.mjs watch           ferry watch: change latency, reconciliation rate, idle cost (see watch.mjs)
+//   node bench/run.mjs route [small|mixed]  ferry route sync-once against cp and rsync (see route.mjs)
 //
 // Environment: FERRY_BENCH_SCALE (corpus size factor, default 1), FERRY_BENCH_ROUNDS (copy rounds,
 // default 3), FERRY_BENCH_HASH_MIB (default 1024), FERRY_BENCH_HASH_ROUNDS (default 3),
@@ -19,16 +20,17 @@ import { CORPUS_NAMES } from './corpus.mjs';
 import { cleanupDestinations, runCopy } from './copy.mjs';
 import { runBwlimit } from './bwlimit.mjs';
 import { runHash } from './hash.mjs';
+import { runRoute } from './route.mjs';
 import { runWatch } from './watch.mjs';
 import { OUT_DIR, machineInfo, settings, snapshotFerry, toolVersions } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const what = args[0] ?? 'all';
-if (!['all', 'hash', 'copy', 'bwlimit', 'watch'].includes(what)) {
-  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch]`);
+if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route'].includes(what)) {
+  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...]]`);
   process.exit(2);
 }
-const corpora = what === 'copy' && args.length > 1 ? args.slice(1) : CORPUS_NAMES;
+const corpora = (what === 'copy' || what === 'route') && args.length > 1 ? args.slice(1) : CORPUS_NAMES;
 for (const c of corpora) {
   if (!CORPUS_NAMES.includes(c)) {
     console.error(`unknown corpus "${c}": one of ${CORPUS_NAMES.join(', ')}`);
@@ -73,6 +75,7 @@ try {
   }
   if (what === 'all' || what === 'bwlimit') emit(await runBwlimit());
   if (what === 'all' || what === 'watch') emit(await runWatch());
+  if (what === 'all' || what === 'route') emit(await runRoute(what === 'route' && args.length > 1 ? corpora : ['small', 'mixed']));
 } finally {
   cleanupDestinations();
 }

@@ -128,6 +128,14 @@ describe('ferry route with directory-backed drives', () => {
     expect(readFileSync(join(drive, 'a (2).png'))).toEqual(sample.png(7));
     expect(r.stdout).toContain('b.png: already on Stick with the same content');
     expect(statSync(join(drive, 'b.png')).mtimeMs).toBe(bBefore);
+
+    // A source file whose own name is the one chosen for another: each keeps its bytes.
+    sample.put(drive, 'c.png', sample.png(20));
+    sample.put(w.source, 'c.png', sample.png(21));
+    sample.put(w.source, 'c (2).png', sample.png(22));
+    expect((await w.route('sync-once')).code).toBe(0);
+    const onDrive = Object.values(files(drive));
+    for (const seed of [20, 21, 22]) expect(onDrive).toContain(createHash('sha256').update(sample.png(seed)).digest('hex'));
   });
 
   it('delivers a changed file again over its own earlier copy', async () => {

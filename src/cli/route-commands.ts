@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
-import { EXIT, FerryError } from '../core/errors.js';
+import { describeFileError, EXIT, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
 import { exampleConfig, writeWhole } from '../faces/route/config-file.js';
 import { checkConfig, checkSource, defaultConfigPath, formatProblem, loadConfig, type RouteConfig } from '../faces/route/config.js';
@@ -53,10 +53,13 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
 
   const events = (f: Flags): { emit: (e: FerryEvent) => void; failures: () => number } => {
     let failures = 0;
-    const render = f.json ? ndjsonRenderer(out) : routeRenderer({ write: out, writeErr: err, verbose: f.verbose === true, tty: process.stdout.isTTY === true });
+    const render = f.json ? ndjsonRenderer(out) : routeRenderer({ write: out, writeErr: err, verbose: f.verbose === true, tty: process.stdout.isTTY === true, columns: () => process.stdout.columns || 100 });
     return {
       emit: (e) => {
-        if (e.type === 'file.error' || e.type === 'route.error') failures++;
+        // Not all delivered: a file that could not be read or written, a source directory the scan could
+        // not read, a drive that filled up or failed. A drive that is away (or went) is not a failure.
+        if (e.type === 'file.error' || e.type === 'route.error' || e.type === 'scan.error') failures++;
+        if (e.type === 'drive.done' && (e.stoppedBy === 'full' || e.stoppedBy === 'error')) failures++;
         render(e);
       },
       failures: () => failures,
@@ -78,7 +81,11 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       wrap(false, async () => {
         const path = configPath(f);
         if (existsSync(path) && !f.force) throw new FerryError('USAGE', `${path} already exists; nothing was written.`, { hint: 'Use --force to replace it, or --config to write another file.' });
-        writeWhole(path, exampleConfig(f.source));
+        try {
+          writeWhole(path, exampleConfig(f.source));
+        } catch (e) {
+          throw new FerryError('USAGE', `Cannot write ${path}: ${describeFileError(e)}.`, { cause: e });
+        }
         out(`wrote ${path}\nnext: set \`source\` in it, then \`ferry route register-drive --label L --category C\`\n`);
         return EXIT.ok;
       }),

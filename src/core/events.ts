@@ -62,7 +62,7 @@ export type FerryEvent =
   | { type: 'drive.online'; drive: string; location: string }
   | { type: 'drive.offline'; drive: string; reason: string }
   | { type: 'drive.refused'; drive: string; location: string; reason: string }
-  | { type: 'drive.done'; drive: string; delivered: number; bytes: number; failed: number; pendingLeft: number; stopped?: string }
+  | { type: 'drive.done'; drive: string; delivered: number; bytes: number; failed: number; pendingLeft: number; stopped?: string; stoppedBy?: 'away' | 'full' | 'error' | 'interrupted' }
   | ({ type: 'stats' } & StatsSnapshot)
   | { type: 'run.end'; status: RunStatus; summary: RunSummary };
 

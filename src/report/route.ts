@@ -7,6 +7,8 @@ export interface RouteRendererOptions {
   verbose: boolean;
   /** A terminal: progress is one line redrawn in place. */
   tty: boolean;
+  /** The terminal's width: the progress line is cut to fit, or it would wrap and never be cleared. */
+  columns?: () => number;
 }
 
 /** `ferry route`'s lines: what was queued, delivered, refused; progress on a terminal. */
@@ -74,7 +76,9 @@ export function routeRenderer(o: RouteRendererOptions): (e: FerryEvent) => void 
       case 'stats':
         if (o.tty && e.phase === 'transferring' && e.current.length > 0) {
           const eta = formatDuration(e.etaBacklogSec);
-          o.write(`\r\x1b[2K${e.current[0]!.path}  ${formatBytes(e.bytesSession)} · ${formatBytes(e.rateNow)}/s · ${e.backlogFiles} left · ETA ${eta}`);
+          const line = `${e.current[0]!.path}  ${formatBytes(e.bytesSession)} · ${formatBytes(e.rateNow)}/s · ${e.backlogFiles} left · ETA ${eta}`;
+          const width = Math.max(20, (o.columns?.() ?? 100) - 1);
+          o.write(`\r\x1b[2K${line.length > width ? `…${line.slice(line.length - width + 1)}` : line}`);
           progress = true;
         }
         break;

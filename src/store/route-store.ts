@@ -33,10 +33,13 @@ export interface PendingDelivery {
 export interface Delivery {
   driveId: string;
   hash: string;
-  /** Where it is on the drive, relative to the drive's root. */
+  /** Where it is on the drive, relative to where the drive takes deliveries (its root, or its `folder`). */
   path: string;
-  sourcePath: string;
+  /** The source file it came from; null once that file left the source (a later file of that name is another file). */
+  sourcePath: string | null;
   size: bigint;
+  /** The mtime of the file on the drive as ferry left it. */
+  mtimeNs: bigint;
   deliveredNs: bigint;
 }
 
@@ -70,8 +73,13 @@ export interface RouteStore {
   /** Paths that carry `hash`. */
   pathsWithHash(hash: string): Promise<string[]>;
   putFiles(files: RouteFile[]): Promise<void>;
-  /** Forgets source files (and, with `below`, everything under those paths as directories). */
+  /**
+   * Forgets source files that left the source (and, with `below`, everything under those paths as
+   * directories). Their deliveries stay, no longer tied to a source path.
+   */
   removeFiles(paths: string[], options?: { below?: boolean }): Promise<number>;
+  /** Makes the next scan classify and hash these files again (they changed while ferry read them). */
+  staleFiles(paths: string[]): Promise<void>;
   /**
    * Brings the queue in line with the files and drives: queues each content a drive of its category
    * does not have yet (once per drive, whatever its names), points pending rows at a path that
@@ -85,6 +93,11 @@ export interface RouteStore {
   deliveryAt(driveId: string, path: string): Promise<Delivery | undefined>;
   /** Deliveries of a content on any drive. */
   deliveriesOf(hash: string): Promise<Delivery[]>;
+  /**
+   * Of `paths`, those whose content a drive of their category already has, or awaits, under another
+   * source path: each with that drive, the other name, and whether it is still queued.
+   */
+  duplicates(paths: string[]): Promise<Array<{ path: string; driveId: string; sameAs: string; queued: boolean }>>;
   /** Records deliveries and takes their contents off the queue; a content replaced at the same path loses its row. */
   recordDeliveries(rows: Delivery[]): Promise<void>;
   /** Notes a failed attempt; the row stays queued. */

@@ -37,18 +37,19 @@ export class LocalTarget implements Target {
   /**
    * `device`: the st_dev the root must be on (a removable drive's). Once the drive is unmounted its
    * path is a bare mount point on another filesystem: every write there fails ENXIO instead.
+   * `keepSymlinks`: a symlinked directory on the way to a file fails it rather than being replaced.
    */
   constructor(
     readonly root: string,
     identity = root,
-    private readonly options: { device?: bigint } = {},
+    private readonly options: { device?: bigint; keepSymlinks?: boolean } = {},
   ) {
     this.tag = jobTag(identity);
-    this.dirs = new RealDirs(root);
+    this.dirs = new RealDirs(root, options.device === undefined ? undefined : () => this.checkDevice(''), options.keepSymlinks === true);
     if (nanosecondTimes) {
       // The whole-file path needs the native helper (ns times in the pool threads, and syncfs).
       this.writeWhole = async (rel, data, times) => {
-        await this.checkDevice(rel);
+        if (parentOf(rel) === '') await this.checkDevice(rel);
         await this.dirs.ensure(parentOf(rel));
         const d = this.beforeWriting();
         const final = this.abs(rel);
@@ -81,7 +82,10 @@ export class LocalTarget implements Target {
     return this.durability;
   }
 
-  /** With a required device: fails ENXIO, before any directory is made, once the root is on another one. */
+  /**
+   * With a required device: fails ENXIO once the root is on another one. Run before a directory is
+   * made; a file's temp is checked after it is opened (its fstat), and removed if it is elsewhere.
+   */
   private async checkDevice(rel: string): Promise<void> {
     if (this.options.device === undefined) return;
     const s = await stat(this.root, { bigint: true }).catch(() => undefined);
@@ -173,7 +177,7 @@ export class LocalTarget implements Target {
   }
 
   async openWrite(rel: string): Promise<WriteHandle> {
-    await this.checkDevice(rel);
+    if (parentOf(rel) === '') await this.checkDevice(rel); // the root itself: no directory to make, so no check yet
     await this.dirs.ensure(parentOf(rel));
     if (this.flushAll) this.beforeWriting();
     const final = this.abs(rel);

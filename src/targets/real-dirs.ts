@@ -18,7 +18,16 @@ function notADirectory(rel: string, what: string): Error {
 export class RealDirs {
   private readonly known = new Set<string>();
 
-  constructor(private readonly root: string) {}
+  /**
+   * `beforeCreate` runs before any directory is made (a removable drive checks it is still mounted).
+   * `keepSymlinks`: a symlink on the way is an error (ENOTDIR) instead of being replaced: on a drive
+   * ferry only adds files, the user's links are theirs.
+   */
+  constructor(
+    private readonly root: string,
+    private readonly beforeCreate?: () => Promise<void>,
+    private readonly keepSymlinks = false,
+  ) {}
 
   /** Ensures `relDir` and its parents are real directories, creating the missing ones. */
   async ensure(relDir: string): Promise<void> {
@@ -31,12 +40,14 @@ export class RealDirs {
       st = await lstat(path);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
+      await this.beforeCreate?.();
       await mkdir(path).catch((e: unknown) => {
         if (errnoCode(e) !== 'EEXIST') throw e;
       });
       st = await lstat(path);
     }
     if (st.isSymbolicLink()) {
+      if (this.keepSymlinks) throw notADirectory(relDir, 'a symlink');
       await unlink(path);
       await mkdir(path);
       st = await lstat(path);

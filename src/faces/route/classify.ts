@@ -86,8 +86,13 @@ async function readHead(path: string): Promise<Buffer> {
  * One read of the head, with O_NOATIME where allowed: the source is not touched.
  */
 export async function detect(path: string): Promise<Detection> {
-  const extension = extensionOf(path);
-  const head = await readHead(path);
+  return detectBytes(await readHead(path), path);
+}
+
+/** `detect` on bytes already read: the first HEAD bytes of the file (or all of it) and its name. */
+export async function detectBytes(bytes: Uint8Array, name: string): Promise<Detection> {
+  const extension = extensionOf(name);
+  const head = bytes.subarray(0, HEAD);
   const magic = await fileTypeFromBuffer(head);
   if (magic) {
     const refined = REFINES[magic.mime]?.[extension];

@@ -10,14 +10,49 @@ const KEY = /^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+(?:\s*\.\s*[A-Za-z0-9_-]+)*)\s*=
 
 const unquote = (k: string): string => k.trim().replace(/^["'](.*)["']$/, '$1');
 
+/**
+ * Scans one line's code for brackets outside strings and comments. `open` is the multi-line string
+ * delimiter (three double or three single quotes) the line starts inside, if any; returns the
+ * bracket balance and the delimiter still open at the line's end.
+ */
+function scan(line: string, open: string | null): { balance: number; open: string | null } {
+  let balance = 0;
+  let i = 0;
+  while (i < line.length) {
+    if (open) {
+      const end = line.indexOf(open, i);
+      if (end < 0) return { balance, open };
+      i = end + 3;
+      open = null;
+      continue;
+    }
+    const c = line[i]!;
+    if (c === '#') break;
+    if (line.startsWith('"""', i) || line.startsWith("'''", i)) {
+      open = line.slice(i, i + 3);
+      i += 3;
+    } else if (c === '"' || c === "'") {
+      i++;
+      while (i < line.length && line[i] !== c) i += c === '"' && line[i] === '\\' ? 2 : 1;
+      i++;
+    } else {
+      if (c === '[' || c === '{') balance++;
+      else if (c === ']' || c === '}') balance--;
+      i++;
+    }
+  }
+  return { balance, open };
+}
+
 export function keyLines(text: string): Map<string, number> {
   const lines = new Map<string, number>();
   const counters = new Map<string, number>();
   let table: Array<string | number> = [];
   let depth = 0; // open brackets of a multi-line array or inline table: its lines hold no keys
+  let open: string | null = null; // inside a multi-line string: its lines hold no keys either
   text.split(/\r?\n/).forEach((line, i) => {
     const n = i + 1;
-    if (depth === 0) {
+    if (depth === 0 && open === null) {
       const h = HEADER.exec(line);
       if (h) {
         const name = h[2]!.split('.').map(unquote);
@@ -38,12 +73,9 @@ export function keyLines(text: string): Map<string, number> {
         if (!lines.has(JSON.stringify(path))) lines.set(JSON.stringify(path), n);
       }
     }
-    const code = line.replace(/"(?:[^"\\]|\\.)*"|'[^']*'|#.*$/g, '');
-    for (const c of code) {
-      if (c === '[' || c === '{') depth++;
-      else if ((c === ']' || c === '}') && depth > 0) depth--;
-    }
-    if (HEADER.test(line)) depth = 0;
+    const r = scan(line, open);
+    open = r.open;
+    depth = Math.max(0, depth + r.balance);
   });
   return lines;
 }

@@ -1,14 +1,15 @@
-import { lstat, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { FerryError } from '../../core/errors.js';
+import { errnoCode, FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
 import { hashFile } from '../../io/hash-file.js';
 import { nanosecondTimes } from '../../io/native.js';
 import { modifyWindow } from '../../engine/plan.js';
+import { mapLimit } from '../../engine/reconcile.js';
 import { StatsTracker } from '../../engine/stats.js';
 import { transferBacklog, type BacklogStore } from '../../engine/transfer.js';
 import type { FileRecord, SyncedFile } from '../../store/store.js';
-import type { PendingDelivery, RouteStore } from '../../store/route-store.js';
+import type { Delivery, PendingDelivery, RouteStore } from '../../store/route-store.js';
 import { LocalTarget } from '../../targets/local.js';
 import { readMarker, type DriveLocation } from './drives.js';
 
@@ -26,8 +27,10 @@ export interface DriveResult {
   present: number;
   failed: number;
   pendingLeft: number;
-  /** Why delivery stopped before the queue was empty: the drive went away, filled up, or ferry was stopped. */
+  /** Why delivery stopped before the queue was empty, in a sentence. */
   stopped?: string;
+  /** The drive went away (files stay queued: not a failure), filled up, met an error, or ferry was stopped. */
+  stoppedBy?: 'away' | 'full' | 'error' | 'interrupted';
 }
 
 const PAGE = 256;
@@ -49,15 +52,23 @@ function alternative(rel: string, n: number): string {
  */
 class DriveBacklog implements BacklogStore {
   private readonly rows = new Map<string, { row: PendingDelivery; rel: string }>();
+  private readonly claimed = new Set<string>();
+  private readonly listings = new Map<string, Promise<Set<string> | undefined>>();
   present = 0;
 
   constructor(
     private readonly store: RouteStore,
     private readonly loc: DriveLocation,
     private readonly target: LocalTarget,
+    private readonly caps: { toleranceNs: bigint; caseSensitive: boolean },
     private readonly o: DeliverOptions,
     private readonly goneCheck: () => Promise<boolean>,
   ) {}
+
+  /** A name as the drive compares names: folded on a case-insensitive drive (FAT, exFAT, NTFS, SMB). */
+  private key(name: string): string {
+    return this.caps.caseSensitive ? name : name.toLowerCase();
+  }
 
   async pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>> {
     const out: Array<FileRecord & { rowid: number }> = [];
@@ -65,43 +76,85 @@ class DriveBacklog implements BacklogStore {
       const rows = await this.store.pending(this.loc.drive.id, after, Math.min(limit, PAGE));
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.id;
-      for (const row of rows) {
-        const r = await this.prepare(row);
-        if (r) out.push(r);
-      }
+      // Looking for each one's place on the drive is a stat or two: many at once, in queue order.
+      for (const r of await mapLimit(rows, 16, (row) => this.prepare(row))) if (r) out.push(r);
     }
     return out;
   }
 
+  /**
+   * The row as the transfer takes it, once the source file is still the one that was classified
+   * (same size and mtime): a file changed since is left queued for the next scan to classify again,
+   * so it never goes to the drive of its old category. A change after this look is caught by the
+   * hash computed while copying (see markSynced).
+   */
   private async prepare(row: PendingDelivery): Promise<(FileRecord & { rowid: number }) | undefined> {
     const sourcePath = join(this.o.source, row.path);
-    const s = await lstat(sourcePath, { bigint: true }).catch(() => undefined);
-    if (!s?.isFile()) {
-      await this.forget(sourcePath, row);
+    const [now, known] = await Promise.all([lstat(sourcePath, { bigint: true }).catch(() => undefined), this.store.getFile(row.path)]);
+    if (!now?.isFile() || !known || known.hash !== row.hash || now.size !== known.size || now.mtimeNs !== known.mtimeNs) {
+      if (!now) await this.store.removeFiles([row.path]);
+      else await this.store.staleFiles([row.path]);
+      this.o.emit({ type: 'file.skip', path: row.path, source: sourcePath, destination: '', size: Number(row.size), reason: now ? 'changed' : 'vanished' });
       return undefined;
     }
     const rel = await this.placeFor(row);
     if (rel === undefined) return undefined;
     this.rows.set(sourcePath, { row, rel });
     return {
-      rowid: row.id, sourcePath, destPath: join(this.target.root, rel), rel, kind: 'file', size: s.size,
-      createdNs: s.birthtimeNs, changedNs: s.ctimeNs, modifiedNs: s.mtimeNs, accessedNs: s.atimeNs, permissions: Number(s.mode & 0o7777n),
+      rowid: row.id, sourcePath, destPath: join(this.target.root, rel), rel, kind: 'file', size: row.size,
+      createdNs: now.birthtimeNs, changedNs: now.ctimeNs, modifiedNs: now.mtimeNs, accessedNs: now.atimeNs, permissions: Number(now.mode & 0o7777n),
       hash: null, algorithm: null, status: 'pending', error: null, attempts: row.attempts,
     };
   }
 
-  /** Where the content goes on the drive; undefined when it is there already (then it is recorded). */
+  /**
+   * Whether a name may be in its directory on the drive, from one listing per directory per delivery
+   * (a stat of each missing name costs an error each; a fresh drive has thousands). True when the
+   * directory could not be listed: then a stat decides.
+   */
+  private async listed(rel: string): Promise<boolean> {
+    const cut = rel.lastIndexOf('/');
+    const dir = cut < 0 ? '' : rel.slice(0, cut);
+    let names = this.listings.get(dir);
+    if (!names) {
+      names = readdir(join(this.target.root, dir)).then(
+        (n) => new Set(n.map((x) => this.key(x))),
+        (err: unknown) => (errnoCode(err) === 'ENOENT' ? new Set<string>() : undefined),
+      );
+      this.listings.set(dir, names);
+    }
+    const set = await names;
+    return set === undefined || set.has(this.key(rel.slice(cut + 1)));
+  }
+
+  /**
+   * Where the content goes on the drive; undefined when it is there already (then it is recorded).
+   * A name is taken over only from ferry's own earlier delivery of the same source file, and only
+   * while the drive's file is as ferry left it; a file of the same name that is not that (the user's,
+   * one ferry gave another file, one edited on the drive) is kept, and the content goes beside it as
+   * "name (2).ext", unless it holds the same bytes already.
+   */
   private async placeFor(row: PendingDelivery): Promise<string | undefined> {
-    const wanted = this.loc.drive.folder ? `${this.loc.drive.folder}/${row.path}` : row.path;
+    const wanted = row.path; // relative to the target's root: the drive's folder when it has one
     for (let n = 1; n < 10_000; n++) {
       const rel = n === 1 ? wanted : alternative(wanted, n);
-      const there = await this.target.stat(rel);
+      // A name another file of this delivery is going to is taken, even before it is written.
+      if (this.claimed.has(this.key(rel))) continue;
+      this.claimed.add(this.key(rel));
+      const there = (await this.listed(rel)) ? await this.target.stat(rel) : undefined;
       if (!there) return rel;
-      if (await this.store.deliveryAt(this.loc.drive.id, rel)) return rel; // ferry's own earlier delivery: replace it
+      const earlier = await this.store.deliveryAt(this.loc.drive.id, there.rel);
+      const asLeft = (d: Delivery | undefined): boolean => {
+        if (!d || there.kind !== 'file' || there.size !== d.size) return false;
+        const delta = there.mtimeNs > d.mtimeNs ? there.mtimeNs - d.mtimeNs : d.mtimeNs - there.mtimeNs;
+        return delta < this.caps.toleranceNs;
+      };
+      if (earlier?.sourcePath === row.path && there.rel === rel && asLeft(earlier)) return rel; // the source file changed: replace ferry's copy
+      this.claimed.delete(this.key(rel));
       if (there.kind === 'file' && there.size === row.size) {
         const h = await hashFile(join(this.target.root, rel), 'blake3', Number(there.size)).catch(() => undefined);
         if (h?.hash === row.hash) {
-          await this.store.recordDeliveries([{ driveId: this.loc.drive.id, hash: row.hash, path: rel, sourcePath: row.path, size: row.size, deliveredNs: BigInt(Date.now()) * 1_000_000n }]);
+          await this.store.recordDeliveries([{ driveId: this.loc.drive.id, hash: row.hash, path: rel, sourcePath: row.path, size: row.size, mtimeNs: h.mtimeNs, deliveredNs: BigInt(Date.now()) * 1_000_000n }]);
           this.present++;
           this.o.emit({ type: 'route.present', path: row.path, drive: this.loc.drive.label, destination: join(this.target.root, rel) });
           return undefined;
@@ -114,15 +167,22 @@ class DriveBacklog implements BacklogStore {
   async markSynced(files: SyncedFile[]): Promise<void> {
     const now = BigInt(Date.now()) * 1_000_000n;
     const changed: string[] = [];
+    const dropped: number[] = [];
     const rows = files.map((f) => {
       const { row, rel } = this.rows.get(f.sourcePath)!;
       this.rows.delete(f.sourcePath);
       const hash = f.hash ?? row.hash;
-      if (hash !== row.hash) changed.push(row.path); // the file changed after it was queued: classify it again
-      return { driveId: this.loc.drive.id, hash, path: rel, sourcePath: row.path, size: f.size, deliveredNs: now };
+      if (hash !== row.hash) {
+        // Changed between the look and the read: what is on the drive is recorded as it is; the
+        // queued content is no longer in the source, and the file is classified again by the next scan.
+        changed.push(row.path);
+        dropped.push(row.id);
+      }
+      return { driveId: this.loc.drive.id, hash, path: rel, sourcePath: row.path, size: f.size, mtimeNs: f.modifiedNs, deliveredNs: now };
     });
     await this.store.recordDeliveries(rows);
-    if (changed.length > 0) await this.store.removeFiles(changed);
+    if (changed.length > 0) await this.store.staleFiles(changed);
+    for (const id of dropped) await this.store.dropPending(id);
   }
 
   async markFailed(sourcePath: string, error: string): Promise<void> {
@@ -136,18 +196,20 @@ class DriveBacklog implements BacklogStore {
   async requeue(sourcePath: string): Promise<void> {
     const entry = this.rows.get(sourcePath);
     this.rows.delete(sourcePath);
-    if (entry) await this.store.removeFiles([entry.row.path]); // classified again by the next scan; the row stays queued
+    if (entry) await this.store.staleFiles([entry.row.path]); // classified again by the next scan; the row stays queued
   }
 
-  async forget(sourcePath: string, row = this.rows.get(sourcePath)?.row): Promise<void> {
+  async forget(sourcePath: string): Promise<void> {
+    const entry = this.rows.get(sourcePath);
     this.rows.delete(sourcePath);
-    if (!row) return;
-    await this.store.removeFiles([row.path]);
-    await this.store.dropPending(row.id);
+    if (!entry) return;
+    await this.store.removeFiles([entry.row.path]);
+    await this.store.dropPending(entry.row.id);
   }
 }
 
-const precision = new Map<string, bigint>();
+/** Each drive's probed time precision and case sensitivity, once per process (probing writes a file). */
+const probed = new Map<string, { precisionNs: bigint; caseSensitive: boolean }>();
 
 /**
  * Delivers a drive's queue through the engine's transfer: temp file + rename on the drive, times
@@ -164,7 +226,14 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
   // The drive's device, read now that its marker is there: should it be unmounted mid-delivery, its
   // path becomes a bare mount point on the system disk, and every write there fails instead of landing.
   const device = (await stat(loc.root, { bigint: true })).dev;
-  const target = new LocalTarget(root, `route:${drive.id}`, { device });
+  if (drive.folder) {
+    await mkdir(root, { recursive: true });
+    const f = await lstat(root, { bigint: true });
+    if (!f.isDirectory() || f.dev !== device) {
+      throw new FerryError('DEST_UNAVAILABLE', `The folder ${drive.folder} of ${drive.label} is ${f.isSymbolicLink() ? 'a symlink' : f.isDirectory() ? 'on another filesystem' : 'not a directory'}; nothing was written.`);
+    }
+  }
+  const target = new LocalTarget(root, `route:${drive.id}`, { device, keepSymlinks: true });
   const gone = new AbortController();
   let goneReason: string | undefined;
   const goneCheck = async (): Promise<boolean> => {
@@ -178,14 +247,15 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
   const emit: Emit = (e) => {
     if (!(goneReason && e.type === 'file.error')) o.emit(e);
   };
-  const backlog = new DriveBacklog(store, loc, target, { ...o, emit }, goneCheck);
   const key = `${drive.id}\0${root}`;
-  let caps = precision.get(key);
+  let caps = probed.get(key);
   if (caps === undefined) {
-    if (drive.folder) await target.mkdir('');
-    caps = (await target.probe()).timePrecisionNs;
-    precision.set(key, caps);
+    const c = await target.probe();
+    caps = { precisionNs: c.timePrecisionNs, caseSensitive: c.caseSensitive };
+    probed.set(key, caps);
   }
+  const toleranceNs = modifyWindow({ source: 1n, destination: caps.precisionNs, setter: nanosecondTimes ? 1n : 1000n });
+  const backlog = new DriveBacklog(store, loc, target, { toleranceNs, caseSensitive: caps.caseSensitive }, { ...o, emit }, goneCheck);
   const stats = new StatsTracker(emit);
   const signal = AbortSignal.any([o.signal, gone.signal]);
   const result: DriveResult = { delivered: 0, bytes: 0, present: 0, failed: 0, pendingLeft: 0 };
@@ -198,7 +268,7 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
       target,
       options: {
         blockSize: 5 * 1024 * 1024, queueCapacity: 20, transfers: 4, algorithm: 'blake3', bwlimit: o.bwlimit,
-        timeToleranceNs: modifyWindow({ source: 1n, destination: caps, setter: nanosecondTimes ? 1n : 1000n }),
+        timeToleranceNs: toleranceNs,
       },
       emit,
       stats,
@@ -207,7 +277,7 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
     result.delivered = t.copied;
     result.bytes = t.bytes;
     result.failed = goneReason ? 0 : t.failed;
-    if (t.destinationFull) result.stopped = `${drive.label} is full`;
+    if (t.destinationFull) Object.assign(result, { stopped: `${drive.label} is full`, stoppedBy: 'full' });
   } catch (err) {
     if (!(await goneCheck()) && !o.signal.aborted) throw err;
   } finally {
@@ -215,8 +285,8 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
     await target.close(); // nothing stays open on the drive: it can be unmounted
   }
   result.present = backlog.present;
-  if (goneReason) result.stopped = goneReason;
-  else if (o.signal.aborted) result.stopped = 'stopped';
+  if (goneReason) Object.assign(result, { stopped: goneReason, stoppedBy: 'away' });
+  else if (o.signal.aborted) Object.assign(result, { stopped: 'stopped', stoppedBy: 'interrupted' });
   result.pendingLeft = (await store.stats()).find((d) => d.id === drive.id)?.pending ?? 0;
   return result;
 }

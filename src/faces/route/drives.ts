@@ -31,17 +31,17 @@ export async function readMarker(dir: string): Promise<DriveMarker | undefined> 
 /** Writes the marker whole: temp file, fsync, rename, fsync of the directory. */
 export async function writeMarker(dir: string, marker: DriveMarker): Promise<void> {
   const temp = join(dir, `${MARKER}.${process.pid}.tmp`);
-  const fh = await open(temp, 'w', 0o644);
   try {
-    await fh.writeFile(`${JSON.stringify(marker, null, 2)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    const fh = await open(temp, 'w', 0o644);
+    try {
+      await fh.writeFile(`${JSON.stringify(marker, null, 2)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(temp, join(dir, MARKER));
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
+    await unlink(temp).catch(() => undefined); // a full drive, a failed rename: no temp file left behind
     throw err;
   }
   const d = await open(dir, constants.O_RDONLY);
@@ -85,7 +85,7 @@ export class DriveLocator {
   }
 
   private identity(m: Mount): Promise<FsIdentity> {
-    const key = `${m.source}\0${m.mountPoint}`;
+    const key = `${m.id ?? ''}\0${m.source}\0${m.mountPoint}`;
     let p = this.identities.get(key);
     if (!p) {
       p = fsIdentity(m.source);
@@ -101,13 +101,22 @@ export class DriveLocator {
     for (const d of this.drives) if (d.path && !places.has(d.path)) places.set(d.path, undefined);
     const online = new Map<string, DriveLocation>();
     const markers = new Map<string, DriveMarker | undefined>();
-    for (const place of places.keys()) {
+    const refused: Refusal[] = [];
+    for (const [place, mount] of places) {
       const marker = await readMarker(place);
       markers.set(place, marker);
       const drive = marker && byId.get(marker.id);
-      if (drive && !online.has(drive.id)) online.set(drive.id, { drive, root: place });
+      if (!drive || online.has(drive.id)) continue;
+      // A marker copied onto another volume does not make it the drive: where both are known, the filesystem UUID must agree.
+      if (drive.fsUuid && mount?.source.startsWith('/dev/')) {
+        const uuid = (await this.identity(mount)).uuid;
+        if (uuid && uuid !== drive.fsUuid) {
+          refused.push({ drive, location: place, reason: `its marker names ${drive.label}, but its filesystem UUID is ${uuid}, not ${drive.fsUuid} (a copied marker?)` });
+          continue;
+        }
+      }
+      online.set(drive.id, { drive, root: place });
     }
-    const refused: Refusal[] = [];
     const away = this.drives.filter((d) => !online.has(d.id));
     for (const d of away) {
       // An empty mount point is only "away"; a volume mounted on it without the drive's marker is refused.
@@ -121,7 +130,7 @@ export class DriveLocator {
         if (!m.source.startsWith('/dev/')) continue;
         const id = await this.identity(m);
         const d = id.uuid ? away.find((x) => x.fsUuid === id.uuid) : undefined;
-        if (!d || refused.some((r) => r.location === m.mountPoint)) continue;
+        if (!d || online.has(d.id) || refused.some((r) => r.location === m.mountPoint)) continue;
         const marker = markers.get(m.mountPoint);
         refused.push({ drive: d, location: m.mountPoint, reason: `it has the filesystem UUID of ${d.label} but ${marker ? `its marker names another drive (${marker.label})` : 'no ferry marker'}` });
       }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { FerryError } from '../../core/errors.js';
+import { describeFileError, FerryError } from '../../core/errors.js';
 import { hashFile } from '../../io/hash-file.js';
 import { SqliteRouteStore } from '../../store/sqlite/sqlite-route-store.js';
 import { classify, type Classification } from './classify.js';
@@ -30,9 +30,16 @@ export async function explain(config: RouteConfig, file: string): Promise<Explan
   const s = await stat(path).catch(() => undefined);
   if (!s) throw new FerryError('USAGE', `${file} does not exist.`);
   if (!s.isFile()) throw new FerryError('USAGE', `${file} is not a regular file.`);
-  const hashed = await hashFile(path, 'blake3', s.size);
-  if (!hashed) throw new FerryError('USAGE', `${file} changed while it was read; try again once it is still.`);
-  const classification = await classify(path, hashed.size, config.rules);
+  let hashed;
+  let classification: Classification;
+  try {
+    hashed = await hashFile(path, 'blake3', s.size);
+    if (!hashed) throw new FerryError('USAGE', `${file} changed while it was read; try again once it is still.`);
+    classification = await classify(path, hashed.size, config.rules);
+  } catch (err) {
+    if (err instanceof FerryError) throw err;
+    throw new FerryError('USAGE', `Cannot read ${file}: ${describeFileError(err)}.`, { cause: err });
+  }
   const drives = config.drives.filter((d) => d.category === classification.category);
   const { online } = await new DriveLocator(drives).locate(readMountTable());
   const store = existsSync(config.database) ? SqliteRouteStore.open(config.database, { readOnly: true }) : undefined;

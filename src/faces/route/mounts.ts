@@ -7,6 +7,8 @@ const run = promisify(execFile);
 
 /** One line of the mount table. */
 export interface Mount {
+  /** The kernel's id of this mount (a new mount of the same device gets a new one). */
+  id?: string;
   mountPoint: string;
   fsType: string;
   /** The device or source ("/dev/sdb1", "server:/share", "tmpfs"). */
@@ -23,7 +25,7 @@ export function parseMountInfo(text: string): Mount[] {
     const fields = line.split(' ');
     const dash = fields.indexOf('-', 6);
     if (fields.length < 10 || dash < 0) continue;
-    mounts.push({ mountPoint: unescape(fields[4]!), fsType: fields[dash + 1]!, source: unescape(fields[dash + 2]!) });
+    mounts.push({ id: fields[0]!, mountPoint: unescape(fields[4]!), fsType: fields[dash + 1]!, source: unescape(fields[dash + 2]!) });
   }
   return mounts;
 }
@@ -33,8 +35,13 @@ const PSEUDO = new Set([
   'proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'devtmpfs', 'mqueue', 'debugfs', 'tracefs', 'securityfs', 'pstore', 'bpf',
   'configfs', 'fusectl', 'hugetlbfs', 'autofs', 'binfmt_misc', 'nsfs', 'efivarfs', 'rpc_pipefs', 'selinuxfs',
 ]);
-/** Network filesystems: their mount roots are not probed for markers (a hung server would hang the poll). */
-const NETWORK = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'fuse.sshfs', '9p', 'ceph', 'glusterfs', 'afs']);
+/**
+ * Network filesystems: their mount roots are not probed for markers (a hung server would hang the
+ * poll). So are FUSE filesystems of a program (fuse.sshfs, fuse.rclone…); `fuseblk` (exFAT, NTFS on
+ * a device) is a drive.
+ */
+const NETWORK = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', '9p', 'ceph', 'glusterfs', 'afs', 'davfs', 'fuse']);
+const isNetwork = (type: string): boolean => NETWORK.has(type) || type.startsWith('fuse.');
 
 export const MOUNTINFO = '/proc/self/mountinfo';
 
@@ -55,7 +62,7 @@ export function readMountTable(): string | undefined {
  * mount folders elsewhere (/Volumes on macOS, /media and /run/media on other systems).
  */
 export function mountCandidates(table: string | undefined): Mount[] {
-  if (table !== undefined) return parseMountInfo(table).filter((m) => !PSEUDO.has(m.fsType) && !NETWORK.has(m.fsType));
+  if (table !== undefined) return parseMountInfo(table).filter((m) => !PSEUDO.has(m.fsType) && !isNetwork(m.fsType));
   const found: Mount[] = [];
   const user = process.env.USER ?? '';
   for (const dir of ['/Volumes', '/media', join('/media', user), join('/run/media', user)]) {

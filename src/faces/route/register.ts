@@ -1,4 +1,4 @@
-import { FerryError } from '../../core/errors.js';
+import { describeFileError, FerryError } from '../../core/errors.js';
 import { appendDrive } from './config-file.js';
 import type { RouteConfig, RouteDrive } from './config.js';
 import { checkDriveDir, newMarker, readMarker, writeMarker } from './drives.js';
@@ -61,7 +61,11 @@ export async function registerDrive(config: RouteConfig, req: RegisterRequest): 
   const owner = existing && config.drives.find((d) => d.id === existing.id);
   if (owner) throw new FerryError('USAGE', `${path} is already registered as the drive "${owner.label}".`);
   const marker = newMarker(label, category, existing?.id);
-  await writeMarker(path, marker);
+  try {
+    await writeMarker(path, marker);
+  } catch (err) {
+    throw new FerryError('DEST_UNAVAILABLE', `Cannot write the drive's marker in ${path}: ${describeFileError(err)}; nothing was registered.`, { cause: err });
+  }
   const drive: RouteDrive = { id: marker.id, label, category, folder: '', fsUuid: identity.uuid, fsLabel: identity.label, path };
   appendDrive(config.file, drive);
   return { drive, adopted: existing !== undefined };

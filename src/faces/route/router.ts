@@ -1,14 +1,15 @@
 import { lstat, stat } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
-import { describeFileError, FerryError } from '../../core/errors.js';
+import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
 import { indexFilter } from '../../engine/index-filter.js';
 import { mapLimit } from '../../engine/reconcile.js';
 import { walkTree } from '../../engine/scan.js';
+import { fsPool } from '../../io/fs-pool.js';
 import { hashFile } from '../../io/hash-file.js';
 import type { RouteFile, RouteStore } from '../../store/route-store.js';
 import { SqliteRouteStore } from '../../store/sqlite/sqlite-route-store.js';
-import { classify } from './classify.js';
+import { categorize, detect, detectBytes, type Detection } from './classify.js';
 import type { RouteConfig } from './config.js';
 import { deliverToDrive, type DriveResult } from './deliver.js';
 import { DriveLocator, type DriveLocation } from './drives.js';
@@ -31,6 +32,11 @@ export interface RouterOptions {
   /** Opens the Store read-only: status and listings beside a running `ferry route run`. */
   readOnly?: boolean;
 }
+
+/** Files up to this size are read once, whole, for their hash and their type. */
+const WHOLE = 1024 * 1024;
+/** Files classified per chunk of a scan. */
+const CHUNK = 2000;
 
 const posixRel = (root: string, p: string): string => relative(root, p).split(sep).join('/');
 
@@ -83,15 +89,29 @@ export class Router {
     }
   }
 
-  /** Classifies and hashes one file; undefined when it could not be read (reported) or changed while read. */
+  /**
+   * Classifies and hashes one file; undefined when it could not be read (reported) or changed while
+   * read. A file of at most 1 MiB is read once, on the I/O threads, for both.
+   */
   private async look(rel: string, size: bigint): Promise<RouteFile | undefined> {
     const path = `${this.config.source}/${rel}`;
     try {
-      const hashed = await hashFile(path, 'blake3', Number(size));
-      if (!hashed) return undefined; // changing now: the next event or scan sees it settled
-      const c = await classify(path, hashed.size, this.config.rules);
-      this.o.emit({ type: 'route.classified', path: rel, size: hashed.size, mime: c.detection.mime, category: c.category, by: c.detection.by });
-      return { path: rel, size: BigInt(hashed.size), mtimeNs: hashed.mtimeNs, hash: hashed.hash, mime: c.detection.mime, category: c.category };
+      let hashed: { hash: string; size: number; mtimeNs: bigint } | undefined;
+      let detection: Detection | undefined;
+      if (size <= BigInt(WHOLE)) {
+        const r = await fsPool().read(path, rel, 'blake3', WHOLE);
+        if (r.kind === 'changed') return undefined; // changing now: the next event or scan sees it settled
+        if (r.kind === 'read') {
+          hashed = { hash: r.hash!, size: Number(r.entry.size), mtimeNs: r.entry.mtimeNs };
+          detection = await detectBytes(r.data, rel);
+        }
+      }
+      hashed ??= await hashFile(path, 'blake3', Number(size));
+      if (!hashed) return undefined;
+      detection ??= await detect(path);
+      const c = categorize(detection, rel, hashed.size, this.config.rules);
+      this.o.emit({ type: 'route.classified', path: rel, size: hashed.size, mime: detection.mime, category: c.category, by: detection.by });
+      return { path: rel, size: BigInt(hashed.size), mtimeNs: hashed.mtimeNs, hash: hashed.hash, mime: detection.mime, category: c.category };
     } catch (err) {
       this.o.emit({ type: 'route.error', path: rel, message: describeFileError(err) });
       return undefined;
@@ -99,7 +119,8 @@ export class Router {
   }
 
   private async lookAll(items: Array<{ rel: string; size: bigint }>): Promise<RouteFile[]> {
-    const files = (await mapLimit(items, 4, (i) => this.look(i.rel, i.size))).filter((f): f is RouteFile => f !== undefined);
+    // Many at once: small files go to the I/O threads in batches, so what bounds them is round trips.
+    const files = (await mapLimit(items, 16, (i) => this.look(i.rel, i.size))).filter((f): f is RouteFile => f !== undefined);
     await this.store.putFiles(files);
     return files;
   }
@@ -111,6 +132,13 @@ export class Router {
     const seen = new Set<string>();
     const changed: Array<{ rel: string; size: bigint }> = [];
     const summary: ScanSummary = { files: 0, classified: 0, removed: 0, errors: 0, queued: 0 };
+    const looked: string[] = [];
+    // Classified in chunks while the walk goes on: memory stays bounded, and the work done is kept.
+    const look = async (): Promise<void> => {
+      const files = await this.lookAll(changed.splice(0));
+      summary.classified += files.length;
+      for (const f of files) looked.push(f.path);
+    };
     for await (const batch of walkTree(this.config.source, { signal: this.o.signal })) {
       for (const e of batch.errors) {
         summary.errors++;
@@ -123,15 +151,15 @@ export class Router {
         const k = known.get(e.rel);
         if (!k || k.size !== e.size || k.mtimeNs !== e.mtimeNs) changed.push({ rel: e.rel, size: e.size });
       }
+      if (changed.length >= CHUNK) await look();
     }
-    const files = await this.lookAll(changed);
-    summary.classified = files.length;
+    await look();
     // A walk that met errors may have missed files: forget nothing after one.
     if (summary.errors === 0) {
       const gone = [...known.keys()].filter((p) => !seen.has(p));
       summary.removed = await this.store.removeFiles(gone);
     }
-    summary.queued = await this.queue(files);
+    summary.queued = await this.queue(looked);
     return summary;
   }
 
@@ -163,26 +191,19 @@ export class Router {
       const known = await this.store.getFile(i.rel);
       if (!known || known.size !== i.size || known.mtimeNs !== i.mtimeNs) fresh.push(i);
     }
-    return this.queue(await this.lookAll(fresh));
+    return this.queue((await this.lookAll(fresh)).map((f) => f.path));
   }
 
-  /** Refreshes the queue; reports what was queued and which new files carry a content a drive already has. */
-  private async queue(looked: RouteFile[]): Promise<number> {
+  /** Refreshes the queue; reports what was queued and which of the files just looked at carry a content a drive has or awaits under another name. */
+  private async queue(looked: string[]): Promise<number> {
     const label = new Map(this.config.drives.map((d) => [d.id, d.label]));
     const queued = await this.store.refreshQueue(BigInt(Date.now()) * 1_000_000n);
     for (const q of queued) {
       const d = this.config.drives.find((x) => x.id === q.driveId);
       this.o.emit({ type: 'route.queued', path: q.path, drive: label.get(q.driveId) ?? q.driveId, category: d?.category ?? '', size: Number(q.size) });
     }
-    for (const f of looked) {
-      for (const d of this.config.drives.filter((x) => x.category === f.category)) {
-        const delivered = await this.store.deliveries(d.id, f.hash);
-        const waiting = delivered ? undefined : await this.store.queued(d.id, f.hash);
-        const other = delivered?.sourcePath ?? waiting?.path;
-        if (other !== undefined && other !== f.path) {
-          this.o.emit({ type: 'route.duplicate', path: f.path, drive: d.label, sameAs: delivered?.path ?? other, queued: waiting !== undefined });
-        }
-      }
+    for (const d of await this.store.duplicates(looked)) {
+      this.o.emit({ type: 'route.duplicate', path: d.path, drive: label.get(d.driveId) ?? d.driveId, sameAs: d.sameAs, queued: d.queued });
     }
     return queued.length;
   }
@@ -223,14 +244,16 @@ export class Router {
       try {
         r = await deliverToDrive(this.store, loc, { source: this.config.source, bwlimit: this.config.bwlimit, emit: this.o.emit, signal: this.o.signal });
       } catch (err) {
-        if (!(err instanceof FerryError) || err.code === 'CONFIG' || err.code === 'STORE_LOCKED') throw err;
-        r = { delivered: 0, bytes: 0, present: 0, failed: 0, pendingLeft: pending.get(id) ?? 0, stopped: err.message };
+        // One drive's trouble (refused, unwritable, a filesystem error) stops that drive, not the others.
+        if (err instanceof FerryError ? err.code === 'CONFIG' || err.code === 'STORE_LOCKED' : errnoCode(err) === undefined) throw err;
+        const stopped = err instanceof FerryError ? err.message : `${loc.drive.label}: ${describeFileError(err)}`;
+        r = { delivered: 0, bytes: 0, present: 0, failed: 0, pendingLeft: pending.get(id) ?? 0, stopped, stoppedBy: 'error' };
       }
       results.set(loc.drive.label, r);
-      this.o.emit({ type: 'drive.done', drive: loc.drive.label, delivered: r.delivered + r.present, bytes: r.bytes, failed: r.failed, pendingLeft: r.pendingLeft, stopped: r.stopped });
-      if (r.stopped && r.stopped.endsWith('went away')) {
+      this.o.emit({ type: 'drive.done', drive: loc.drive.label, delivered: r.delivered + r.present, bytes: r.bytes, failed: r.failed, pendingLeft: r.pendingLeft, stopped: r.stopped, stoppedBy: r.stoppedBy });
+      if (r.stoppedBy === 'away') {
         this.online.delete(id);
-        this.o.emit({ type: 'drive.offline', drive: loc.drive.label, reason: r.stopped });
+        this.o.emit({ type: 'drive.offline', drive: loc.drive.label, reason: r.stopped ?? 'it went away' });
       }
     }
     return results;

@@ -12,17 +12,29 @@ const toPending = ([id, driveId, hash, path, size, queuedNs, attempts, lastError
   id: Number(id), driveId, hash, path, size, queuedNs, attempts: Number(attempts), lastError,
 });
 
-type DeliveryRow = [string, string, string, string, bigint, bigint];
-const DELIVERY_COLUMNS = 'drive_id, hash, path, source_path, size, delivered_ns';
-const toDelivery = ([driveId, hash, path, sourcePath, size, deliveredNs]: DeliveryRow): Delivery => ({ driveId, hash, path, sourcePath, size, deliveredNs });
+type DeliveryRow = [string, string, string, string | null, bigint, bigint, bigint];
+const DELIVERY_COLUMNS = 'drive_id, hash, path, source_path, size, mtime_ns, delivered_ns';
+const toDelivery = ([driveId, hash, path, sourcePath, size, mtimeNs, deliveredNs]: DeliveryRow): Delivery => ({ driveId, hash, path, sourcePath, size, mtimeNs, deliveredNs });
 
 /** `ferry route`'s state in one SQLite file (WAL), one process at a time. */
 export class SqliteRouteStore implements RouteStore {
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(
     readonly location: string,
     private readonly db: Database.Database,
     private readonly release: () => void,
   ) {}
+
+  /** Prepares each statement once (preparing costs more than running the small ones). */
+  private sql(text: string): Database.Statement {
+    let s = this.statements.get(text);
+    if (!s) {
+      s = this.db.prepare(text);
+      this.statements.set(text, s);
+    }
+    return s;
+  }
 
   /** `readOnly` takes no lock (status and listings while `ferry route run` works) and cannot write. */
   static open(path: string, options: { readOnly?: boolean } = {}): SqliteRouteStore {
@@ -60,7 +72,7 @@ export class SqliteRouteStore implements RouteStore {
   }
 
   async getFile(path: string): Promise<RouteFile | undefined> {
-    const r = this.db.prepare('SELECT path, size, mtime_ns, hash, mime, category FROM route_files WHERE path = ?').raw(true).get(path) as
+    const r = this.sql('SELECT path, size, mtime_ns, hash, mime, category FROM route_files WHERE path = ?').raw(true).get(path) as
       | [string, bigint, bigint, string, string, string]
       | undefined;
     return r && { path: r[0], size: r[1], mtimeNs: r[2], hash: r[3], mime: r[4], category: r[5] };
@@ -79,17 +91,30 @@ export class SqliteRouteStore implements RouteStore {
   }
 
   async removeFiles(paths: string[], options: { below?: boolean } = {}): Promise<number> {
-    const one = this.db.prepare('DELETE FROM route_files WHERE path = ?');
+    const one = this.sql('DELETE FROM route_files WHERE path = ?');
+    const untie = this.sql('UPDATE route_deliveries SET source_path = NULL WHERE source_path = ?');
     // Everything under `p/`: the range [p/, p0) holds exactly the paths that start with "p/" ("0" follows "/").
-    const below = this.db.prepare('DELETE FROM route_files WHERE path >= ? AND path < ?');
+    const below = this.sql('DELETE FROM route_files WHERE path >= ? AND path < ?');
+    const untieBelow = this.sql('UPDATE route_deliveries SET source_path = NULL WHERE source_path >= ? AND source_path < ?');
     let n = 0;
     this.db.transaction(() => {
       for (const p of paths) {
         n += one.run(p).changes;
-        if (options.below) n += below.run(`${p}/`, `${p}0`).changes;
+        untie.run(p);
+        if (options.below) {
+          n += below.run(`${p}/`, `${p}0`).changes;
+          untieBelow.run(`${p}/`, `${p}0`);
+        }
       }
     })();
     return n;
+  }
+
+  async staleFiles(paths: string[]): Promise<void> {
+    const stale = this.sql('UPDATE route_files SET mtime_ns = -1 WHERE path = ?');
+    this.db.transaction(() => {
+      for (const p of paths) stale.run(p);
+    })();
   }
 
   async refreshQueue(nowNs: bigint): Promise<PendingDelivery[]> {
@@ -120,24 +145,24 @@ export class SqliteRouteStore implements RouteStore {
   async pending(driveId: string | null, afterId: number, limit: number): Promise<PendingDelivery[]> {
     const rows = (
       driveId === null
-        ? this.db.prepare(`SELECT ${PENDING_COLUMNS} FROM route_pending WHERE id > ? ORDER BY id LIMIT ?`).raw(true).all(afterId, limit)
-        : this.db.prepare(`SELECT ${PENDING_COLUMNS} FROM route_pending WHERE drive_id = ? AND id > ? ORDER BY id LIMIT ?`).raw(true).all(driveId, afterId, limit)
+        ? this.sql(`SELECT ${PENDING_COLUMNS} FROM route_pending WHERE id > ? ORDER BY id LIMIT ?`).raw(true).all(afterId, limit)
+        : this.sql(`SELECT ${PENDING_COLUMNS} FROM route_pending WHERE drive_id = ? AND id > ? ORDER BY id LIMIT ?`).raw(true).all(driveId, afterId, limit)
     ) as PendingRow[];
     return rows.map(toPending);
   }
 
   async queued(driveId: string, hash: string): Promise<PendingDelivery | undefined> {
-    const r = this.db.prepare(`SELECT ${PENDING_COLUMNS} FROM route_pending WHERE drive_id = ? AND hash = ?`).raw(true).get(driveId, hash) as PendingRow | undefined;
+    const r = this.sql(`SELECT ${PENDING_COLUMNS} FROM route_pending WHERE drive_id = ? AND hash = ?`).raw(true).get(driveId, hash) as PendingRow | undefined;
     return r && toPending(r);
   }
 
   async deliveries(driveId: string, hash: string): Promise<Delivery | undefined> {
-    const r = this.db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries WHERE drive_id = ? AND hash = ?`).raw(true).get(driveId, hash) as DeliveryRow | undefined;
+    const r = this.sql(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries WHERE drive_id = ? AND hash = ?`).raw(true).get(driveId, hash) as DeliveryRow | undefined;
     return r && toDelivery(r);
   }
 
   async deliveryAt(driveId: string, path: string): Promise<Delivery | undefined> {
-    const r = this.db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries WHERE drive_id = ? AND path = ?`).raw(true).get(driveId, path) as DeliveryRow | undefined;
+    const r = this.sql(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries WHERE drive_id = ? AND path = ?`).raw(true).get(driveId, path) as DeliveryRow | undefined;
     return r && toDelivery(r);
   }
 
@@ -145,15 +170,35 @@ export class SqliteRouteStore implements RouteStore {
     return (this.db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries WHERE hash = ? ORDER BY drive_id`).raw(true).all(hash) as DeliveryRow[]).map(toDelivery);
   }
 
+  async duplicates(paths: string[]): Promise<Array<{ path: string; driveId: string; sameAs: string; queued: boolean }>> {
+    const out: Array<{ path: string; driveId: string; sameAs: string; queued: boolean }> = [];
+    for (let i = 0; i < paths.length; i += 500) {
+      const chunk = paths.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT f.path, d.id, coalesce(x.path, p.path), x.hash IS NULL
+          FROM route_files f
+          JOIN route_drives d ON d.category = f.category AND d.active = 1
+          LEFT JOIN route_deliveries x ON x.drive_id = d.id AND x.hash = f.hash
+          LEFT JOIN route_pending p ON p.drive_id = d.id AND p.hash = f.hash
+          WHERE f.path IN (${chunk.map(() => '?').join(',')})
+            AND (CASE WHEN x.hash IS NOT NULL THEN coalesce(x.source_path, '') ELSE p.path END) <> f.path`)
+        .raw(true)
+        .all(...chunk) as Array<[string, string, string, bigint]>;
+      for (const [path, driveId, sameAs, queued] of rows) out.push({ path, driveId, sameAs, queued: queued === 1n });
+    }
+    return out;
+  }
+
   async recordDeliveries(rows: Delivery[]): Promise<void> {
-    const replaced = this.db.prepare('DELETE FROM route_deliveries WHERE drive_id = ? AND path = ? AND hash <> ?');
-    const put = this.db.prepare(`INSERT INTO route_deliveries (${DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (drive_id, hash) DO UPDATE SET path = excluded.path, source_path = excluded.source_path, size = excluded.size, delivered_ns = excluded.delivered_ns`);
-    const done = this.db.prepare('DELETE FROM route_pending WHERE drive_id = ? AND hash = ?');
+    const replaced = this.sql('DELETE FROM route_deliveries WHERE drive_id = ? AND path = ? AND hash <> ?');
+    const put = this.sql(`INSERT INTO route_deliveries (${DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (drive_id, hash) DO UPDATE SET path = excluded.path, source_path = excluded.source_path, size = excluded.size,
+        mtime_ns = excluded.mtime_ns, delivered_ns = excluded.delivered_ns`);
+    const done = this.sql('DELETE FROM route_pending WHERE drive_id = ? AND hash = ?');
     this.db.transaction(() => {
       for (const r of rows) {
         replaced.run(r.driveId, r.path, r.hash);
-        put.run(r.driveId, r.hash, r.path, r.sourcePath, r.size, r.deliveredNs);
+        put.run(r.driveId, r.hash, r.path, r.sourcePath, r.size, r.mtimeNs, r.deliveredNs);
         done.run(r.driveId, r.hash);
       }
     })();

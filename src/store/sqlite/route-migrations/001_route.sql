@@ -30,8 +30,9 @@ CREATE TABLE route_deliveries (
   drive_id     TEXT NOT NULL,
   hash         TEXT NOT NULL,
   path         TEXT NOT NULL,      -- on the drive, relative to its root
-  source_path  TEXT NOT NULL,
+  source_path  TEXT,               -- the source file it came from; NULL once that file left the source
   size         INTEGER NOT NULL,
+  mtime_ns     INTEGER NOT NULL,   -- of the file on the drive as ferry left it: a file changed since is not ferry's to replace
   delivered_ns INTEGER NOT NULL,
   PRIMARY KEY (drive_id, hash)
 );
@@ -49,3 +50,4 @@ CREATE TABLE route_pending (
   last_error TEXT,
   UNIQUE (drive_id, hash)
 );
+CREATE INDEX route_pending_drive ON route_pending (drive_id, id);
