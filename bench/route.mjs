@@ -4,10 +4,11 @@
 // Rounds alternate ferry, cp, rsync; each writes into a fresh destination; timed span = tool && sync.
 //
 //   node bench/run.mjs route [small|mixed ...]     (default: small, mixed)
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureCorpus } from './corpus.mjs';
-import { OUT_DIR, ferryBin, fmtMiB, fmtRatio, fmtSec, log, mdTable, median, rmrf, settings, settle, timedRun, treeStats, waitQuiet, warmTree } from './lib.mjs';
+import { OUT_DIR, ferryBin, sleep, fmtMiB, fmtRatio, fmtSec, log, mdTable, median, rmrf, settings, settle, timedRun, treeStats, waitQuiet, warmTree } from './lib.mjs';
 
 const DST = path.join(OUT_DIR, 'dst', 'route');
 const LOGS = path.join(OUT_DIR, 'logs', 'route');
@@ -65,6 +66,38 @@ async function rounds(corpus) {
   return { corpus, stats, rows };
 }
 
+/**
+ * RSS (MiB) and CPU (% of one core) of an idle `ferry route run` on a routed corpus, sampled every
+ * second for `seconds`, 15 s after its start's work ended (the I/O threads go after 5 s idle):
+ * `first` = the run that delivered the whole corpus; otherwise a restart with everything delivered.
+ */
+export async function idle(corpus, first, seconds = 20) {
+  const src = ensureCorpus(corpus).dir;
+  rmrf(DST);
+  fs.mkdirSync(DST, { recursive: true });
+  const { config } = await world(src, 'idle');
+  if (!first) await timedRun(process.execPath, [ferryBin, 'route', 'sync-once', '--config', config], { logBase: path.join(LOGS, 'idle-first'), syncAfter: false });
+  const child = spawn(process.execPath, [ferryBin, 'route', 'run', '--json', '--config', config], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let text = '';
+  child.stdout.on('data', (d) => (text += d));
+  // The start's work is done: everything delivered (first), or the scan found nothing new (a restart).
+  while (!text.includes(first ? '"type":"drive.done"' : '"type":"drive.online"')) await sleep(200);
+  await sleep(15_000);
+  const ticks = () => fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0);
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;
+  const t0 = ticks();
+  const samples = [];
+  for (let i = 0; i < seconds; i++) {
+    await sleep(1000);
+    samples.push(rss());
+  }
+  const cpu = ((ticks() - t0) / 100 / seconds) * 100;
+  child.kill('SIGINT');
+  await new Promise((r) => child.on('close', r));
+  rmrf(DST);
+  return { min: Math.min(...samples), max: Math.max(...samples), cpu };
+}
+
 export async function runRoute(corpora = ['small', 'mixed']) {
   const out = ['### ferry route: first delivery and no-op, against cp and rsync', ''];
   const table = [];
@@ -80,6 +113,9 @@ export async function runRoute(corpora = ['small', 'mixed']) {
     ]);
   }
   out.push(mdTable(['corpus', 'ferry route sync-once', 'cp -a', 'rsync -a', '× cp', '× rsync', 'files/s (classified, hashed, delivered)', 'no-op sync-once', 'peak RSS'], table));
+  const a = await idle('small', true);
+  const b = await idle('small', false);
+  out.push('', `Idle \`ferry route run\` on the small corpus (the source watched, the mount table read every 2 s), sampled each second for 20 s from 15 s after its start's work: after delivering all 50,000 files itself, RSS ${a.min.toFixed(0)}–${a.max.toFixed(0)} MiB, CPU ${a.cpu.toFixed(2)} % of one core; restarted with everything delivered, RSS ${b.min.toFixed(0)}–${b.max.toFixed(0)} MiB, CPU ${b.cpu.toFixed(2)} %.`);
   out.push('', `Medians of ${settings.rounds} rounds; each run into a fresh destination on the same disk, source in the page cache, timed span = tool && sync. ferry's drive is a directory taking every category (one rule, \`mime = ["*/*"]\`), so every file is classified, hashed (BLAKE3) and delivered.`, '');
   return out.join('\n');
 }

@@ -72,7 +72,8 @@ export interface RouteStore {
   getFile(path: string): Promise<RouteFile | undefined>;
   /** Paths that carry `hash`. */
   pathsWithHash(hash: string): Promise<string[]>;
-  putFiles(files: RouteFile[]): Promise<void>;
+  /** Upserts classified files, stamped `lookedNs` (the scan's start) for `duplicates`. */
+  putFiles(files: RouteFile[], lookedNs: bigint): Promise<void>;
   /**
    * Forgets source files that left the source (and, with `below`, everything under those paths as
    * directories). Their deliveries stay, no longer tied to a source path.
@@ -83,9 +84,10 @@ export interface RouteStore {
   /**
    * Brings the queue in line with the files and drives: queues each content a drive of its category
    * does not have yet (once per drive, whatever its names), points pending rows at a path that
-   * still carries their content, and drops rows no file or drive needs any more. Returns what it queued.
+   * still carries their content, and drops rows no file or drive needs any more. Hands each row it
+   * queued to `onQueued` (inside the transaction: it must not call the Store) and returns how many.
    */
-  refreshQueue(nowNs: bigint): Promise<PendingDelivery[]>;
+  refreshQueue(nowNs: bigint, onQueued?: (row: PendingDelivery) => void): Promise<number>;
   pending(driveId: string | null, afterId: number, limit: number): Promise<PendingDelivery[]>;
   /** The queued row of a content for a drive. */
   queued(driveId: string, hash: string): Promise<PendingDelivery | undefined>;
@@ -94,10 +96,11 @@ export interface RouteStore {
   /** Deliveries of a content on any drive. */
   deliveriesOf(hash: string): Promise<Delivery[]>;
   /**
-   * Of `paths`, those whose content a drive of their category already has, or awaits, under another
-   * source path: each with that drive, the other name, and whether it is still queued.
+   * Of the files classified since `lookedNs`, those whose content a drive of their category already
+   * has, or awaits, under another source path: each with that drive, the other name, and whether it
+   * is still queued.
    */
-  duplicates(paths: string[]): Promise<Array<{ path: string; driveId: string; sameAs: string; queued: boolean }>>;
+  duplicates(lookedNs: bigint): Promise<Array<{ path: string; driveId: string; sameAs: string; queued: boolean }>>;
   /** Records deliveries and takes their contents off the queue; a content replaced at the same path loses its row. */
   recordDeliveries(rows: Delivery[]): Promise<void>;
   /** Notes a failed attempt; the row stays queued. */

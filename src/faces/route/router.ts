@@ -118,10 +118,10 @@ export class Router {
     }
   }
 
-  private async lookAll(items: Array<{ rel: string; size: bigint }>): Promise<RouteFile[]> {
+  private async lookAll(items: Array<{ rel: string; size: bigint }>, lookedNs: bigint): Promise<RouteFile[]> {
     // Many at once: small files go to the I/O threads in batches, so what bounds them is round trips.
     const files = (await mapLimit(items, 16, (i) => this.look(i.rel, i.size))).filter((f): f is RouteFile => f !== undefined);
-    await this.store.putFiles(files);
+    await this.store.putFiles(files, lookedNs);
     return files;
   }
 
@@ -129,15 +129,12 @@ export class Router {
   async scan(): Promise<ScanSummary> {
     await this.checkSource();
     const known = await this.store.knownFiles();
-    const seen = new Set<string>();
+    const started = BigInt(Date.now()) * 1_000_000n;
     const changed: Array<{ rel: string; size: bigint }> = [];
     const summary: ScanSummary = { files: 0, classified: 0, removed: 0, errors: 0, queued: 0 };
-    const looked: string[] = [];
     // Classified in chunks while the walk goes on: memory stays bounded, and the work done is kept.
     const look = async (): Promise<void> => {
-      const files = await this.lookAll(changed.splice(0));
-      summary.classified += files.length;
-      for (const f of files) looked.push(f.path);
+      summary.classified += (await this.lookAll(changed.splice(0), started)).length;
     };
     for await (const batch of walkTree(this.config.source, { signal: this.o.signal })) {
       for (const e of batch.errors) {
@@ -147,8 +144,8 @@ export class Router {
       for (const e of batch.entries) {
         if (e.kind !== 'file' || !this.keep(e.rel)) continue;
         summary.files++;
-        seen.add(e.rel);
         const k = known.get(e.rel);
+        known.delete(e.rel); // what is left at the end was not seen
         if (!k || k.size !== e.size || k.mtimeNs !== e.mtimeNs) changed.push({ rel: e.rel, size: e.size });
       }
       if (changed.length >= CHUNK) await look();
@@ -156,10 +153,10 @@ export class Router {
     await look();
     // A walk that met errors may have missed files: forget nothing after one.
     if (summary.errors === 0) {
-      const gone = [...known.keys()].filter((p) => !seen.has(p));
+      const gone = [...known.keys()];
       summary.removed = await this.store.removeFiles(gone);
     }
-    summary.queued = await this.queue(looked);
+    summary.queued = await this.queue(started);
     return summary;
   }
 
@@ -191,21 +188,22 @@ export class Router {
       const known = await this.store.getFile(i.rel);
       if (!known || known.size !== i.size || known.mtimeNs !== i.mtimeNs) fresh.push(i);
     }
-    return this.queue((await this.lookAll(fresh)).map((f) => f.path));
+    const started = BigInt(Date.now()) * 1_000_000n;
+    await this.lookAll(fresh, started);
+    return this.queue(started);
   }
 
-  /** Refreshes the queue; reports what was queued and which of the files just looked at carry a content a drive has or awaits under another name. */
-  private async queue(looked: string[]): Promise<number> {
-    const label = new Map(this.config.drives.map((d) => [d.id, d.label]));
-    const queued = await this.store.refreshQueue(BigInt(Date.now()) * 1_000_000n);
-    for (const q of queued) {
-      const d = this.config.drives.find((x) => x.id === q.driveId);
-      this.o.emit({ type: 'route.queued', path: q.path, drive: label.get(q.driveId) ?? q.driveId, category: d?.category ?? '', size: Number(q.size) });
+  /** Refreshes the queue; reports what was queued, and which files classified since `lookedNs` carry a content a drive has or awaits under another name. */
+  private async queue(lookedNs: bigint): Promise<number> {
+    const drives = new Map(this.config.drives.map((d) => [d.id, d]));
+    const queued = await this.store.refreshQueue(BigInt(Date.now()) * 1_000_000n, (q) => {
+      const d = drives.get(q.driveId);
+      this.o.emit({ type: 'route.queued', path: q.path, drive: d?.label ?? q.driveId, category: d?.category ?? '', size: Number(q.size) });
+    });
+    for (const d of await this.store.duplicates(lookedNs)) {
+      this.o.emit({ type: 'route.duplicate', path: d.path, drive: drives.get(d.driveId)?.label ?? d.driveId, sameAs: d.sameAs, queued: d.queued });
     }
-    for (const d of await this.store.duplicates(looked)) {
-      this.o.emit({ type: 'route.duplicate', path: d.path, drive: label.get(d.driveId) ?? d.driveId, sameAs: d.sameAs, queued: d.queued });
-    }
-    return queued.length;
+    return queued;
   }
 
   /** Reads the mount table and finds the registered drives that are here; reports drives that came, went, or are refused. */

@@ -82,11 +82,12 @@ export class SqliteRouteStore implements RouteStore {
     return this.db.prepare('SELECT path FROM route_files WHERE hash = ? ORDER BY path').pluck().all(hash) as string[];
   }
 
-  async putFiles(files: RouteFile[]): Promise<void> {
-    const put = this.db.prepare(`INSERT INTO route_files (path, size, mtime_ns, hash, mime, category) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, hash = excluded.hash, mime = excluded.mime, category = excluded.category`);
+  async putFiles(files: RouteFile[], lookedNs: bigint): Promise<void> {
+    const put = this.sql(`INSERT INTO route_files (path, size, mtime_ns, hash, mime, category, looked_ns) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, hash = excluded.hash, mime = excluded.mime,
+        category = excluded.category, looked_ns = excluded.looked_ns`);
     this.db.transaction(() => {
-      for (const f of files) put.run(f.path, f.size, f.mtimeNs, f.hash, f.mime, f.category);
+      for (const f of files) put.run(f.path, f.size, f.mtimeNs, f.hash, f.mime, f.category, lookedNs);
     })();
   }
 
@@ -117,7 +118,7 @@ export class SqliteRouteStore implements RouteStore {
     })();
   }
 
-  async refreshQueue(nowNs: bigint): Promise<PendingDelivery[]> {
+  async refreshQueue(nowNs: bigint, onQueued?: (row: PendingDelivery) => void): Promise<number> {
     return this.db.transaction(() => {
       this.db.exec(`DELETE FROM route_pending WHERE NOT EXISTS (
         SELECT 1 FROM route_files f JOIN route_drives d ON d.id = route_pending.drive_id AND d.active = 1 AND d.category = f.category
@@ -128,7 +129,7 @@ export class SqliteRouteStore implements RouteStore {
           path = (SELECT min(f.path) FROM route_files f WHERE f.hash = route_pending.hash),
           size = (SELECT f.size FROM route_files f WHERE f.hash = route_pending.hash ORDER BY f.path LIMIT 1)
         WHERE NOT EXISTS (SELECT 1 FROM route_files f WHERE f.hash = route_pending.hash AND f.path = route_pending.path)`);
-      const rows = this.db
+      const insert = this.db
         .prepare(`INSERT INTO route_pending (drive_id, hash, path, size, queued_ns)
           SELECT d.id, f.hash, min(f.path), min(f.size), ? FROM route_files f
           JOIN route_drives d ON d.category = f.category AND d.active = 1
@@ -136,9 +137,13 @@ export class SqliteRouteStore implements RouteStore {
             AND NOT EXISTS (SELECT 1 FROM route_pending p WHERE p.drive_id = d.id AND p.hash = f.hash)
           GROUP BY d.id, f.hash
           RETURNING ${PENDING_COLUMNS}`)
-        .raw(true)
-        .all(nowNs) as PendingRow[];
-      return rows.map(toPending);
+        .raw(true);
+      let n = 0;
+      for (const row of insert.iterate(nowNs) as Iterable<PendingRow>) {
+        n++;
+        onQueued?.(toPending(row));
+      }
+      return n;
     })();
   }
 
@@ -170,23 +175,17 @@ export class SqliteRouteStore implements RouteStore {
     return (this.db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries WHERE hash = ? ORDER BY drive_id`).raw(true).all(hash) as DeliveryRow[]).map(toDelivery);
   }
 
-  async duplicates(paths: string[]): Promise<Array<{ path: string; driveId: string; sameAs: string; queued: boolean }>> {
-    const out: Array<{ path: string; driveId: string; sameAs: string; queued: boolean }> = [];
-    for (let i = 0; i < paths.length; i += 500) {
-      const chunk = paths.slice(i, i + 500);
-      const rows = this.db
-        .prepare(`SELECT f.path, d.id, coalesce(x.path, p.path), x.hash IS NULL
-          FROM route_files f
-          JOIN route_drives d ON d.category = f.category AND d.active = 1
-          LEFT JOIN route_deliveries x ON x.drive_id = d.id AND x.hash = f.hash
-          LEFT JOIN route_pending p ON p.drive_id = d.id AND p.hash = f.hash
-          WHERE f.path IN (${chunk.map(() => '?').join(',')})
-            AND (CASE WHEN x.hash IS NOT NULL THEN coalesce(x.source_path, '') ELSE p.path END) <> f.path`)
-        .raw(true)
-        .all(...chunk) as Array<[string, string, string, bigint]>;
-      for (const [path, driveId, sameAs, queued] of rows) out.push({ path, driveId, sameAs, queued: queued === 1n });
-    }
-    return out;
+  async duplicates(lookedNs: bigint): Promise<Array<{ path: string; driveId: string; sameAs: string; queued: boolean }>> {
+    const rows = this.sql(`SELECT f.path, d.id, coalesce(x.path, p.path), x.hash IS NULL
+        FROM route_files f
+        JOIN route_drives d ON d.category = f.category AND d.active = 1
+        LEFT JOIN route_deliveries x ON x.drive_id = d.id AND x.hash = f.hash
+        LEFT JOIN route_pending p ON p.drive_id = d.id AND p.hash = f.hash
+        WHERE f.looked_ns >= ?
+          AND (CASE WHEN x.hash IS NOT NULL THEN coalesce(x.source_path, '') ELSE p.path END) <> f.path`)
+      .raw(true)
+      .all(lookedNs) as Array<[string, string, string, bigint]>;
+    return rows.map(([path, driveId, sameAs, queued]) => ({ path, driveId, sameAs, queued: queued === 1n }));
   }
 
   async recordDeliveries(rows: Delivery[]): Promise<void> {

@@ -11,9 +11,11 @@ CREATE TABLE route_files (
   mtime_ns INTEGER NOT NULL,
   hash     TEXT NOT NULL,          -- BLAKE3 of the content
   mime     TEXT NOT NULL,
-  category TEXT NOT NULL
+  category TEXT NOT NULL,
+  looked_ns INTEGER NOT NULL DEFAULT 0  -- when it was last classified: a scan reports duplicates among what it looked at
 );
 CREATE INDEX route_files_hash ON route_files (hash);
+CREATE INDEX route_files_looked ON route_files (looked_ns);
 
 -- The drives of the configuration (copied in at each start; a drive taken out is inactive, its history kept).
 CREATE TABLE route_drives (
