@@ -123,20 +123,23 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  withConfig(route.command('list-drives').description('the registered drives, and which are here'))
-    .option('--json', 'print JSON')
-    .action((f: Flags) =>
-      wrap(f.json === true, async () => {
-        const config = loadConfig(configPath(f));
-        await withRouter(config, () => undefined, new AbortController().signal, async (router) => {
-          await router.locate();
-          const stats = await router.store.stats();
-          const lines = driveLines(config, router, stats);
-          out(f.json ? `${JSON.stringify(lines.json)}\n` : lines.text);
-        }, true);
-        return EXIT.ok;
-      }),
-    );
+  /** list-drives and status: the drives as they are now, from the configuration, the mount table and the Store (read only). */
+  const viewCommand = (name: string, description: string, make: typeof driveLines): void => {
+    withConfig(route.command(name).description(description))
+      .option('--json', 'print JSON')
+      .action((f: Flags) =>
+        wrap(f.json === true, async () => {
+          const config = loadConfig(configPath(f));
+          await withRouter(config, () => undefined, new AbortController().signal, async (router) => {
+            await router.locate();
+            const view = make(config, router, await router.store.stats());
+            out(f.json ? `${JSON.stringify(view.json)}\n` : view.text);
+          }, true);
+          return EXIT.ok;
+        }),
+      );
+  };
+  viewCommand('list-drives', 'the registered drives, and which are here', driveLines);
 
   withConfig(route.command('list-connected').description('the mounted volumes, and which are registered drives'))
     .option('--json', 'print JSON')
@@ -208,19 +211,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  withConfig(route.command('status').description('per drive: delivered, pending, bytes, last seen'))
-    .option('--json', 'print JSON')
-    .action((f: Flags) =>
-      wrap(f.json === true, async () => {
-        const config = loadConfig(configPath(f));
-        await withRouter(config, () => undefined, new AbortController().signal, async (router) => {
-          await router.locate();
-          const lines = statusLines(config, router, await router.store.stats());
-          out(f.json ? `${JSON.stringify(lines.json)}\n` : lines.text);
-        }, true);
-        return EXIT.ok;
-      }),
-    );
+  viewCommand('status', 'per drive: delivered, pending, bytes, last seen', statusLines);
 
   withConfig(route.command('clear').description('forget the delivery history and the queue (asks first)'))
     .option('--drive <label>', 'only this drive\'s')
