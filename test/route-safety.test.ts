@@ -136,3 +136,100 @@ describe.skipIf(!canLoopMount)(`ferry route: a copied marker (${NO_LOOP_REASON})
     other.unplug();
   });
 });
+
+describe('ferry route: second review', () => {
+  it('a scan stopped before it ends forgets nothing and unties nothing (through the library: the stop is deterministic)', async () => {
+    const w = routeWorld();
+    await w.dirDrive('Docs', 'documents');
+    for (let i = 0; i < 20; i++) sample.put(w.source, `d/${i}.txt`, `file ${i}\n`);
+    expect((await w.route('sync-once')).code).toBe(0);
+    const { loadConfig } = await import('../src/faces/route/config.js');
+    const { Router } = await import('../src/faces/route/router.js');
+    const stop = new AbortController();
+    stop.abort();
+    const router = await Router.open(loadConfig(w.config), { emit: () => undefined, signal: stop.signal });
+    try {
+      await expect(router.scan()).rejects.toMatchObject({ code: 'INTERRUPTED' });
+      expect((await router.store.knownFiles()).size).toBe(20);
+      expect((await router.store.stats())[0]).toMatchObject({ delivered: 20, pending: 0 });
+    } finally {
+      await router.close();
+    }
+    writeFileSync(join(w.source, 'd/1.txt'), 'edited\n');
+    expect((await w.route('sync-once')).code).toBe(0);
+    expect(readFileSync(join(w.dir, 'drive-Docs', 'd/1.txt'), 'utf8')).toBe('edited\n'); // still ferry's own copy: replaced
+  });
+
+  it('a file of the user\'s found holding the same bytes is recorded, never replaced later', async () => {
+    const w = routeWorld();
+    const drive = await w.dirDrive('Docs', 'documents');
+    writeFileSync(join(drive, 'b.txt'), 'same words\n');
+    writeFileSync(join(w.source, 'b.txt'), 'same words\n');
+    expect((await w.route('sync-once')).stdout).toContain('b.txt: already on Docs with the same content');
+    writeFileSync(join(w.source, 'b.txt'), 'new words\n');
+    expect((await w.route('sync-once')).code).toBe(0);
+    expect(contents(drive)).toEqual({ 'b.txt': 'same words\n', 'b (2).txt': 'new words\n' });
+  });
+
+  it('process-pending with the source gone: exit 3, nothing dropped; back, the change replaces ferry\'s copy', async () => {
+    const w = routeWorld();
+    const drive = await w.dirDrive('Docs', 'documents');
+    writeFileSync(join(w.source, 'a.txt'), 'one\n');
+    expect((await w.route('sync-once')).code).toBe(0);
+    renameSync(drive, `${drive}.away`);
+    writeFileSync(join(w.source, 'a.txt'), 'two\n');
+    expect((await w.route('sync-once')).code).toBe(0);
+    renameSync(`${drive}.away`, drive);
+    renameSync(w.source, `${w.source}.away`);
+    const p = await w.route('process-pending');
+    expect(p.code).toBe(3);
+    expect(p.stderr).toContain('is missing or not a directory');
+    renameSync(`${w.source}.away`, w.source);
+    expect((await w.route('process-pending')).code).toBe(0);
+    expect(contents(drive)).toEqual({ 'a.txt': 'two\n' });
+  });
+
+  it('a loop or a link on the drive fails its own file only, never counts as "already there", and a folder through a link is refused', async () => {
+    const w = routeWorld();
+    const drive = await w.dirDrive('Docs', 'documents');
+    const elsewhere = join(w.dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'x.txt'), 'x\n');
+    symlinkSync(elsewhere, join(drive, 'linked'));
+    symlinkSync('loop2', join(drive, 'loop1'));
+    symlinkSync('loop1', join(drive, 'loop2'));
+    sample.put(w.source, 'linked/x.txt', 'x\n');
+    sample.put(w.source, 'loop1/y.txt', 'y\n');
+    sample.put(w.source, 'fine/z.txt', 'z\n');
+    const r = await w.route('sync-once', '--json');
+    expect(r.code).toBe(1);
+    const e = events(r.stdout);
+    expect(e.filter((x) => x.type === 'file.error').map((x) => x.path).sort()).toEqual(['linked/x.txt', 'loop1/y.txt']);
+    expect(e.find((x) => x.type === 'route.present')).toBeUndefined();
+    expect(readFileSync(join(drive, 'fine/z.txt'), 'utf8')).toBe('z\n');
+    expect(readdirSync(elsewhere)).toEqual(['x.txt']);
+
+    writeFileSync(w.config, readFileSync(w.config, 'utf8').replace(/(\[\[drive\]\][^[]*)$/, '$1folder = "linked/in"\n'));
+    const f = await w.route('sync-once', '--json');
+    expect(f.code).toBe(1);
+    expect(events(f.stdout).find((x) => x.type === 'drive.done')).toMatchObject({ stoppedBy: 'error' });
+    expect(readdirSync(elsewhere)).toEqual(['x.txt']);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('register-drive that cannot write the configuration: one sentence, exit 2, the drive as it was', async () => {
+    const w = routeWorld();
+    const drive = join(w.dir, 'stick');
+    mkdirSync(drive);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('chattr', ['+i', w.config]);
+    try {
+      const r = await w.route('register-drive', '--label', 'S', '--category', 'images', '--path', drive);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^ferry: Could not add the drive to .*: operation not permitted \(EPERM\); the file is as it was\.\n/);
+      expect(readdirSync(drive)).toEqual([]);
+      expect(readdirSync(w.dir).filter((n) => n.includes('.tmp'))).toEqual([]);
+    } finally {
+      execFileSync('chattr', ['-i', w.config]);
+    }
+  });
+});

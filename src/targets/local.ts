@@ -93,6 +93,16 @@ export class LocalTarget implements Target {
   }
 
   /**
+   * Rejects ENOTDIR when a parent of `rel` is not a real directory (a symlink, a file); creates
+   * nothing. Parents that do not exist yet are fine: they will be made as real directories.
+   */
+  async checkParents(rel: string): Promise<void> {
+    await this.dirs.check(rel).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    });
+  }
+
+  /**
    * Lets go of the descriptor held on the root for syncfs, so a removable drive can be unmounted.
    * Call it after the last write has been flushed; a later write opens a new one.
    */

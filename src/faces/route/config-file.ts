@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { stringify } from 'smol-toml';
-import { FerryError } from '../../core/errors.js';
+import { describeFileError, FerryError } from '../../core/errors.js';
 import { checkConfig, formatProblem, type RouteDrive } from './config.js';
 
 /** The commented configuration `ferry route init` writes. */
@@ -54,8 +54,13 @@ ignore = []
 export function writeWhole(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, text, { mode: 0o644 });
-  renameSync(temp, path);
+  try {
+    writeFileSync(temp, text, { mode: 0o644 });
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
 }
 
 /** Adds a [[drive]] table at the end of the configuration, keeping the rest (and its comments) as it was. */
@@ -66,7 +71,11 @@ export function appendDrive(file: string, drive: RouteDrive): void {
   if (drive.fsUuid) table.fs_uuid = drive.fsUuid;
   if (drive.fsLabel) table.fs_label = drive.fsLabel;
   const block = `\n# registered ${new Date().toISOString()}\n[[drive]]\n${stringify(table).trimEnd()}\n`;
-  writeWhole(file, `${before.endsWith('\n') || before === '' ? before : `${before}\n`}${block}`);
+  try {
+    writeWhole(file, `${before.endsWith('\n') || before === '' ? before : `${before}\n`}${block}`);
+  } catch (err) {
+    throw new FerryError('CONFIG', `Could not add the drive to ${file}: ${describeFileError(err)}; the file is as it was.`, { cause: err });
+  }
   const { problems } = checkConfig(file);
   if (problems.length > 0) {
     writeWhole(file, before);

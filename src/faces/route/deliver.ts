@@ -1,6 +1,6 @@
 import { lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { errnoCode, FerryError } from '../../core/errors.js';
+import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
 import { hashFile } from '../../io/hash-file.js';
 import { nanosecondTimes } from '../../io/native.js';
@@ -54,7 +54,10 @@ class DriveBacklog implements BacklogStore {
   private readonly rows = new Map<string, { row: PendingDelivery; rel: string }>();
   private readonly claimed = new Set<string>();
   private readonly listings = new Map<string, Promise<Set<string> | undefined>>();
+  private cursor = 0;
   present = 0;
+  /** Files failed before the transfer saw them (their place on the drive could not be looked at). */
+  failed = 0;
 
   constructor(
     private readonly store: RouteStore,
@@ -72,10 +75,12 @@ class DriveBacklog implements BacklogStore {
 
   async pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>> {
     const out: Array<FileRecord & { rowid: number }> = [];
-    for (let after = afterRowid; out.length === 0; ) {
+    // From the last row looked at, not the last handed over: rows skipped here are not looked at twice.
+    for (let after = Math.max(afterRowid, this.cursor); out.length === 0; ) {
       const rows = await this.store.pending(this.loc.drive.id, after, Math.min(limit, PAGE));
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.id;
+      this.cursor = after;
       // Looking for each one's place on the drive is a stat or two: many at once, in queue order.
       for (const r of await mapLimit(rows, 16, (row) => this.prepare(row))) if (r) out.push(r);
     }
@@ -90,21 +95,41 @@ class DriveBacklog implements BacklogStore {
    */
   private async prepare(row: PendingDelivery): Promise<(FileRecord & { rowid: number }) | undefined> {
     const sourcePath = join(this.o.source, row.path);
-    const [now, known] = await Promise.all([lstat(sourcePath, { bigint: true }).catch(() => undefined), this.store.getFile(row.path)]);
-    if (!now?.isFile() || !known || known.hash !== row.hash || now.size !== known.size || now.mtimeNs !== known.mtimeNs) {
-      if (!now) await this.store.removeFiles([row.path]);
-      else await this.store.staleFiles([row.path]);
-      this.o.emit({ type: 'file.skip', path: row.path, source: sourcePath, destination: '', size: Number(row.size), reason: now ? 'changed' : 'vanished' });
+    const skip = (reason: 'changed' | 'vanished'): void =>
+      this.o.emit({ type: 'file.skip', path: row.path, source: sourcePath, destination: '', size: Number(row.size), reason });
+    try {
+      const [now, known] = await Promise.all([lstat(sourcePath, { bigint: true }).catch((err: unknown) => {
+        if (errnoCode(err) === 'ENOENT') return undefined;
+        throw err;
+      }), this.store.getFile(row.path)]);
+      if (!now) {
+        await this.store.removeFiles([row.path]);
+        await this.store.dropPending(row.id);
+        skip('vanished');
+        return undefined;
+      }
+      if (!now.isFile() || !known || known.hash !== row.hash || now.size !== known.size || now.mtimeNs !== known.mtimeNs) {
+        await this.store.staleFiles([row.path]);
+        skip('changed');
+        return undefined;
+      }
+      const rel = await this.placeFor(row);
+      if (rel === undefined) return undefined;
+      this.rows.set(sourcePath, { row, rel });
+      return {
+        rowid: row.id, sourcePath, destPath: join(this.target.root, rel), rel, kind: 'file', size: row.size,
+        createdNs: now.birthtimeNs, changedNs: now.ctimeNs, modifiedNs: now.mtimeNs, accessedNs: now.atimeNs, permissions: Number(now.mode & 0o7777n),
+        hash: null, algorithm: null, status: 'pending', error: null, attempts: row.attempts,
+      };
+    } catch (err) {
+      if (err instanceof FerryError) throw err;
+      // One file's trouble (an unreadable source, a symlink or a loop on the drive) fails that file only.
+      const message = describeFileError(err);
+      await this.store.pendingFailed(row.id, message);
+      this.failed++;
+      this.o.emit({ type: 'file.error', path: row.path, source: sourcePath, destination: join(this.target.root, row.path), size: Number(row.size), message, errno: errnoCode(err) });
       return undefined;
     }
-    const rel = await this.placeFor(row);
-    if (rel === undefined) return undefined;
-    this.rows.set(sourcePath, { row, rel });
-    return {
-      rowid: row.id, sourcePath, destPath: join(this.target.root, rel), rel, kind: 'file', size: row.size,
-      createdNs: now.birthtimeNs, changedNs: now.ctimeNs, modifiedNs: now.mtimeNs, accessedNs: now.atimeNs, permissions: Number(now.mode & 0o7777n),
-      hash: null, algorithm: null, status: 'pending', error: null, attempts: row.attempts,
-    };
   }
 
   /**
@@ -136,6 +161,8 @@ class DriveBacklog implements BacklogStore {
    */
   private async placeFor(row: PendingDelivery): Promise<string | undefined> {
     const wanted = row.path; // relative to the target's root: the drive's folder when it has one
+    // Parents on the drive must be real directories: a name is never looked up (or hashed) through a link.
+    await this.target.checkParents(wanted);
     for (let n = 1; n < 10_000; n++) {
       const rel = n === 1 ? wanted : alternative(wanted, n);
       // A name another file of this delivery is going to is taken, even before it is written.
@@ -154,7 +181,8 @@ class DriveBacklog implements BacklogStore {
       if (there.kind === 'file' && there.size === row.size) {
         const h = await hashFile(join(this.target.root, rel), 'blake3', Number(there.size)).catch(() => undefined);
         if (h?.hash === row.hash) {
-          await this.store.recordDeliveries([{ driveId: this.loc.drive.id, hash: row.hash, path: rel, sourcePath: row.path, size: row.size, mtimeNs: h.mtimeNs, deliveredNs: BigInt(Date.now()) * 1_000_000n }]);
+          // Recorded as holding the content, but not as ferry's copy of this source file: it is never replaced.
+          await this.store.recordDeliveries([{ driveId: this.loc.drive.id, hash: row.hash, path: rel, sourcePath: null, size: row.size, mtimeNs: h.mtimeNs, deliveredNs: BigInt(Date.now()) * 1_000_000n }]);
           this.present++;
           this.o.emit({ type: 'route.present', path: row.path, drive: this.loc.drive.label, destination: join(this.target.root, rel) });
           return undefined;
@@ -172,13 +200,15 @@ class DriveBacklog implements BacklogStore {
       const { row, rel } = this.rows.get(f.sourcePath)!;
       this.rows.delete(f.sourcePath);
       const hash = f.hash ?? row.hash;
-      if (hash !== row.hash) {
-        // Changed between the look and the read: what is on the drive is recorded as it is; the
-        // queued content is no longer in the source, and the file is classified again by the next scan.
+      const same = hash === row.hash;
+      if (!same) {
+        // Changed between the look and the read (a race of milliseconds): the bytes on the drive are
+        // recorded as they are, but not as ferry's copy of the file, so they are never replaced; the
+        // file is classified again by the next scan and goes where its new content belongs.
         changed.push(row.path);
         dropped.push(row.id);
       }
-      return { driveId: this.loc.drive.id, hash, path: rel, sourcePath: row.path, size: f.size, mtimeNs: f.modifiedNs, deliveredNs: now };
+      return { driveId: this.loc.drive.id, hash, path: rel, sourcePath: same ? row.path : null, size: f.size, mtimeNs: f.modifiedNs, deliveredNs: now };
     });
     await this.store.recordDeliveries(rows);
     if (changed.length > 0) await this.store.staleFiles(changed);
@@ -219,18 +249,27 @@ const probed = new Map<string, { precisionNs: bigint; caseSensitive: boolean }>(
 export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: DeliverOptions): Promise<DriveResult> {
   const drive = loc.drive;
   const marker = await readMarker(loc.root);
-  if (marker?.id !== drive.id) {
-    throw new FerryError('REFUSED', `${loc.root} no longer carries the marker of ${drive.label}; nothing was written to it.`);
+  if (!marker) {
+    const pendingLeft = (await store.stats()).find((d) => d.id === drive.id)?.pending ?? 0;
+    return { delivered: 0, bytes: 0, present: 0, failed: 0, pendingLeft, stopped: `${drive.label} went away`, stoppedBy: 'away' };
+  }
+  if (marker.id !== drive.id) {
+    throw new FerryError('REFUSED', `${loc.root} now carries the marker of another drive (${marker.label}), not ${drive.label}'s; nothing was written to it.`);
   }
   const root = drive.folder ? join(loc.root, drive.folder) : loc.root;
   // The drive's device, read now that its marker is there: should it be unmounted mid-delivery, its
   // path becomes a bare mount point on the system disk, and every write there fails instead of landing.
   const device = (await stat(loc.root, { bigint: true })).dev;
-  if (drive.folder) {
-    await mkdir(root, { recursive: true });
-    const f = await lstat(root, { bigint: true });
+  // The drive's folder, made one level at a time: never through a symlink, never on another filesystem.
+  let dir = loc.root;
+  for (const part of drive.folder ? drive.folder.split('/') : []) {
+    dir = join(dir, part);
+    await mkdir(dir).catch((err: unknown) => {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+    });
+    const f = await lstat(dir, { bigint: true });
     if (!f.isDirectory() || f.dev !== device) {
-      throw new FerryError('DEST_UNAVAILABLE', `The folder ${drive.folder} of ${drive.label} is ${f.isSymbolicLink() ? 'a symlink' : f.isDirectory() ? 'on another filesystem' : 'not a directory'}; nothing was written.`);
+      throw new FerryError('DEST_UNAVAILABLE', `${dir} on ${drive.label} is ${f.isSymbolicLink() ? 'a symlink' : f.isDirectory() ? 'on another filesystem' : 'not a directory'}; nothing was written.`);
     }
   }
   const target = new LocalTarget(root, `route:${drive.id}`, { device, keepSymlinks: true });
@@ -276,7 +315,7 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
     });
     result.delivered = t.copied;
     result.bytes = t.bytes;
-    result.failed = goneReason ? 0 : t.failed;
+    result.failed = goneReason ? 0 : t.failed + backlog.failed;
     if (t.destinationFull) Object.assign(result, { stopped: `${drive.label} is full`, stoppedBy: 'full' });
   } catch (err) {
     if (!(await goneCheck()) && !o.signal.aborted) throw err;

@@ -1,7 +1,9 @@
 import { describeFileError, FerryError } from '../../core/errors.js';
 import { appendDrive } from './config-file.js';
 import type { RouteConfig, RouteDrive } from './config.js';
-import { checkDriveDir, newMarker, readMarker, writeMarker } from './drives.js';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkDriveDir, MARKER, newMarker, readMarker, writeMarker } from './drives.js';
 import { BUILTIN_CATEGORIES } from './mime-tables.js';
 import { fsIdentity, mountCandidates, mountOf, readMountTable, type FsIdentity } from './mounts.js';
 
@@ -67,6 +69,12 @@ export async function registerDrive(config: RouteConfig, req: RegisterRequest): 
     throw new FerryError('DEST_UNAVAILABLE', `Cannot write the drive's marker in ${path}: ${describeFileError(err)}; nothing was registered.`, { cause: err });
   }
   const drive: RouteDrive = { id: marker.id, label, category, folder: '', fsUuid: identity.uuid, fsLabel: identity.label, path };
-  appendDrive(config.file, drive);
+  try {
+    appendDrive(config.file, drive);
+  } catch (err) {
+    // Not registered after all: the drive goes back to how it was (no marker, or the one it had).
+    await (existing ? writeMarker(path, existing) : rm(join(path, MARKER), { force: true })).catch(() => undefined);
+    throw err;
+  }
   return { drive, adopted: existing !== undefined };
 }

@@ -150,6 +150,8 @@ export class Router {
       }
       if (changed.length >= CHUNK) await look();
     }
+    // A walk that was stopped (Ctrl-C) has not seen the rest: forget nothing, queue nothing.
+    if (this.o.signal.aborted) throw new FerryError('INTERRUPTED', 'Interrupted during the scan; the next run goes on from what it classified.');
     await look();
     // A walk that met errors may have missed files: forget nothing after one.
     if (summary.errors === 0) {
@@ -232,6 +234,7 @@ export class Router {
 
   /** Delivers the queues of the drives that are here (or of `only`); a drive's failure is reported and the others go on. */
   async deliver(only?: string[]): Promise<Map<string, DriveResult>> {
+    await this.checkSource(); // an unmounted source share must not look like files that left it
     const results = new Map<string, DriveResult>();
     const pending = new Map((await this.store.stats()).map((s) => [s.id, s.pending]));
     for (const [id, loc] of this.online) {

@@ -48,7 +48,8 @@ export class SqliteRouteStore implements RouteStore {
       const row = this.db.prepare(`SELECT value FROM route_meta WHERE key = 'source'`).pluck().get() as string | undefined;
       if (row === source) return;
       if (row !== undefined) {
-        this.db.exec('DELETE FROM route_files; DELETE FROM route_pending;');
+        // Another source: its files are other files, whatever their names; what the drives hold stays recorded.
+        this.db.exec('DELETE FROM route_files; DELETE FROM route_pending; UPDATE route_deliveries SET source_path = NULL;');
       }
       this.db.prepare(`INSERT INTO route_meta (key, value) VALUES ('source', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(source);
     })();
@@ -191,8 +192,9 @@ export class SqliteRouteStore implements RouteStore {
   async recordDeliveries(rows: Delivery[]): Promise<void> {
     const replaced = this.sql('DELETE FROM route_deliveries WHERE drive_id = ? AND path = ? AND hash <> ?');
     const put = this.sql(`INSERT INTO route_deliveries (${DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (drive_id, hash) DO UPDATE SET path = excluded.path, source_path = excluded.source_path, size = excluded.size,
-        mtime_ns = excluded.mtime_ns, delivered_ns = excluded.delivered_ns`);
+      ON CONFLICT (drive_id, hash) DO UPDATE SET source_path = excluded.source_path, size = excluded.size,
+        mtime_ns = excluded.mtime_ns, delivered_ns = excluded.delivered_ns
+      WHERE route_deliveries.path = excluded.path`);
     const done = this.sql('DELETE FROM route_pending WHERE drive_id = ? AND hash = ?');
     this.db.transaction(() => {
       for (const r of rows) {
