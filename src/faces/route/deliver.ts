@@ -53,7 +53,7 @@ function alternative(rel: string, n: number): string {
 class DriveBacklog implements BacklogStore {
   private readonly rows = new Map<string, { row: PendingDelivery; rel: string }>();
   private readonly claimed = new Set<string>();
-  private readonly listings = new Map<string, Promise<Set<string> | undefined>>();
+  private readonly listings = new Map<string, Promise<Map<string, 'dir' | 'link' | 'other'> | undefined>>();
   private cursor = 0;
   present = 0;
   /** Files failed before the transfer saw them (their place on the drive could not be looked at). */
@@ -123,6 +123,7 @@ class DriveBacklog implements BacklogStore {
       };
     } catch (err) {
       if (err instanceof FerryError) throw err;
+      if (await this.goneCheck()) return undefined; // the drive went away: not this file's failure
       // One file's trouble (an unreadable source, a symlink or a loop on the drive) fails that file only.
       const message = describeFileError(err);
       await this.store.pendingFailed(row.id, message);
@@ -133,23 +134,45 @@ class DriveBacklog implements BacklogStore {
   }
 
   /**
-   * Whether a name may be in its directory on the drive, from one listing per directory per delivery
-   * (a stat of each missing name costs an error each; a fresh drive has thousands). True when the
-   * directory could not be listed: then a stat decides.
+   * A directory of the drive as one listing (name → kind), read once per delivery: a stat of each
+   * missing name costs an error each, and a fresh drive has thousands. Empty when the directory does
+   * not exist; undefined when it cannot be listed (then stats decide).
    */
-  private async listed(rel: string): Promise<boolean> {
-    const cut = rel.lastIndexOf('/');
-    const dir = cut < 0 ? '' : rel.slice(0, cut);
+  private list(dir: string): Promise<Map<string, 'dir' | 'link' | 'other'> | undefined> {
     let names = this.listings.get(dir);
     if (!names) {
-      names = readdir(join(this.target.root, dir)).then(
-        (n) => new Set(n.map((x) => this.key(x))),
-        (err: unknown) => (errnoCode(err) === 'ENOENT' ? new Set<string>() : undefined),
+      names = readdir(join(this.target.root, dir), { withFileTypes: true }).then(
+        (n) => new Map(n.map((e) => [this.key(e.name), e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'link' : 'other'] as const)),
+        (err: unknown) => (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR' ? new Map() : undefined),
       );
       this.listings.set(dir, names);
     }
-    const set = await names;
-    return set === undefined || set.has(this.key(rel.slice(cut + 1)));
+    return names;
+  }
+
+  /** Whether a name may be in its directory on the drive (true when the directory cannot be listed). */
+  private async listed(rel: string): Promise<boolean> {
+    const cut = rel.lastIndexOf('/');
+    const names = await this.list(cut < 0 ? '' : rel.slice(0, cut));
+    return names === undefined || names.has(this.key(rel.slice(cut + 1)));
+  }
+
+  /**
+   * Rejects ENOTDIR when a parent of `rel` on the drive is a symlink or a file: a name is never looked
+   * up, hashed or written through a link. Read from the listings; a directory that cannot be listed
+   * is checked with lstat instead.
+   */
+  private async checkParents(rel: string): Promise<void> {
+    const parts = rel.split('/').slice(0, -1);
+    for (let i = 0; i < parts.length; i++) {
+      const names = await this.list(parts.slice(0, i).join('/'));
+      if (names === undefined) return this.target.checkParents(rel);
+      const kind = names.get(this.key(parts[i]!));
+      if (kind === undefined) return; // not there yet: it will be made as a real directory
+      if (kind !== 'dir') {
+        throw Object.assign(new Error(`${parts.slice(0, i + 1).join('/')} on the drive is ${kind === 'link' ? 'a symlink' : 'a file'}, not a directory`), { code: 'ENOTDIR' });
+      }
+    }
   }
 
   /**
@@ -162,7 +185,7 @@ class DriveBacklog implements BacklogStore {
   private async placeFor(row: PendingDelivery): Promise<string | undefined> {
     const wanted = row.path; // relative to the target's root: the drive's folder when it has one
     // Parents on the drive must be real directories: a name is never looked up (or hashed) through a link.
-    await this.target.checkParents(wanted);
+    await this.checkParents(wanted);
     for (let n = 1; n < 10_000; n++) {
       const rel = n === 1 ? wanted : alternative(wanted, n);
       // A name another file of this delivery is going to is taken, even before it is written.
