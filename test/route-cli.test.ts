@@ -153,6 +153,18 @@ describe('ferry route: bad input', () => {
     }
   });
 
+  it('sync-once and run with a source that is not there: one sentence, exit 3', async () => {
+    const w = routeWorld();
+    const { rmSync } = await import('node:fs');
+    rmSync(w.source, { recursive: true });
+    for (const cmd of ['sync-once', 'run']) {
+      const r = await w.route(cmd);
+      expect(r.code, cmd).toBe(3);
+      expect(r.stderr, cmd).toContain('is missing or not a directory; nothing was changed');
+      clean(r.stderr);
+    }
+  });
+
   it('refuses a database that is not ferry\'s, and a second writer while run holds the database; status still reads', async () => {
     const w = routeWorld();
     await w.dirDrive('Docs', 'documents');

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import { describeFileError, EXIT, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
-import { exampleConfig, writeWhole } from '../faces/route/config-file.js';
+import { writeExampleConfig } from '../faces/route/config-file.js';
 import { checkConfig, checkSource, defaultConfigPath, formatProblem, loadConfig, type RouteConfig } from '../faces/route/config.js';
 import type { DriveResult } from '../faces/route/deliver.js';
 import { explain } from '../faces/route/explain.js';
@@ -82,7 +82,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
         const path = configPath(f);
         if (existsSync(path) && !f.force) throw new FerryError('USAGE', `${path} already exists; nothing was written.`, { hint: 'Use --force to replace it, or --config to write another file.' });
         try {
-          writeWhole(path, exampleConfig(f.source));
+          await writeExampleConfig(path, f.source);
         } catch (e) {
           throw new FerryError('USAGE', `Cannot write ${path}: ${describeFileError(e)}.`, { cause: e });
         }

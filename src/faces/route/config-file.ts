@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { stringify } from 'smol-toml';
 import { describeFileError, FerryError } from '../../core/errors.js';
+import { writeFileWhole } from '../../io/write-file-whole.js';
 import { checkConfig, formatProblem, type RouteDrive } from './config.js';
 
 /** The commented configuration `ferry route init` writes. */
@@ -50,21 +50,13 @@ ignore = []
 `;
 }
 
-/** Writes a file whole: a temp file beside it, then a rename. */
-export function writeWhole(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temp, text, { mode: 0o644 });
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
+/** Writes the example configuration at `path` (whole, durably), creating its directory. */
+export function writeExampleConfig(path: string, source: string): Promise<void> {
+  return writeFileWhole(path, exampleConfig(source));
 }
 
 /** Adds a [[drive]] table at the end of the configuration, keeping the rest (and its comments) as it was. */
-export function appendDrive(file: string, drive: RouteDrive): void {
+export async function appendDrive(file: string, drive: RouteDrive): Promise<void> {
   const before = readFileSync(file, 'utf8');
   const table: Record<string, string> = { id: drive.id, label: drive.label, category: drive.category };
   if (drive.path) table.path = drive.path;
@@ -72,13 +64,13 @@ export function appendDrive(file: string, drive: RouteDrive): void {
   if (drive.fsLabel) table.fs_label = drive.fsLabel;
   const block = `\n# registered ${new Date().toISOString()}\n[[drive]]\n${stringify(table).trimEnd()}\n`;
   try {
-    writeWhole(file, `${before.endsWith('\n') || before === '' ? before : `${before}\n`}${block}`);
+    await writeFileWhole(file, `${before.endsWith('\n') || before === '' ? before : `${before}\n`}${block}`);
   } catch (err) {
     throw new FerryError('CONFIG', `Could not add the drive to ${file}: ${describeFileError(err)}; the file is as it was.`, { cause: err });
   }
   const { problems } = checkConfig(file);
   if (problems.length > 0) {
-    writeWhole(file, before);
+    await writeFileWhole(file, before);
     throw new FerryError('CONFIG', `Could not add the drive to ${file}: ${formatProblem(problems[0]!)}; the file is as it was.`);
   }
 }

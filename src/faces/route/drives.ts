@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.js';
+import { writeFileWhole } from '../../io/write-file-whole.js';
 import type { RouteDrive } from './config.js';
 import { fsIdentity, mountCandidates, type FsIdentity, type Mount } from './mounts.js';
 
@@ -28,28 +29,9 @@ export async function readMarker(dir: string): Promise<DriveMarker | undefined> 
   return undefined;
 }
 
-/** Writes the marker whole: temp file, fsync, rename, fsync of the directory. */
-export async function writeMarker(dir: string, marker: DriveMarker): Promise<void> {
-  const temp = join(dir, `${MARKER}.${process.pid}.tmp`);
-  try {
-    const fh = await open(temp, 'w', 0o644);
-    try {
-      await fh.writeFile(`${JSON.stringify(marker, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(temp, join(dir, MARKER));
-  } catch (err) {
-    await unlink(temp).catch(() => undefined); // a full drive, a failed rename: no temp file left behind
-    throw err;
-  }
-  const d = await open(dir, constants.O_RDONLY);
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+/** Writes the marker whole (temp, fsync, rename, fsync of the directory). */
+export function writeMarker(dir: string, marker: DriveMarker): Promise<void> {
+  return writeFileWhole(join(dir, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
 }
 
 export function newMarker(label: string, category: string, id: string = randomUUID()): DriveMarker {

@@ -70,7 +70,7 @@ export async function registerDrive(config: RouteConfig, req: RegisterRequest): 
   }
   const drive: RouteDrive = { id: marker.id, label, category, folder: '', fsUuid: identity.uuid, fsLabel: identity.label, path };
   try {
-    appendDrive(config.file, drive);
+    await appendDrive(config.file, drive);
   } catch (err) {
     // Not registered after all: the drive goes back to how it was (no marker, or the one it had).
     await (existing ? writeMarker(path, existing) : rm(join(path, MARKER), { force: true })).catch(() => undefined);

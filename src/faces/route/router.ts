@@ -80,7 +80,8 @@ export class Router {
     return this.store.close();
   }
 
-  private async checkSource(): Promise<void> {
+  /** Rejects SOURCE_UNAVAILABLE when the source is missing or not a directory. */
+  async checkSource(): Promise<void> {
     const s = await stat(this.config.source).catch(() => undefined);
     if (!s?.isDirectory()) {
       throw new FerryError('SOURCE_UNAVAILABLE', `The source ${this.config.source} is missing or not a directory; nothing was changed.`, {

@@ -19,6 +19,8 @@ export interface RunOptions {
  */
 export async function runRouter(router: Router, o: RunOptions): Promise<void> {
   const { config } = router;
+  // A source missing at the start is bad input (exit 3); one that goes later is reported and waited for.
+  await router.checkSource();
   let chain: Promise<void> = Promise.resolve();
   let fatal: unknown;
   let stop!: () => void;
