@@ -1,6 +1,8 @@
 // ferry's one native helper: nanosecond timestamps (libuv's utimes truncates to microseconds),
-// syncfs (flush one filesystem), and listDir (list_dir.c: a directory's entries with their lstat).
-// Linux only; without it ferry falls back to fs.utimes (µs) and readdirSync + lstatSync.
+// syncfs (flush one filesystem), listDir (list_dir.c: a directory's entries with their lstat),
+// identify (identify.c: what names a directory across remounts), and the descriptor-relative calls
+// of beneath.c (writes, deletes and reads that never leave a root, and flock).
+// Linux only; without it ferry falls back to Node's own calls by path (see src/io/native.ts).
 #define _GNU_SOURCE
 #include "native.h"
 #include <errno.h>
@@ -11,36 +13,48 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *errno_name(int err) {
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EROFS: return "EROFS";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EEXIST: return "EEXIST";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EXDEV: return "EXDEV";
+    case EINVAL: return "EINVAL";
+    case EBADF: return "EBADF";
+    case ENOSYS: return "ENOSYS";
+    case ENOSPC: return "ENOSPC";
+    case EDQUOT: return "EDQUOT";
+    case EIO: return "EIO";
+    case ELOOP: return "ELOOP";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ESTALE: return "ESTALE";
+    case EBUSY: return "EBUSY";
+    case EOVERFLOW: return "EOVERFLOW";
+    case ENXIO: return "ENXIO";
+    case EAGAIN: return "EAGAIN";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ETXTBSY: return "ETXTBSY";
+    default: return "EUNKNOWN"; // the message still carries strerror(err)
+  }
+}
+
 napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   char msg[512];
   snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(err), syscall, path ? path : "");
-  const char *code = "EUNKNOWN"; // the message still carries strerror(err)
-  switch (err) {
-    case ENOENT: code = "ENOENT"; break;
-    case EACCES: code = "EACCES"; break;
-    case EPERM: code = "EPERM"; break;
-    case EROFS: code = "EROFS"; break;
-    case ENOTDIR: code = "ENOTDIR"; break;
-    case EINVAL: code = "EINVAL"; break;
-    case EBADF: code = "EBADF"; break;
-    case ENOSYS: code = "ENOSYS"; break;
-    case ENOSPC: code = "ENOSPC"; break;
-    case EDQUOT: code = "EDQUOT"; break;
-    case EIO: code = "EIO"; break;
-    case ELOOP: code = "ELOOP"; break;
-    case ENAMETOOLONG: code = "ENAMETOOLONG"; break;
-    case ESTALE: code = "ESTALE"; break;
-    case EBUSY: code = "EBUSY"; break;
-    case EOVERFLOW: code = "EOVERFLOW"; break;
-    default: break;
-  }
-  napi_throw_error(env, code, msg);
+  napi_throw_error(env, errno_name(err), msg);
   return NULL;
 }
 
 // Nanoseconds as a BigInt of any size that fits 128 bits: dates past 2262 (or before 1677) do not fit
 // int64 nanoseconds but do fit a timespec.
-static int to_timespec(napi_env env, napi_value v, struct timespec *ts) {
+int to_timespec(napi_env env, napi_value v, struct timespec *ts) {
   int sign = 0;
   size_t count = 2;
   uint64_t words[2] = {0, 0};
@@ -109,13 +123,16 @@ static napi_value Syncfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-    {"utimens", NULL, Utimens, NULL, NULL, NULL, napi_default, NULL},
-    {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_default, NULL},
-    {"listDir", NULL, ListDir, NULL, NULL, NULL, napi_default, NULL},
+    FN("utimens", Utimens), FN("syncfs", Syncfs), FN("listDir", ListDir), FN("identify", Identify),
+    FN("dirOpen", DirOpen), FN("openAt", OpenAt), FN("renameAt", RenameAt), FN("unlinkAt", UnlinkAt),
+    FN("mkdirAt", MkdirAt), FN("symlinkAt", SymlinkAt), FN("readlinkAt", ReadlinkAt), FN("utimensAt", UtimensAt),
+    FN("chownAt", ChownAt), FN("statAt", StatAt), FN("flock", Flock), FN("close", CloseFd),
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 

@@ -1,6 +1,8 @@
 // listDir: one directory's entries and their lstat, in one call. Node's lstatSync costs ~5 µs a file
 // (a Stats object, Dates); fstatat relative to the open directory skips the path walk and the
 // objects. Names come back joined by NUL in one string; the numbers in one BigInt64Array.
+// The directory is reached from the root one component at a time, never through a symlink
+// (open_beneath), so a tree changed while it is walked is never listed outside its root.
 #define _GNU_SOURCE
 #include "native.h"
 #include <dirent.h>
@@ -10,11 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
-// Per entry, in this order (keep in step with src/io/list-dir.ts).
-enum { F_KIND, F_MODE, F_UID, F_GID, F_SIZE, F_ATIME_S, F_ATIME_NS, F_MTIME_S, F_MTIME_NS,
-       F_CTIME_S, F_CTIME_NS, F_BTIME_S, F_BTIME_NS, FIELDS };
 // F_KIND: 0 file, 1 dir, 2 symlink, 3 other; -1 lstat failed (F_MODE holds errno); -2 name not UTF-8.
 
 static int valid_utf8(const unsigned char *s) {
@@ -40,7 +40,7 @@ static int grow(struct buf *b, size_t need) {
   return 0;
 }
 
-static void fill(int64_t *f, const struct statx *st) {
+void fill_fields(int64_t *f, const struct statx *st) {
   mode_t m = st->stx_mode;
   f[F_KIND] = S_ISREG(m) ? 0 : S_ISDIR(m) ? 1 : S_ISLNK(m) ? 2 : 3;
   f[F_MODE] = m;
@@ -56,24 +56,50 @@ static void fill(int64_t *f, const struct statx *st) {
   // As libuv does: 0 where the filesystem keeps no birth time.
   f[F_BTIME_S] = (st->stx_mask & STATX_BTIME) ? st->stx_btime.tv_sec : 0;
   f[F_BTIME_NS] = (st->stx_mask & STATX_BTIME) ? st->stx_btime.tv_nsec : 0;
+  // st_dev as Node reports it (libuv: makedev of statx's major and minor).
+  f[F_DEV] = (int64_t)makedev(st->stx_dev_major, st->stx_dev_minor);
+  f[F_INO] = (int64_t)st->stx_ino;
 }
 
+napi_value fields_array(napi_env env, const struct statx *st) {
+  napi_value ab, arr;
+  void *data = NULL;
+  if (napi_create_arraybuffer(env, FIELDS * sizeof(int64_t), &data, &ab) != napi_ok) return NULL;
+  fill_fields((int64_t *)data, st);
+  if (napi_create_typedarray(env, napi_bigint64_array, FIELDS, ab, 0, &arr) != napi_ok) return NULL;
+  return arr;
+}
+
+// listDir(root: string, rel: string): { names: string, fields: BigInt64Array }
 napi_value ListDir(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *path = argc == 1 ? string_arg(env, argv[0], "listDir(path)") : NULL;
-  if (!path) {
-    if (argc != 1) napi_throw_type_error(env, NULL, "listDir(path)");
+  if (argc != 2) {
+    napi_throw_type_error(env, NULL, "listDir(root, rel)");
     return NULL;
   }
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  char *root = string_arg(env, argv[0], "listDir(root, rel)");
+  if (!root) return NULL;
+  char *rel = string_arg(env, argv[1], "listDir(root, rel)");
+  if (!rel) {
+    free(root);
+    return NULL;
+  }
+  struct beneath_error e;
+  int fd = open_beneath(root, -1, -1, rel, 0, 0, &e);
   DIR *dir = fd < 0 ? NULL : fdopendir(fd);
   if (!dir) {
-    int err = errno;
-    if (fd >= 0) close(fd);
-    napi_value r = throw_errno(env, err, "scandir", path);
-    free(path);
+    napi_value r;
+    if (fd >= 0) {
+      int err = errno;
+      close(fd);
+      r = throw_errno(env, err, "scandir", rel);
+    } else {
+      r = throw_beneath(env, &e, "scandir");
+    }
+    free(root);
+    free(rel);
     return r;
   }
   struct buf names = {0}, fields = {0};
@@ -97,18 +123,20 @@ napi_value ListDir(napi_env env, napi_callback_info info) {
       f[F_MODE] = errno;
       continue;
     }
-    fill(f, &st);
+    fill_fields(f, &st);
   }
   if (!err && errno) err = errno;
   closedir(dir);
   if (err) {
     free(names.p);
     free(fields.p);
-    napi_value r = throw_errno(env, err, "scandir", path);
-    free(path);
+    napi_value r = throw_errno(env, err, "scandir", rel);
+    free(root);
+    free(rel);
     return r;
   }
-  free(path);
+  free(root);
+  free(rel);
   // Every call is checked: while its thread is being terminated (the run stopping) N-API calls fail,
   // and using a value they did not make would crash the process.
   napi_value result = NULL, js_names, ab, arr;

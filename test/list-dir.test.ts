@@ -21,7 +21,7 @@ describe('listing a directory: the native helper and the portable fallback agree
 
     const byName = (l: { names: string[]; fields: BigInt64Array }): Record<string, bigint[]> =>
       Object.fromEntries(l.names.map((n, i) => [n, [...l.fields.subarray(i * FIELDS, (i + 1) * FIELDS)]]));
-    const native = byName(listDir(dir));
+    const native = byName(listDir(dir, ''));
     const portable = byName(listDirPortable(dir));
     expect(Object.keys(native).sort()).toEqual(['a.txt', 'caf\uFFFD', 'empty', 'emptydir', 'link', 'pipe', 'sub']);
     const { ['caf\uFFFD']: badNative, ...restNative } = native;
@@ -37,8 +37,19 @@ describe('listing a directory: the native helper and the portable fallback agree
   });
 
   it('throws the same error code for a directory that is not there', () => {
-    const missing = join(tempTree({}), 'nope');
-    expect(() => listDir(missing)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    const root = tempTree({});
+    const missing = join(root, 'nope');
+    expect(() => listDir(root, 'nope')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(() => listDirPortable(missing)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('never lists through a symlink on the way: a directory swapped for a link fails ENOTDIR', () => {
+    const elsewhere = tempTree({ 'secret.txt': 'outside the root' });
+    const root = tempTree({ 'a/b/f.txt': 'inside' });
+    expect(listDir(root, 'a/b').names).toEqual(['f.txt']);
+    execFileSync('rm', ['-rf', join(root, 'a')]);
+    symlinkSync(elsewhere, join(root, 'a'));
+    expect(() => listDir(root, 'a')).toThrow(expect.objectContaining({ code: 'ENOTDIR', rel: 'a', kind: 'symlink' }));
+    expect(() => listDir(root, 'a/b')).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
   });
 });

@@ -124,12 +124,15 @@ describe('ferry copy: interruptions', () => {
     expect(listAll(dst)).toEqual(['a', 'a/.ferry-tmp-00000000aaaaaaaa', 'a/x.txt']);
   });
 
-  it('leaves a user file that merely looks like a temp name in the source out of the copy', async () => {
+  it('leaves a user file that merely looks like a temp name in the source out of the copy, and says so (exit 1)', async () => {
     const src = tempTree({ 'x.txt': 'x', '.ferry-tmp-0123456789abcdef': 'a partial file from some earlier copy' });
     const work = tempDir();
     const dst = join(work, 'dst');
-    const r = await runCli(['copy', src, dst, '--db', join(work, 'db')]);
-    expect(r.code).toBe(0);
+    const r = await runCli(['copy', src, dst, '--db', join(work, 'db'), '--log', join(work, 'audit.log')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not copied: \.ferry-tmp-0123456789abcdef: its name is one ferry uses for its temp files/);
+    expect(r.stdout).toMatch(/1 source file\(s\) are named like ferry's temp files/);
+    expect(readFileSync(join(work, 'audit.log'), 'utf8')).toMatch(/"status":"skipped".*temp files/);
     expect(listAll(dst)).toEqual(['x.txt']);
   });
 

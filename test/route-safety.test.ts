@@ -114,7 +114,7 @@ describe('ferry route: exit codes and clean errors', () => {
   it('init into a path that cannot be a directory: one sentence, exit 2', async () => {
     const r = await runCli(['route', 'init', '--config', '/etc/hostname/ferry/route.toml']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^ferry: Cannot write \/etc\/hostname\/ferry\/route\.toml: a parent is not a directory \(ENOTDIR\)\.\n$/);
+    expect(r.stderr).toMatch(/^ferry: Cannot write \/etc\/hostname\/ferry\/route\.toml: \/etc\/hostname is not a directory \(ENOTDIR\)\.\n$/);
   });
 });
 

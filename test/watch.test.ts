@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgIndexStore, SqliteIndexStore, SyncManager, type IndexStore, type SyncEvent } from '../dist/index.js';
+import { canMount, tmpfs } from './helpers/mounts.js';
 import { freshPgDatabase } from './helpers/postgres.js';
 import { tempDir, tempTree } from './helpers/tree.js';
 
@@ -161,7 +163,7 @@ describe.each(ENGINES)('ferry watch on %s', (_, engine) => {
       expect(events.some((e) => e.type === 'warning' && /unmounted/.test(e.message))).toBe(true);
     });
 
-    it('a root replaced by another directory keeps its records', async () => {
+    it('a root renamed away and made again on the same filesystem is followed, with a warning', async () => {
       const parent = tempDir();
       const root = join(parent, 'photos');
       mkdirSync(root);
@@ -172,8 +174,22 @@ describe.each(ENGINES)('ferry watch on %s', (_, engine) => {
       mkdirSync(root);
       writeFileSync(join(root, 'other.jpg'), 'other');
       const r = await m.reconcile('photos');
+      expect(r.status).toBe('completed');
+      expect(r.notices.join()).toMatch(/is another directory than the one indexed before/);
+      expect(await paths(m)).toEqual(['other.jpg']);
+    });
+
+    it.skipIf(!canMount)('a root on another filesystem than it was added on (a tmpfs swapped for another) keeps its records', async () => {
+      const root = tmpfs(1024);
+      writeFileSync(join(root, 'a.jpg'), 'a');
+      const { manager: m } = await manager(root);
+      await m.stop();
+      execFileSync('umount', [root]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', root]);
+      writeFileSync(join(root, 'other.jpg'), 'other');
+      const r = await m.reconcile('photos');
       expect(r.status).toBe('failed');
-      expect(r.error).toMatch(/not the directory that was added/);
+      expect(r.error).toMatch(/on another filesystem than the one it was added on/);
       expect(await paths(m)).toEqual(['a.jpg']);
     });
 

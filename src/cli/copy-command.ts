@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { FerryError } from '../core/errors.js';
 import { ALGORITHMS, isAlgorithm } from '../core/hash.js';
 import { COPY_DEFAULTS, type CopyOptions } from '../faces/copy/copy.js';
-import { parseDurationNs, parsePositiveInt, parseSize } from '../core/units.js';
+import { totalmem } from 'node:os';
+import { formatBytes, parseCount, parseDurationNs, parsePositiveInt, parseSize } from '../core/units.js';
 
 export interface CopyFlags {
   db?: string;
@@ -18,6 +19,9 @@ export interface CopyFlags {
   transfers: string;
   modifyWindow?: string;
   dryRun?: boolean;
+  perms?: boolean;
+  owner?: boolean;
+  partial?: boolean;
   json?: boolean;
   verbose?: boolean;
   progress?: boolean;
@@ -44,6 +48,9 @@ export function copyCommand(): Command {
     .option('--transfers <n>', 'files streamed at the same time (small files: 8 times as many)', String(COPY_DEFAULTS.transfers))
     .option('--modify-window <time>', 'mtimes closer than this count as equal: 0, 1us, 2ms, 2s (default: probed from both trees)')
     .option('--dry-run', 'scan and list what would be copied and deleted; change nothing (not even the database)')
+    .option('--perms', 'give copies exactly the source\'s permission bits (by default they get the source\'s bits masked by the umask, never wider)')
+    .option('--owner', 'give copies the source\'s owner and group (needs root)')
+    .option('--partial', 'keep the temp file of a file stopped mid-way, and go on from it next time (after comparing it with the source)')
     .option('--json', 'print events as NDJSON on stdout instead of text')
     .option('-v, --verbose', 'print a line per copied file')
     .option('--no-progress', 'no progress output: no live panel on a terminal, no periodic lines when piped');
@@ -63,18 +70,33 @@ export function parseCopyFlags(source: string, destination: string, f: CopyFlags
     bwlimit: f.bwlimit === undefined ? undefined : parseSize(f.bwlimit, '--bwlimit'),
     checksum: checksum === 'none' ? null : (checksum as CopyOptions['checksum']),
     deleteExtras: f.deleteExtras === true,
-    maxDelete: f.maxDelete === undefined ? undefined : parseNonNegative(f.maxDelete, '--max-delete'),
+    maxDelete: f.maxDelete === undefined ? undefined : parseCount(f.maxDelete, '--max-delete'),
     trash: f.trash,
     rescan: f.rescan === true,
-    blockSize: parseSize(f.blockSize, '--block-size'),
-    queueCapacity: parsePositiveInt(f.queueCapacity, '--queue-capacity', 10_000),
-    transfers: parsePositiveInt(f.transfers, '--transfers', 256),
+    ...pipelineSizes(f),
     modifyWindowNs: f.modifyWindow === undefined ? undefined : parseDurationNs(f.modifyWindow, '--modify-window'),
     dryRun: f.dryRun === true,
+    perms: f.perms === true,
+    owner: f.owner === true,
+    partial: f.partial === true,
   };
 }
 
-function parseNonNegative(text: string, option: string): number {
-  if (!/^\s*\d+\s*$/.test(text)) throw new FerryError('USAGE', `${option} takes a whole number, not "${text}".`);
-  return Number(text);
+/** The largest block: one Node buffer holds at most about 4 GiB, and a block this size is already far past what pays. */
+export const MAX_BLOCK = 1024 ** 3;
+
+/**
+ * The pipeline's sizes, bounded by what it can hold: (capacity + transfers + 1) blocks are allocated
+ * at the start, and they must fit in half of this machine's memory.
+ */
+function pipelineSizes(f: CopyFlags): Pick<CopyOptions, 'blockSize' | 'queueCapacity' | 'transfers'> {
+  const blockSize = parseSize(f.blockSize, '--block-size');
+  if (blockSize > MAX_BLOCK) throw new FerryError('USAGE', `--block-size takes at most 1G, not "${f.blockSize}".`);
+  const queueCapacity = parsePositiveInt(f.queueCapacity, '--queue-capacity', 10_000);
+  const transfers = parsePositiveInt(f.transfers, '--transfers', 256);
+  const pool = (queueCapacity + transfers + 1) * blockSize;
+  if (pool > totalmem() / 2) {
+    throw new FerryError('USAGE', `--block-size ${f.blockSize} with --queue-capacity ${queueCapacity} and --transfers ${transfers} would hold ${formatBytes(pool)} of buffers, more than half of this machine's ${formatBytes(totalmem())}; lower one of them.`);
+  }
+  return { blockSize, queueCapacity, transfers };
 }

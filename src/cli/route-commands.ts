@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { describeFileError, EXIT, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
 import { writeExampleConfig } from '../faces/route/config-file.js';
-import { checkConfig, checkSource, defaultConfigPath, formatProblem, loadConfig, type RouteConfig } from '../faces/route/config.js';
+import { checkConfig, checkWorld, defaultConfigPath, formatProblem, loadConfig, type RouteConfig } from '../faces/route/config.js';
 import type { DriveResult } from '../faces/route/deliver.js';
 import { explain } from '../faces/route/explain.js';
 import { registerDrive } from '../faces/route/register.js';
@@ -96,8 +96,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
     .action((f: Flags) =>
       wrap(f.json === true, async () => {
         const { config, problems } = checkConfig(configPath(f));
-        const source = config && checkSource(config);
-        if (source) problems.push(source);
+        if (config) problems.push(...checkWorld(config));
         if (f.json) out(`${JSON.stringify({ file: configPath(f), valid: problems.length === 0, problems })}\n`);
         else if (problems.length === 0) out(`${configPath(f)}: valid (${config!.drives.length} drive(s), ${config!.rules.length} rule(s))\n`);
         else for (const p of problems) err(`${formatProblem(p)}\n`);

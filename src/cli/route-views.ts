@@ -84,6 +84,7 @@ export function explainLines(e: Explanation, config: RouteConfig): string {
   }
   lines.push(`  category  ${c.category}${c.rule === null ? ` (built-in table${config.rules.length ? ', no rule matched' : ''})` : ` (rule ${c.rule + 1})`}`);
   lines.push(`  blake3    ${e.hash}`);
+  if (e.notRouted) lines.push(`  routed    no: ${e.notRouted}; the scan leaves it where it is`);
   if (e.drives.length === 0) lines.push(`  drives    none takes ${c.category}: the file stays where it is`);
   for (const v of e.drives) lines.push(`  drive     ${v.label} (${v.here ? 'here' : 'away'}): ${v.state}`);
   return `${lines.join('\n')}\n`;

@@ -2,10 +2,10 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FerryError } from '../core/errors.js';
-import { formatBytes, parseDurationNs, parsePositiveInt } from '../core/units.js';
+import { formatBytes, parseCount, parseDurationNs, parsePositiveInt } from '../core/units.js';
 import { defaultIndexDbPath } from '../faces/watch/paths.js';
 import { SyncManager, type SyncEvent, type SyncManagerConfig } from '../faces/watch/sync-manager.js';
-import { TargetSync, type TargetEvent } from '../faces/watch/target-sync.js';
+import { DEFAULT_WATCH_MAX_DELETE, TargetSync, type TargetEvent } from '../faces/watch/target-sync.js';
 import type { IndexRecord, SyncOperation } from '../store/index-store.js';
 import type { IndexStore } from '../store/index-store.js';
 import { openIndexStore } from '../store/open-index.js';
@@ -27,6 +27,7 @@ interface DbFlags {
 interface WatchFlags extends DbFlags {
   target?: string;
   deleteExtras?: boolean;
+  maxDelete?: string;
   targetDb?: string;
   debounce: string;
   reconcileEvery: string;
@@ -98,6 +99,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
     .option('--concurrency <n>', 'files hashed at once', '4')
     .option('--target <dir>', 'also keep DIR a copy of the ROOT (one ROOT), through the copy engine')
     .option('--delete-extras', 'with --target: delete from DIR what ROOT no longer has (guarded as `ferry copy --delete-extras`)')
+    .option('--max-delete <n>', `with --delete-extras: a copy that would delete more than N files deletes none and warns (default ${DEFAULT_WATCH_MAX_DELETE})`)
     .option('--target-db <path>', 'with --target: the copy job database (default: the one `ferry copy ROOT DIR` uses)')
     .action((roots: string[], f: WatchFlags) =>
       wrap(f.json === true, async () => {
@@ -106,6 +108,8 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
         if (f.target === undefined && (f.deleteExtras || f.targetDb)) {
           throw new FerryError('USAGE', '--delete-extras and --target-db only apply with --target.');
         }
+        if (f.maxDelete !== undefined && !f.deleteExtras) throw new FerryError('USAGE', '--max-delete only applies with --target and --delete-extras.');
+        const maxDelete = f.maxDelete === undefined ? undefined : parseCount(f.maxDelete, '--max-delete');
         const dbPath = f.db ?? defaultIndexDbPath();
         return withStore(f, async (store) => {
           const rootId = roots.length === 1 ? resolve(roots[0]!) : undefined;
@@ -120,7 +124,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
             }
           };
           const mirror = f.target === undefined ? undefined
-            : new TargetSync({ root: rootId!, target: resolve(f.target), deleteExtras: f.deleteExtras === true, db: f.targetDb }, onTarget);
+            : new TargetSync({ root: rootId!, target: resolve(f.target), deleteExtras: f.deleteExtras === true, maxDelete, db: f.targetDb }, onTarget);
           const listen = (e: SyncEvent): void => {
             if (e.type === 'activity') {
               // The copy takes the whole root, files the index leaves out included: any activity counts.
@@ -137,7 +141,9 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
           const stopped = io.stopped(); // the signal handlers, before anything can be interrupted
           try {
             await manager.start();
-            for (const r of roots) await manager.addRoot(resolve(r), r);
+            // Roots already in the index were watched (and synced once) by start(): only new ones are added.
+            const known = new Set((await store.roots()).map((r) => r.path));
+            for (const r of roots) if (!known.has(resolve(r))) await manager.addRoot(resolve(r), r);
             await mirror?.request(); // the first copy, whatever the index found
             if ((await store.roots()).length === 0) {
               throw new FerryError('USAGE', 'There is nothing to watch: name a ROOT, or add one with `ferry roots add ID PATH`.');

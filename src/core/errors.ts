@@ -52,9 +52,18 @@ export function errnoCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A per-file failure that ferry words itself: its message is already the sentence the user reads
+ * ("docs/a on the way is a symlink, not a directory"), and `code` says what kind it is.
+ */
+export function fileError(code: string, message: string): Error & { code: string; own: true } {
+  return Object.assign(new Error(message), { code, own: true as const });
+}
+
 /** A short sentence for a per-file failure, e.g. "permission denied (EACCES)". */
 export function describeFileError(err: unknown): string {
   const code = errnoCode(err);
+  if (err instanceof Error && (err as { own?: boolean }).own) return code ? `${err.message} (${code})` : err.message;
   const known: Record<string, string> = {
     EACCES: 'permission denied',
     EPERM: 'operation not permitted',
@@ -63,7 +72,7 @@ export function describeFileError(err: unknown): string {
     EDQUOT: 'disk quota exceeded',
     EROFS: 'read-only filesystem',
     EISDIR: 'is a directory',
-    ENOTDIR: 'a parent is not a directory',
+    ENOTDIR: 'not a directory',
     ELOOP: 'too many levels of symbolic links',
     ENAMETOOLONG: 'name too long',
     EIO: 'input/output error',

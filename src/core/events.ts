@@ -49,10 +49,13 @@ export type FerryEvent =
   | { type: 'plan.done'; files: number; pending: number; pendingBytes: number; synced: number; modifyWindowNs: string }
   | ({ type: 'file.start' } & FileOutcome)
   | ({ type: 'file.done'; hash: string | null; algorithm: string | null; dryRun?: boolean } & FileOutcome)
-  | ({ type: 'file.skip'; reason: 'changed' | 'vanished' } & FileOutcome)
+  | ({ type: 'file.skip'; reason: 'changed' | 'vanished' | 'temp-name' } & FileOutcome)
   | ({ type: 'file.error'; message: string; errno?: string } & FileOutcome)
   | ({ type: 'file.deleted'; trashedTo?: string; dryRun?: boolean } & FileOutcome)
-  | { type: 'mirror.refused'; reason: string; destination: string }
+  /** What stood where the source has an entry of another kind was moved out of the way (deleted, or to the trash). */
+  | { type: 'file.replaced'; path: string; destination: string; was: 'file' | 'dir' | 'symlink' | 'other'; trashedTo?: string }
+  /** `scope`: only what is below this path (relative) was kept; without it, nothing was deleted. */
+  | { type: 'mirror.refused'; reason: string; destination: string; scope?: string }
   | { type: 'notice'; message: string }
   | { type: 'route.classified'; path: string; size: number; mime: string; category: string; by: string }
   | { type: 'route.queued'; path: string; drive: string; category: string; size: number }

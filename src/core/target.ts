@@ -13,6 +13,13 @@ export interface FileTimes {
   mtimeNs: bigint;
 }
 
+/** The source entry's permission bits and owner: what a copy is created with (see `Target`). */
+export interface EntryAttrs {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
 /**
  * A file being written. Bytes land in a temp file beside the destination; nothing appears under the
  * final name until `commit`. Every method may reject with a Node system error (ENOSPC, EACCES, EROFS…).
@@ -28,13 +35,28 @@ export interface WriteHandle {
    * ECHANGED when the file is not exactly what this handle wrote (another process interfered).
    */
   commit(times: FileTimes): Promise<FileEntry>;
-  /** Closes and removes the temp file. Safe to call twice and after a failed commit. */
-  abort(): Promise<void>;
+  /**
+   * Closes and removes the temp file; with `keep` (--partial) the temp file stays for a later run to
+   * go on from. Safe to call twice and after a failed commit.
+   */
+  abort(options?: { keep?: boolean }): Promise<void>;
+  /**
+   * Bytes a stopped run left in this file's temp file (opened with `keepPartial`), which the caller
+   * may keep after comparing them with the source; 0 when it starts empty.
+   */
+  readonly kept: number;
+  /** Reads back bytes of the kept temp file (to compare them with the source). */
+  readKept(into: Uint8Array, offset: number): Promise<number>;
+  /** Counts the bytes up to `end` as written without writing them (found kept and equal). */
+  extend(end: number): void;
 }
 
 /**
- * Where copies go. Paths are POSIX and relative to the target's root.
- * Safe to repeat: `stat`, `available`, `probe`, `remove` of a missing path.
+ * Where copies go. Paths are POSIX and relative to the target's root. Every write and delete stays
+ * below the root whatever another process does to the tree meanwhile: no directory on the way is
+ * followed if it is a symlink, and none is trusted because an earlier call found it real. New files
+ * and directories get the source's permission bits (`EntryAttrs.mode`, masked by the umask), never
+ * wider (without attrs: 0o666 masked by the umask, as any new file). Safe to repeat: `stat`, `available`, `probe`, `remove` of a missing path.
  */
 export interface Target {
   readonly root: string;
@@ -48,21 +70,24 @@ export interface Target {
   /** The live entry at `rel` (not following a final symlink), or undefined when absent. */
   stat(rel: string): Promise<FileEntry | undefined>;
   /**
-   * Starts writing `rel` through a temp file. Creates missing parent directories; a parent that is a
-   * symlink is replaced by a real directory (writes never leave the root), a parent that is a file
-   * rejects with ENOTDIR.
+   * Starts writing `rel` through a temp file. Creates missing parent directories. What stands in
+   * the way (a file or symlink where a directory goes, an empty directory where the file goes) is
+   * replaced when the target replaces (a symlink's target is never touched), else rejects ENOTDIR
+   * or EISDIR; a directory that is not empty rejects EISDIR with `notEmpty` (the mirror may remove it).
+   * `keepPartial`: reuse a temp file a stopped run left (see `WriteHandle.kept`).
    */
-  openWrite(rel: string): Promise<WriteHandle>;
-  /** Creates (or replaces) a symlink at `rel` atomically, then sets its times. */
-  symlink(rel: string, linkTarget: string, times: FileTimes): Promise<void>;
-  /** Creates a directory and any missing parents; no error if it exists. */
-  mkdir(rel: string): Promise<void>;
+  openWrite(rel: string, attrs?: EntryAttrs, options?: { keepPartial?: boolean }): Promise<WriteHandle>;
+  /** Creates (or replaces) a symlink atomically, then sets its times. */
+  symlink(rel: string, linkTarget: string, times: FileTimes, attrs?: EntryAttrs): Promise<void>;
+  /** Creates a directory and any missing parents (replacing a file in the way, as openWrite); no error if it exists. */
+  mkdir(rel: string, attrs?: EntryAttrs): Promise<void>;
   /** Sets the times of an existing entry without following a final symlink. */
   setTimes(rel: string, times: FileTimes): Promise<void>;
   /**
    * Removes a file, symlink or empty directory; with `trashDir`, moves it there under the same
    * relative path instead. Resolves with the trash path, or undefined when deleted.
-   * ENOENT is not an error (already gone resolves undefined); a non-empty directory rejects ENOTEMPTY.
+   * ENOENT is not an error (already gone resolves undefined); a non-empty directory rejects ENOTEMPTY;
+   * a parent that is no longer a real directory rejects ENOTDIR (nothing is deleted through a link).
    */
   remove(rel: string, options?: { trashDir?: string }): Promise<string | undefined>;
   /**
@@ -70,12 +95,20 @@ export interface Target {
    * sets the times and re-stats, in one call. NOT flushed to stable storage: the caller must call
    * `flushAll` before it records the file as safe. Present only together with `flushAll`.
    */
-  writeWhole?(rel: string, data: Uint8Array, times: FileTimes): Promise<FileEntry>;
+  writeWhole?(rel: string, data: Uint8Array, times: FileTimes, attrs?: EntryAttrs): Promise<FileEntry>;
   /**
    * Flushes everything written so far on this target to stable storage (syncfs): file data not yet
    * flushed, and the renames that gave files and symlinks their final names.
    */
   flushAll?(): Promise<void>;
+  /**
+   * The destination entries the plan replaces (a file where the source now has a directory, or the
+   * other way), as the scan saw them: a file or directory in the way that is not one of these (put
+   * there by another process meanwhile) fails its path instead. Symlinks in the way are replaced.
+   */
+  planReplacements?(entries: Array<{ rel: string; kind: string; size: bigint; modifiedNs: bigint }>): void;
+  /** Bytes a stopped run left in the temp file of `rel` (kept with --partial), 0 when none. */
+  partialSize?(rel: string): Promise<number>;
   /** Releases what the target holds open (so a drive can be unmounted); safe to call twice. */
   close?(): Promise<void>;
   /** True for names this target uses for its own temp files (never user data). */

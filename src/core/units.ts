@@ -25,6 +25,12 @@ export function parsePositiveInt(text: string, option: string, max = 1_000_000):
   return Number(text);
 }
 
+/** A whole number of zero or more (a count such as --max-delete). */
+export function parseCount(text: string, option: string): number {
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(Number(text))) throw new FerryError('USAGE', `${option} takes a whole number, not "${text}".`);
+  return Number(text);
+}
+
 const DURATION: Record<string, bigint> = {
   ns: 1n, us: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
 };

@@ -35,7 +35,7 @@ async function sweepParents(
   for (const dir of dirs) {
     let listing;
     try {
-      listing = listDir(dir === '' ? root.path : join(root.path, dir));
+      listing = listDir(root.path, dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') result.errors.push(`${dir || '.'}: ${describeFileError(err)}`);
       continue;
@@ -101,7 +101,7 @@ export async function applyChanges(store: IndexStore, root: IndexRoot, paths: It
       return;
     }
     try {
-      const h = await hashFile(abs, 'sha256', Number(st.size));
+      const h = await hashFile(root.path, rel, 'sha256', Number(st.size));
       if (!h) result.deferred.push(rel);
       else seen.push({ filePath: rel, fileSize: h.size, modTimeNs: h.mtimeNs, contentHash: h.hash });
     } catch (err) {

@@ -1,9 +1,11 @@
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { kindOf } from '../core/entry.js';
 import { describeFileError, errnoCode } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import type { Target } from '../core/target.js';
 import type { JobInfo, Store } from '../store/store.js';
+import { missingMountReason, sourceRootChanged } from './source-guard.js';
 
 export interface MirrorOptions {
   maxDelete?: number;
@@ -19,6 +21,8 @@ export interface MirrorResult {
   failed: number;
   /** Why nothing was deleted, when a guard refused. */
   refused?: string;
+  /** Extras kept because they sit below a filesystem that is not mounted now (see source-guard.ts). */
+  held: number;
 }
 
 const PAGE = 512;
@@ -47,14 +51,8 @@ async function sourceHasFolded(sourceRoot: string, rel: string): Promise<boolean
 async function refusal(job: JobInfo, extras: number, maxDelete?: number): Promise<string | undefined> {
   let names: string[];
   try {
-    const root = await stat(job.sourceRoot, { bigint: true });
-    if (!root.isDirectory()) return `the source root ${job.sourceRoot} is not a directory`;
-    if (job.sourceDevice !== null && root.dev !== job.sourceDevice) {
-      return `the source root ${job.sourceRoot} is on another filesystem than when this job began (an unmounted share?)`;
-    }
-    if (job.sourceInode !== null && root.ino !== job.sourceInode) {
-      return `the source root ${job.sourceRoot} is not the directory this job began with (another tree put in its place?); to mirror the new tree, start a new job with another --db`;
-    }
+    const changed = await sourceRootChanged(job);
+    if (changed) return changed;
     names = await readdir(job.sourceRoot);
   } catch (err) {
     return `the source root ${job.sourceRoot} cannot be read (${describeFileError(err)})`;
@@ -84,30 +82,41 @@ export async function mirrorExtras(
   options: MirrorOptions,
   emit: Emit,
 ): Promise<MirrorResult> {
+  // Below a filesystem that is not mounted now, nothing is extra: its files are only out of sight.
+  const missing = (await store.sourceMounts()).filter((m) => m.missing);
+  const held = (rel: string): boolean => missing.some((m) => rel === m.rel || rel.startsWith(`${m.rel}/`));
   let count = 0;
+  let heldCount = 0;
   for (let after: string | null = null; ; ) {
     const rows = await store.extras(after, PAGE, options.caseInsensitive);
     if (rows.length === 0) break;
-    count += rows.filter((r) => r.kind !== 'dir').length;
+    for (const r of rows) {
+      if (held(r.rel)) heldCount++;
+      else if (r.kind !== 'dir') count++;
+    }
     after = rows[rows.length - 1]!.rel;
   }
-  const result: MirrorResult = { deleted: 0, failed: 0 };
+  const result: MirrorResult = { deleted: 0, failed: 0, held: heldCount };
   if (count === 0 && !(await store.extras(null, 1, options.caseInsensitive)).length) return result;
   const why = await refusal(job, count, options.maxDelete);
   if (why) {
     emit({ type: 'mirror.refused', reason: why, destination: job.destRoot });
     return { ...result, refused: why };
   }
+  for (const m of missing) emit({ type: 'mirror.refused', reason: missingMountReason(m), destination: join(job.destRoot, m.rel), scope: m.rel });
   for (let after: string | null = null; ; ) {
     const rows = await store.extras(after, PAGE, options.caseInsensitive);
     if (rows.length === 0) break;
     after = rows[rows.length - 1]!.rel;
     for (const { rel, kind } of rows) {
       if (options.signal.aborted) return result;
+      if (held(rel)) continue;
       const base = { path: rel, source: join(job.sourceRoot, rel), destination: join(job.destRoot, rel), size: 0 };
       try {
-        await lstat(base.source);
-        continue; // the live check found it at the source: not extra
+        const there = await lstat(base.source);
+        // The live check found it at the source: not extra, unless it is of another kind there now
+        // (a directory that became a file: the directory goes, and the file takes its place).
+        if (kindOf(there) === kind) continue;
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') {
           result.failed++;

@@ -1,9 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describeFileError } from '../core/errors.js';
 import type { IndexRoot, IndexStore, OperationCounts, OperationType, SeenFile } from '../store/index-store.js';
 import { hashFile } from '../io/hash-file.js';
 import { walkTree } from './scan.js';
+import { compareIdentity, identify, parseIdentity } from '../io/fs-identity.js';
 
 export interface ReconcileOptions {
   /** Files compared against the records per Store transaction (seed default 100). */
@@ -21,6 +21,8 @@ export interface ReconcileResult extends OperationCounts {
   operationId: number;
   status: 'completed' | 'failed';
   error?: string;
+  /** What the user should know that did not stop it (a root recreated in place). */
+  notices: string[];
 }
 
 /**
@@ -28,14 +30,25 @@ export interface ReconcileResult extends OperationCounts {
  * directory, another directory than the one added (device and inode), or empty while records
  * exist (an unmounted share) must not make its records look orphaned.
  */
-async function untrustedRoot(store: IndexStore, root: IndexRoot): Promise<string | undefined> {
+async function untrustedRoot(store: IndexStore, root: IndexRoot, notices: string[]): Promise<string | undefined> {
   let names: string[];
   try {
     const st = await stat(root.path, { bigint: true });
     if (!st.isDirectory()) return `the root ${root.path} is not a directory`;
-    if (root.device !== null && root.inode !== null && (st.dev !== root.device || st.ino !== root.inode)) {
-      return `the root ${root.path} is not the directory that was added (another filesystem or another directory is there now)`;
+    const was = parseIdentity(root.identity);
+    const now = await identify(root.path);
+    const sameness = was ? compareIdentity(was, now)
+      : root.device !== null && st.dev !== root.device ? 'other-filesystem'
+        : root.inode !== null && st.ino !== root.inode ? 'other-directory' : 'same';
+    if (sameness === 'other-filesystem') {
+      return `the root ${root.path} is on another filesystem than the one it was added on (an unmounted share, or another one mounted in its place?)`;
     }
+    if (sameness === 'other-directory') {
+      // The same filesystem, another directory (renamed away and made again, restored): the index
+      // follows what is at the root's path now, and says so.
+      notices.push(`the root ${root.path} is another directory than the one indexed before (renamed away and made again?); indexing what is there now`);
+    }
+    if (sameness !== 'same' || !was) await store.setRootIdentity(root.id, JSON.stringify(now));
     names = await readdir(root.path);
   } catch (err) {
     return `the root ${root.path} cannot be read (${describeFileError(err)})`;
@@ -73,9 +86,10 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
   const finish = async (error?: string): Promise<ReconcileResult> => {
     const status = error ? 'failed' : 'completed';
     await store.finishOperation(operationId, status, counts, error);
-    return { operationId, status, ...counts, ...(error ? { error } : {}) };
+    return { operationId, status, ...counts, ...(error ? { error } : {}), notices };
   };
-  const why = await untrustedRoot(store, root);
+  const notices: string[] = [];
+  const why = await untrustedRoot(store, root, notices);
   if (why) return finish(`${why}; its records are kept`);
 
   const generation = await store.nextGeneration(root.id);
@@ -93,7 +107,7 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
     const seen = await mapLimit(changed, o.concurrency, async (f): Promise<SeenFile | undefined> => {
       if (!o.hashes) return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
       try {
-        const h = await hashFile(join(root.path, f.rel), 'sha256', f.size);
+        const h = await hashFile(root.path, f.rel, 'sha256', f.size);
         // Changed while read: recorded without a hash now, hashed by the next look at it.
         if (!h) return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
         return { filePath: f.rel, fileSize: h.size, modTimeNs: h.mtimeNs, contentHash: h.hash };

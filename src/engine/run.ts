@@ -6,6 +6,8 @@ import type { JobInfo, Store } from '../store/store.js';
 import { mirrorExtras, type MirrorOptions } from './mirror.js';
 import { explicitWindow, modifyWindow } from './plan.js';
 import { scanTrees } from './scan-trees.js';
+import { checkSourceMounts, recordSourceRoot } from './source-guard.js';
+import { nanosecondTimes } from '../io/native.js';
 import { StatsTracker } from './stats.js';
 import { transferBacklog, type TransferOptions } from './transfer.js';
 
@@ -28,7 +30,8 @@ export interface RunResult {
   refused?: string;
 }
 
-const CANNOT_SET = 'Linux cannot set ctime or birth time: they are recorded in the Store, not applied.';
+const NO_NATIVE = "ferry's native helper is not built (`npm rebuild` builds it): times are kept to the microsecond, not the nanosecond, directories are listed and written by path (checked before each use, not held open), and scans are slower.";
+const CANNOT_SET = 'Linux cannot set ctime or birth time: they are recorded in the job database, not applied.';
 
 /**
  * Whether this run resumes the backlog without scanning (§2.1): only when files are pending, the
@@ -62,6 +65,7 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
   let status: RunStatus = 'done';
   let refused: string | undefined;
   let scanErrors = 0;
+  let tempNamed = 0;
   try {
     const destExists = await target.available();
     const facts = o.dryRun || !destExists ? undefined : await destinationFacts(store, target, job, o.rescan);
@@ -90,31 +94,42 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors, caseInsensitive, unchanged: scan.unchanged });
       emit({ type: 'plan.done', files: plan.files, pending: plan.pending, pendingBytes: Number(plan.pendingBytes), synced: plan.synced, modifyWindowNs: String(windowNs) });
       if (scan.staleTemps > 0) emit({ type: 'notice', message: `removed ${scan.staleTemps} temp file(s) left by an interrupted run` });
-      if (!o.dryRun && (job.sourceDevice === null || job.sourceInode === null)) {
-        const root = await stat(o.sourceRoot, { bigint: true });
-        await store.saveJobFacts({ sourceDevice: root.dev, sourceInode: root.ino });
+      tempNamed = scan.tempNamed;
+      if (!o.dryRun) {
+        await recordSourceRoot(store, job);
+        await checkSourceMounts(store, o.sourceRoot, scan.sourceMounts, o.rescan);
       }
       backlog = await store.backlog();
     }
+    // Only what the plan saw at the destination may be replaced by an entry of another kind.
+    target.planReplacements?.(await store.kindConflicts(caseInsensitive));
     let destinationFull = false;
+    let blocked = 0;
+    // A copy counts as "times held" within what the destination can store, whatever --modify-window says.
+    const toleranceNs = windowNs > auto ? windowNs : auto;
+    const transfer = async (deferBlocked: boolean): Promise<void> => {
+      const t = await transferBacklog({ store, target, options: { ...o, timeToleranceNs: toleranceNs, deferBlocked }, emit, stats, signal });
+      summary.filesCopied += t.copied;
+      summary.bytesCopied += t.bytes;
+      summary.filesFailed += t.failed;
+      summary.filesSkippedChanged += t.changed;
+      if (signal.aborted) throw signal.reason;
+      destinationFull ||= t.destinationFull;
+      blocked = t.blocked;
+      if (t.copied > 0) await restoreDirectoryTimes(store, target, o.sourceRoot);
+    };
     if (o.dryRun) {
       await listDryRun(store, emit);
     } else {
       if (backlog.files > 0) emit({ type: 'notice', message: CANNOT_SET });
+      if (!nanosecondTimes) emit({ type: 'notice', message: NO_NATIVE });
       // A rescan may have found synced files changed at the source: they are no longer in place.
       if (mode !== 'resume') stats.bytesOverallBase = Number((await store.syncedTotals()).bytes);
       stats.beginTransfer(backlog.files, Number(backlog.bytes));
-      // A copy counts as "times held" within what the destination can store, whatever --modify-window says.
-      const toleranceNs = windowNs > auto ? windowNs : auto;
-      const t = await transferBacklog({ store, target, options: { ...o, timeToleranceNs: toleranceNs }, emit, stats, signal });
-      Object.assign(summary, { filesCopied: t.copied, bytesCopied: t.bytes, filesFailed: t.failed, filesSkippedChanged: t.changed });
-      if (signal.aborted) throw signal.reason;
-      destinationFull = t.destinationFull;
-      if (destinationFull) {
-        summary.error = { code: 'ENOSPC', message: `the destination ${target.root} is full; the files that did not fit stay pending` };
-      }
-      if (t.copied > 0) await restoreDirectoryTimes(store, target, o.sourceRoot);
+      // With a mirror, a file whose place holds a directory that is not empty waits for the mirror to remove it.
+      await transfer(o.mirror !== undefined);
     }
+    let held = 0;
     if (o.mirror) {
       // Runs after a full destination too: deleting what the source no longer has may be what frees the space.
       stats.phase = 'mirroring';
@@ -123,11 +138,26 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       summary.filesDeleted = m.deleted;
       summary.filesFailed += m.failed;
       refused = m.refused;
+      held = m.held;
       if (signal.aborted) throw signal.reason;
+      if (blocked > 0 && !o.dryRun) {
+        // The files that waited for a directory to go: once more (those still blocked fail now, with the reason).
+        stats.phase = 'transferring';
+        target.planReplacements?.(await store.kindConflicts(caseInsensitive));
+        await transfer(false);
+      }
+    }
+    if (destinationFull) {
+      summary.error = { code: 'ENOSPC', message: `the destination ${target.root} is full; the files that did not fit stay pending` };
     }
     summary.pendingLeft = o.dryRun ? 0 : (await store.backlog()).files;
-    if (refused) status = 'refused';
-    else if (summary.filesFailed > 0 || scanErrors > 0 || summary.pendingLeft > 0 || destinationFull) status = 'failed';
+    if (refused || held > 0) status = 'refused';
+    else if (summary.filesFailed > 0 || scanErrors > 0 || summary.pendingLeft > 0 || destinationFull || summary.filesSkippedChanged > 0 || tempNamed > 0) {
+      status = 'failed';
+    }
+    if (tempNamed > 0 && !summary.error) {
+      summary.error = { code: 'TEMP_NAME', message: `${tempNamed} source file(s) are named like ferry's temp files (.ferry-tmp-…) and were not copied; rename them to copy them` };
+    }
     if (scanErrors > 0 && !summary.error) {
       summary.error = { code: 'SCAN', message: `the scan could not read ${scanErrors} path(s) of the source; they were not copied` };
     }

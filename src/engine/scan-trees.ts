@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FileEntry } from '../core/entry.js';
 import type { Emit, Side } from '../core/events.js';
 import type { Store } from '../store/store.js';
@@ -28,6 +28,10 @@ export interface ScanOutcome {
   destGranularityNs: bigint;
   /** Per side: every directory listed was found unchanged, and the walk met no error. */
   unchanged: { source: boolean; destination: boolean };
+  /** The filesystems mounted inside the source (their mount points, relative). */
+  sourceMounts: string[];
+  /** Source files left out because their names are ferry's temp names (reported, never copied). */
+  tempNamed: number;
 }
 
 /**
@@ -40,6 +44,7 @@ export async function scanTrees(store: Store, o: ScanOptions): Promise<ScanOutco
   const generation = await store.beginScan();
   const outcome: ScanOutcome = {
     generation, errors: 0, staleTemps: 0, sourceGranularityNs: 1n, destGranularityNs: 1n, unchanged: { source: false, destination: false },
+    sourceMounts: [], tempNamed: 0,
   };
 
   const side = async (which: Side): Promise<void> => {
@@ -60,9 +65,15 @@ export async function scanTrees(store: Store, o: ScanOptions): Promise<ScanOutco
       // ferry's temp files are never data: not copied from a source (a tree ferry once wrote into),
       // not listed on the destination (so never mirrored), and removed there once stale.
       const entries: FileEntry[] = [];
+      if (which === 'source') outcome.sourceMounts.push(...batch.mounts);
       for (const e of batch.entries) {
         if (e.kind === 'file' && o.isTempName(basename(e.rel))) {
           if (which === 'destination' && (await o.removeStaleTemp?.(e.rel, e.mtimeNs))) outcome.staleTemps++;
+          if (which === 'source') {
+            // Nothing is skipped without a word: a source file named like ferry's temp files.
+            outcome.tempNamed++;
+            o.emit({ type: 'file.skip', path: e.rel, source: join(o.sourceRoot, e.rel), destination: join(o.destRoot, e.rel), size: Number(e.size), reason: 'temp-name' });
+          }
           continue;
         }
         if (which === 'destination' && o.destExclude.some((x) => e.rel === x || e.rel.startsWith(`${x}/`))) continue;

@@ -5,6 +5,7 @@
  * stays flat however large the tree.
  */
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -33,6 +34,8 @@ export type WalkMessage =
   | {
       type: 'batch'; rels: string; fields: BigInt64Array; count: number; dirs: number;
       digests: Array<[string, string]>; kept: string[]; keptFiles: number; keptBytes: number;
+      /** Directories on another filesystem than their parent (mount points), listed in this batch. */
+      mounts: string[];
     }
   | { type: 'error'; rel: string; code: string; message: string }
   | { type: 'end'; granularityNs: bigint };
@@ -79,19 +82,26 @@ function walk(): void {
   const granularity = new TimeGranularity();
   let rels: string[] = [];
   let fields = new BigInt64Array(req.batchSize * FIELDS);
-  let batch = { dirs: 0, digests: [] as Array<[string, string]>, kept: [] as string[], keptFiles: 0, keptBytes: 0 };
+  let batch = { dirs: 0, digests: [] as Array<[string, string]>, kept: [] as string[], keptFiles: 0, keptBytes: 0, mounts: [] as string[] };
   const flush = (): void => {
     post({ type: 'batch', rels: rels.join('\0'), fields, count: rels.length, ...batch });
     rels = [];
     fields = new BigInt64Array(req.batchSize * FIELDS);
-    batch = { dirs: 0, digests: [], kept: [], keptFiles: 0, keptBytes: 0 };
+    batch = { dirs: 0, digests: [], kept: [], keptFiles: 0, keptBytes: 0, mounts: [] };
   };
-  const stack: string[] = [''];
+  // Each directory with the device it is on, to find the filesystems mounted inside the tree.
+  let rootDev = -1n;
+  try {
+    rootDev = statSync(req.root, { bigint: true }).dev;
+  } catch {
+    // the listing of the root reports it
+  }
+  const stack: Array<[string, bigint]> = [['', rootDev]];
   while (stack.length > 0) {
-    const dirRel = stack.pop()!;
+    const [dirRel, dirDev] = stack.pop()!;
     let listing;
     try {
-      listing = listDir(dirRel === '' ? req.root : join(req.root, dirRel));
+      listing = listDir(req.root, dirRel);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       report(dirRel, e.code ?? 'EIO', e.message);
@@ -118,7 +128,11 @@ function walk(): void {
         if (code !== 'ENOENT') report(rel, code, `${code}: lstat '${join(req.root, rel)}'`);
         continue; // ENOENT: it vanished between readdir and lstat
       }
-      if (kind === 1n) stack.push(rel);
+      if (kind === 1n) {
+        const dev = found[at + F.dev]!;
+        stack.push([rel, dev]);
+        if (dev !== dirDev && dirDev >= 0n) batch.mounts.push(rel);
+      }
       if (kind === 0n) granularity.observe(found[at + F.mtimeS]! * 1_000_000_000n + found[at + F.mtimeNs]!);
       if (kept) {
         if (kind !== 1n) {

@@ -28,6 +28,8 @@ export interface WalkBatch {
   kept: string[];
   keptFiles: number;
   keptBytes: number;
+  /** Directories on another filesystem than their parent: what is mounted inside the tree. */
+  mounts: string[];
   /** On the last batch only: the coarsest step all file mtimes of the tree are multiples of. */
   granularityNs?: bigint;
 }
@@ -74,7 +76,7 @@ export async function* walkTree(root: string, options: WalkOptions = {}): AsyncG
         continue;
       }
       if (m.type === 'end') {
-        yield { entries: [], dirs: 0, errors, digests: [], kept: [], keptFiles: 0, keptBytes: 0, granularityNs: m.granularityNs };
+        yield { entries: [], dirs: 0, errors, digests: [], kept: [], keptFiles: 0, keptBytes: 0, mounts: [], granularityNs: m.granularityNs };
         return;
       }
       if (m.type === 'error') {
@@ -86,7 +88,7 @@ export async function* walkTree(root: string, options: WalkOptions = {}): AsyncG
       const rels = m.count === 0 ? [] : m.rels.split('\0');
       yield {
         entries: rels.map((rel, i) => entryAt(rel, m.fields, i)), dirs: m.dirs, errors,
-        digests: m.digests, kept: m.kept, keptFiles: m.keptFiles, keptBytes: m.keptBytes,
+        digests: m.digests, kept: m.kept, keptFiles: m.keptFiles, keptBytes: m.keptBytes, mounts: m.mounts,
       };
       errors = [];
     }

@@ -1,9 +1,9 @@
-import { readlink } from 'node:fs/promises';
 import { describeFileError, errnoCode, FerryError } from '../core/errors.js';
 import type { Emit, FileOutcome } from '../core/events.js';
 import type { Target } from '../core/target.js';
 import type { FileRecord, Store, SyncedFile } from '../store/store.js';
 import type { Algorithm } from '../core/hash.js';
+import { fsPool } from '../io/fs-pool.js';
 import { BufferPool, type Block, type FileTask } from './pipeline/block.js';
 import { TokenBucket } from './pipeline/limiter.js';
 import { BlockQueue } from './pipeline/queue.js';
@@ -12,6 +12,8 @@ import { Writer } from './pipeline/writer.js';
 import type { StatsTracker } from './stats.js';
 
 export interface TransferOptions {
+  /** The source tree: every source path of the backlog is below it, and read without leaving it. */
+  sourceRoot: string;
   blockSize: number;
   queueCapacity: number;
   transfers: number;
@@ -19,6 +21,13 @@ export interface TransferOptions {
   bwlimit?: number;
   /** The largest mtime difference that still counts as equal on the destination. */
   timeToleranceNs: bigint;
+  /** --partial: keep a stopped file's temp file, and go on from one a stopped run kept. */
+  partial?: boolean;
+  /**
+   * A file whose place on the destination holds a directory that is not empty stays pending
+   * (counted in `blocked`) instead of failing: the mirror that runs next may remove that directory.
+   */
+  deferBlocked?: boolean;
 }
 
 /** What the transfer needs of a Store: the backlog, and where each file's outcome goes. */
@@ -40,10 +49,15 @@ export interface TransferResult {
   changed: number;
   /** Set when the destination filled up: the run stopped taking new files. */
   destinationFull: boolean;
+  /** Files left pending because a directory that is not empty stands where they go (see deferBlocked). */
+  blocked: number;
 }
 
 const PAGE = 512;
 const FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+/** The destination root is no longer the directory the run began with (unmounted, pulled out, replaced). */
+const GONE = 'ENXIO';
 
 /**
  * Collects synced rows and writes them to the Store in one transaction per batch (§3.3). Before a
@@ -136,7 +150,8 @@ const WHOLE_FILE_MAX = 1024 * 1024;
  */
 export async function transferBacklog(ctx: TransferContext): Promise<TransferResult> {
   const { store, target, options, emit, stats } = ctx;
-  const result: TransferResult = { copied: 0, bytes: 0, failed: 0, changed: 0, destinationFull: false };
+  const result: TransferResult = { copied: 0, bytes: 0, failed: 0, changed: 0, destinationFull: false, blocked: 0 };
+  let gone: unknown;
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -165,10 +180,24 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     size: Number(r.size),
   });
 
+  const root = options.sourceRoot.endsWith('/') ? options.sourceRoot : `${options.sourceRoot}/`;
+  const sourceRelOf = (sourcePath: string): string => (sourcePath.startsWith(root) ? sourcePath.slice(root.length) : sourcePath);
   const records = new Map<number, FileRecord>();
   const failures: Array<Promise<void>> = [];
   let storeFailure: unknown;
   const fail = async (r: FileRecord, id: number, err: unknown): Promise<void> => {
+    if (errnoCode(err) === GONE) {
+      // Not this file's failure: nothing more can land there. Everything not copied stays pending.
+      gone ??= err;
+      stop.abort(err);
+      stats.fileFinished(id, 'skipped', Number(r.size));
+      return;
+    }
+    if (options.deferBlocked && errnoCode(err) === 'EISDIR' && (err as { notEmpty?: boolean }).notEmpty) {
+      result.blocked++;
+      stats.fileFinished(id, 'skipped', Number(r.size));
+      return;
+    }
     if (FULL.has(errnoCode(err) ?? '')) {
       // Out of space: the file stays pending for the next run, and no new file is started.
       result.destinationFull = true;
@@ -188,6 +217,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     pool,
     timeToleranceNs: options.timeToleranceNs,
     flushEachBlock: limiter !== undefined,
+    partial: options.partial === true,
     onBytes: (task, n) => stats.bytesWritten(task.id, n),
     onCommitted: (task, block, entry, durable) => {
       const r = records.get(task.id)!;
@@ -241,11 +271,15 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
       id: r.rowid,
       rel: r.rel,
       sourcePath: r.sourcePath,
+      sourceRoot: options.sourceRoot,
+      sourceRel: sourceRelOf(r.sourcePath),
       destinationPath: r.destPath,
       destinationRel: r.rel,
       size: Number(r.size),
+      kept: 0,
       cancelled: false,
     };
+    if (options.partial && task.size > wholeMax && target.partialSize) task.kept = await target.partialSize(r.rel).catch(() => 0);
     records.set(task.id, r);
     emit({ type: 'file.start', ...outcome(r) });
     const read = await readIntoQueue(task, {
@@ -277,17 +311,19 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   };
 
   const makeOther = async (r: FileRecord & { rowid: number }): Promise<void> => {
+    const attrs = { mode: r.permissions, uid: r.uid, gid: r.gid };
     try {
       if (r.kind === 'dir') {
-        await target.mkdir(r.rel);
+        await target.mkdir(r.rel, attrs);
       } else {
-        await target.symlink(r.rel, await readlink(r.sourcePath), { atimeNs: r.accessedNs, mtimeNs: r.modifiedNs });
+        const link = await fsPool().call('readlink', { root: options.sourceRoot, rel: sourceRelOf(r.sourcePath) });
+        await target.symlink(r.rel, link, { atimeNs: r.accessedNs, mtimeNs: r.modifiedNs }, attrs);
         stats.fileFinished(r.rowid, 'done', 0);
         result.copied++;
       }
       batch.add({ sourcePath: r.sourcePath, hash: null, algorithm: null, size: r.size, modifiedNs: r.modifiedNs }, true);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT' && r.kind === 'symlink') {
+      if ((errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') && r.kind === 'symlink') {
         await store.forget(r.sourcePath);
         return;
       }
@@ -320,5 +356,8 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   }
   if (batch.failure) throw batch.failure;
   if (storeFailure) throw storeFailure;
+  if (gone) {
+    throw new FerryError('DEST_UNAVAILABLE', `The destination ${target.root} is no longer the directory this run began with (unmounted, pulled out, or replaced); the files not copied stay pending.`, { cause: gone });
+  }
   return result;
 }

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Algorithm } from '../core/hash.js';
-import type { FsReply, FsRequest } from './fs-protocol.js';
+import { ops, type FsOps } from './beneath-ops.js';
+import { addon } from './native.js';
+import type { FsFailure, FsOp, FsReply, FsRequest } from './fs-protocol.js';
 
-type Pending = { resolve: (r: FsReply) => void; reject: (e: Error) => void };
-type Body<R> = R extends FsRequest ? Omit<R, 'id'> : never;
+type Pending = { resolve: (value: unknown) => void; reject: (e: Error) => void };
 
 interface Lane {
   worker: Worker;
@@ -13,13 +13,14 @@ interface Lane {
   ids: Set<number>;
   /** Requests waiting for the end of this turn, sent as one message (a message costs ~30 µs). */
   outbox: FsRequest[];
-  transfer: ArrayBuffer[];
 }
 
-/** An errno-style error from a pool thread, shaped like Node's own system errors. */
-function systemError(r: Extract<FsReply, { kind: 'error' }>): Error {
-  return Object.assign(new Error(r.message), { code: r.code });
+/** An errno-style error from a pool thread, shaped like Node's own system errors, its own properties kept. */
+function systemError(f: FsFailure): Error {
+  return Object.assign(new Error(f.message), f.props, { code: f.code });
 }
+
+const WITH_DESCRIPTORS = new Set<keyof FsOps>(['openSource', 'openTemp', 'commit', 'abort']);
 
 /** How long the shared pool may sit idle before its threads are let go (a long-running watcher). */
 const IDLE_MS = 5000;
@@ -40,7 +41,7 @@ export class FsPool {
   constructor(size = Math.max(2, Math.min(8, availableParallelism() * 2))) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./fs-worker.js', import.meta.url));
-      const lane: Lane = { worker, inFlight: 0, ids: new Set(), outbox: [], transfer: [] };
+      const lane: Lane = { worker, inFlight: 0, ids: new Set(), outbox: [] };
       worker.on('message', (replies: FsReply[]) => {
         for (const reply of replies) this.settle(lane, reply);
       });
@@ -58,8 +59,8 @@ export class FsPool {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.armIdle();
     if (!p) return;
-    if (reply.kind === 'error') p.reject(systemError(reply));
-    else p.resolve(reply);
+    if (reply.ok) p.resolve(reply.value);
+    else p.reject(systemError(reply.error));
   }
 
   private armIdle(): void {
@@ -88,7 +89,7 @@ export class FsPool {
     lane.ids.clear();
   }
 
-  private send(body: Body<FsRequest>, transfer: ArrayBuffer[] = []): Promise<FsReply> {
+  private send(op: FsOp, args: unknown): Promise<unknown> {
     clearTimeout(this.idle);
     if (this.lanes.length === 0) return Promise.reject(new Error('every I/O thread has stopped'));
     const lane = this.lanes.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
@@ -98,30 +99,23 @@ export class FsPool {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (lane.outbox.length === 0) setImmediate(() => this.post(lane));
-      lane.outbox.push({ ...body, id } as FsRequest);
-      lane.transfer.push(...transfer);
+      lane.outbox.push({ id, op, args });
     });
   }
 
   private post(lane: Lane): void {
     const batch = lane.outbox.splice(0);
-    lane.worker.postMessage(batch, lane.transfer.splice(0));
+    lane.worker.postMessage(batch);
   }
 
   /**
-   * Reads a whole file of at most `maxSize` bytes (opened as the reader opens sources) and hashes
-   * it. Resolves `large` when it is bigger, `changed` when it moved while read or is not a file.
+   * Runs one operation of beneath-ops.ts on a pool thread. Without the native helper, those that
+   * hand a descriptor across run here instead: a descriptor Node's fs opened in a worker is closed
+   * when that worker ends.
    */
-  read(path: string, rel: string, algorithm: Algorithm | null, maxSize: number, hashOnly = false): Promise<Extract<FsReply, { kind: 'read' | 'large' | 'changed' }>> {
-    return this.send({ op: 'read', path, rel, algorithm, maxSize, hashOnly }) as Promise<Extract<FsReply, { kind: 'read' | 'large' | 'changed' }>>;
-  }
-
-  /**
-   * Writes `data` to `temp`, renames it over `final`, sets the times and re-stats; checks that the
-   * result is exactly what was written. Not flushed: call `syncfs` before recording it as safe.
-   */
-  async write(o: Omit<Extract<FsRequest, { op: 'write' }>, 'id' | 'op'>): Promise<Extract<FsReply, { kind: 'written' }>> {
-    return (await this.send({ op: 'write', ...o })) as Extract<FsReply, { kind: 'written' }>;
+  call<K extends keyof FsOps>(op: K, args: Parameters<FsOps[K]>[0]): Promise<ReturnType<FsOps[K]>> {
+    if (!addon && WITH_DESCRIPTORS.has(op)) return Promise.resolve().then(() => (ops[op] as (a: unknown) => ReturnType<FsOps[K]>)(args));
+    return this.send(op, args) as Promise<ReturnType<FsOps[K]>>;
   }
 
   /**
@@ -130,7 +124,7 @@ export class FsPool {
    * errors seen since the descriptor was opened, and none seen before.
    */
   async syncfs(fd: number): Promise<void> {
-    await this.send({ op: 'syncfs', fd });
+    await this.send('syncfs', { fd });
   }
 }
 

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import type { EntryKind, FileEntry } from '../core/entry.js';
 import { addon } from './native.js';
@@ -14,12 +14,12 @@ export interface DirListing {
   fields: BigInt64Array;
 }
 
-/** Per entry, in this order (native/list_dir.c keeps the same). */
+/** Per entry, in this order (native/native.h keeps the same). */
 export const F = {
   kind: 0, mode: 1, uid: 2, gid: 3, size: 4, atimeS: 5, atimeNs: 6, mtimeS: 7, mtimeNs: 8,
-  ctimeS: 9, ctimeNs: 10, btimeS: 11, btimeNs: 12,
+  ctimeS: 9, ctimeNs: 10, btimeS: 11, btimeNs: 12, dev: 13, ino: 14,
 } as const;
-export const FIELDS = 13;
+export const FIELDS = 15;
 
 /** F.kind values: the entry kinds, then the two ways an entry cannot be listed. */
 export const KINDS: readonly EntryKind[] = ['file', 'dir', 'symlink', 'other'];
@@ -28,12 +28,17 @@ export const KIND_NOT_UTF8 = -2n;
 
 const NS = 1_000_000_000n;
 
-export function listDir(path: string): DirListing {
+/**
+ * The entries of `root/rel` (rel '' for the root itself). With the native helper the directory is
+ * reached from the root one component at a time, never through a symlink: a directory of the tree
+ * swapped for a link while it is walked fails ENOTDIR instead of being listed where the link leads.
+ */
+export function listDir(root: string, rel: string): DirListing {
   if (addon) {
-    const r = addon.listDir(path);
+    const r = addon.listDir(root, rel);
     return { names: r.names === '' ? [] : r.names.split('\0'), fields: r.fields };
   }
-  return listDirPortable(path);
+  return listDirPortable(rel === '' ? root : join(root, rel));
 }
 
 /** readdirSync + lstatSync into the packed layout; what runs when the native helper did not build. */
@@ -52,21 +57,30 @@ export function listDirPortable(path: string): DirListing {
       fields[at + F.mode] = BigInt(-((err as NodeJS.ErrnoException).errno ?? -5));
       return;
     }
-    fields[at + F.kind] = BigInt(st.isFile() ? 0 : st.isDirectory() ? 1 : st.isSymbolicLink() ? 2 : 3);
-    fields[at + F.mode] = st.mode;
-    fields[at + F.uid] = st.uid;
-    fields[at + F.gid] = st.gid;
-    fields[at + F.size] = st.size;
-    const split = (ns: bigint, s: number): void => {
-      fields[at + s] = ns / NS;
-      fields[at + s + 1] = ns % NS;
-    };
-    split(st.atimeNs, F.atimeS);
-    split(st.mtimeNs, F.mtimeS);
-    split(st.ctimeNs, F.ctimeS);
-    split(st.birthtimeNs, F.btimeS);
+    fieldsOf(st, fields, i);
   });
   return { names, fields };
+}
+
+/** Fills the packed fields of one entry from a Node stat (the portable paths). */
+export function fieldsOf(st: BigIntStats, into = new BigInt64Array(FIELDS), i = 0): BigInt64Array {
+  const at = i * FIELDS;
+  into[at + F.kind] = BigInt(st.isFile() ? 0 : st.isDirectory() ? 1 : st.isSymbolicLink() ? 2 : 3);
+  into[at + F.mode] = st.mode;
+  into[at + F.uid] = st.uid;
+  into[at + F.gid] = st.gid;
+  into[at + F.size] = st.size;
+  into[at + F.dev] = st.dev;
+  into[at + F.ino] = st.ino;
+  const split = (ns: bigint, s: number): void => {
+    into[at + s] = ns / NS;
+    into[at + s + 1] = ns % NS;
+  };
+  split(st.atimeNs, F.atimeS);
+  split(st.mtimeNs, F.mtimeS);
+  split(st.ctimeNs, F.ctimeS);
+  split(st.birthtimeNs, F.btimeS);
+  return into;
 }
 
 /** The FileEntry for `rel`, from the packed fields at entry `i` (kind already known to be 0–3). */

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { makeDirs } from './make-dirs.js';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -8,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
  */
 export async function writeFileWhole(path: string, text: string): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  makeDirs(dir);
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fh = await open(temp, 'w', 0o644);

@@ -5,7 +5,7 @@ import type { FerryEvent } from '../core/events.js';
 /** One line of the audit log (§4.2), JSON Lines. */
 export interface AuditRecord {
   time: string;
-  status: 'synced' | 'failed' | 'deleted' | 'refused';
+  status: 'synced' | 'failed' | 'deleted' | 'refused' | 'replaced' | 'skipped';
   source: string | null;
   destination: string;
   checksum: string | null;
@@ -29,6 +29,11 @@ export function auditRecord(e: FerryEvent, now = new Date()): AuditRecord | unde
       return { time, status: 'deleted', source: null, destination: e.destination, checksum: null, algorithm: null, size: e.size, ...(e.trashedTo ? { trashedTo: e.trashedTo } : {}) };
     case 'mirror.refused':
       return { time, status: 'refused', source: null, destination: e.destination, checksum: null, algorithm: null, size: 0, error: e.reason };
+    case 'file.replaced':
+      return { time, status: 'replaced', source: null, destination: e.destination, checksum: null, algorithm: null, size: 0, error: `a ${e.was} stood where the source has another kind of entry`, ...(e.trashedTo ? { trashedTo: e.trashedTo } : {}) };
+    case 'file.skip':
+      if (e.reason !== 'temp-name') return undefined;
+      return { time, status: 'skipped', source: e.source, destination: e.destination, checksum: null, algorithm: null, size: e.size, error: 'named like ferry\'s temp files: not copied' };
     default:
       return undefined;
   }

@@ -1,5 +1,6 @@
 import type { FerryEvent, RunSummary, StatsSnapshot } from '../core/events.js';
 import { formatBytes, formatDuration } from '../core/units.js';
+import { clean } from './quote.js';
 
 /** Sentences shared by the plain and the tty renderers. */
 
@@ -43,7 +44,7 @@ export function endLines(status: string, s: RunSummary, resumeHint: string): str
       (s.filesSkippedChanged ? `, ${s.filesSkippedChanged} changed while read (requeued)` : '') +
       (s.pendingLeft ? `; ${s.pendingLeft} pending` : ''),
   );
-  if (s.error) lines.push(`error: ${s.error.message}`);
+  if (s.error) lines.push(`error: ${clean(s.error.message)}`);
   if (status === 'interrupted' || s.pendingLeft > 0) lines.push(`to resume: ${resumeHint}`);
   return lines;
 }

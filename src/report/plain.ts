@@ -1,6 +1,7 @@
 import type { FerryEvent } from '../core/events.js';
 import { formatBytes } from '../core/units.js';
 import { endLines, planLine, scanLine, startLine, statsLine } from './lines.js';
+import { clean, shown } from './quote.js';
 
 export interface RendererOptions {
   write: (text: string) => void;
@@ -25,30 +26,35 @@ export function plainRenderer(o: RendererOptions): (e: FerryEvent) => void {
         if (e.done) o.write(`${scanLine(e)}\n`);
         break;
       case 'scan.error':
-        o.writeErr(`scan error (${e.side}): ${e.path || '.'}: ${e.message}\n`);
+        o.writeErr(`scan error (${e.side}): ${shown(e.path || '.')}: ${clean(e.message)}\n`);
         break;
       case 'plan.done':
         o.write(`${planLine(e)}\n`);
         break;
       case 'file.done':
-        if (e.dryRun) o.write(`would copy ${e.path} (${formatBytes(e.size)})\n`);
-        else if (o.verbose) o.write(`copied ${e.path} (${formatBytes(e.size)})${e.hash ? ` ${e.algorithm}:${e.hash}` : ''}\n`);
+        if (e.dryRun) o.write(`would copy ${shown(e.path)} (${formatBytes(e.size)})\n`);
+        else if (o.verbose) o.write(`copied ${shown(e.path)} (${formatBytes(e.size)})${e.hash ? ` ${e.algorithm}:${e.hash}` : ''}\n`);
         break;
       case 'file.deleted':
-        if (e.dryRun) o.write(`would delete ${e.path}\n`);
-        else o.write(`${e.trashedTo ? 'trashed' : 'deleted'} ${e.path}\n`);
+        if (e.dryRun) o.write(`would delete ${shown(e.path)}\n`);
+        else o.write(`${e.trashedTo ? 'trashed' : 'deleted'} ${shown(e.path)}\n`);
+        break;
+      case 'file.replaced':
+        o.write(`replaced ${shown(e.path)}: the ${e.was === 'dir' ? 'directory' : e.was} there was ${e.trashedTo ? `moved to ${shown(e.trashedTo)}` : 'deleted'} to make way for the source's entry of another kind\n`);
         break;
       case 'file.skip':
-        o.write(`${e.reason === 'changed' ? 'changed while read, requeued' : 'vanished from the source'}: ${e.path}\n`);
+        if (e.reason === 'temp-name') o.writeErr(`not copied: ${shown(e.path)}: its name is one ferry uses for its temp files (rename it to copy it)\n`);
+        else o.write(`${e.reason === 'changed' ? 'changed while read, requeued' : 'vanished from the source'}: ${shown(e.path)}\n`);
         break;
       case 'file.error':
-        o.writeErr(`failed: ${e.path}: ${e.message}\n`);
+        o.writeErr(`failed: ${shown(e.path)}: ${clean(e.message)}\n`);
         break;
       case 'mirror.refused':
-        o.writeErr(`mirror refused, nothing deleted: ${e.reason}\n`);
+        if (e.scope !== undefined) o.writeErr(`mirror: kept everything below ${shown(e.scope)}: ${clean(e.reason)}\n`);
+        else o.writeErr(`mirror refused, nothing deleted: ${clean(e.reason)}\n`);
         break;
       case 'notice':
-        o.write(`note: ${e.message}\n`);
+        o.write(`note: ${clean(e.message)}\n`);
         break;
       case 'stats':
         if (e.phase === 'transferring' && performance.now() - lastProgress >= every) {

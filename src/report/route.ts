@@ -1,5 +1,6 @@
 import type { FerryEvent } from '../core/events.js';
 import { formatBytes, formatDuration } from '../core/units.js';
+import { clean, shown } from './quote.js';
 
 export interface RouteRendererOptions {
   write: (text: string) => void;
@@ -29,31 +30,31 @@ export function routeRenderer(o: RouteRendererOptions): (e: FerryEvent) => void 
   return (e) => {
     switch (e.type) {
       case 'route.classified':
-        if (o.verbose) out(`${e.path}: ${e.mime} (${e.by}) → ${e.category}`);
+        if (o.verbose) out(`${shown(e.path)}: ${e.mime} (${e.by}) → ${e.category}`);
         break;
       case 'route.queued':
-        out(`queued ${e.path} (${formatBytes(e.size)}) for ${e.drive} [${e.category}]`);
+        out(`queued ${shown(e.path)} (${formatBytes(e.size)}) for ${e.drive} [${e.category}]`);
         break;
       case 'route.duplicate':
-        out(`${e.path}: same content as ${e.sameAs}, ${e.queued ? 'already queued for' : 'already on'} ${e.drive}: not delivered twice`);
+        out(`${shown(e.path)}: same content as ${shown(e.sameAs)}, ${e.queued ? 'already queued for' : 'already on'} ${e.drive}: not delivered twice`);
         break;
       case 'route.present':
-        out(`${e.path}: already on ${e.drive} with the same content (${e.destination})`);
+        out(`${shown(e.path)}: already on ${e.drive} with the same content (${shown(e.destination)})`);
         break;
       case 'route.error':
-        err(`cannot read ${e.path}: ${e.message}`);
+        err(`cannot read ${shown(e.path)}: ${clean(e.message)}`);
         break;
       case 'scan.error':
-        err(`scan error: ${e.path || '.'}: ${e.message}`);
+        err(`scan error: ${e.path || '.'}: ${clean(e.message)}`);
         break;
       case 'drive.online':
-        out(`drive ${e.drive} is here (${e.location})`);
+        out(`drive ${e.drive} is here (${shown(e.location)})`);
         break;
       case 'drive.offline':
-        out(`drive ${e.drive} went away: ${e.reason}`);
+        out(`drive ${e.drive} went away: ${clean(e.reason)}`);
         break;
       case 'drive.refused':
-        err(`refused ${e.location}: ${e.reason}; ferry will not write to it (drive ${e.drive})`);
+        err(`refused ${shown(e.location)}: ${clean(e.reason)}; ferry will not write to it (drive ${e.drive})`);
         break;
       case 'drive.done':
         out(
@@ -62,21 +63,21 @@ export function routeRenderer(o: RouteRendererOptions): (e: FerryEvent) => void 
         );
         break;
       case 'file.done':
-        out(`delivered ${e.path} → ${e.destination}`);
+        out(`delivered ${shown(e.path)} → ${shown(e.destination)}`);
         break;
       case 'file.error':
-        err(`failed ${e.path}: ${e.message} (stays queued)`);
+        err(`failed ${shown(e.path)}: ${clean(e.message)} (stays queued)`);
         break;
       case 'file.skip':
-        out(e.reason === 'changed' ? `${e.path} changed while read: queued again` : `${e.path} left the source: dropped from the queue`);
+        out(e.reason === 'changed' ? `${shown(e.path)} changed while read: queued again` : `${shown(e.path)} left the source: dropped from the queue`);
         break;
       case 'notice':
-        out(`note: ${e.message}`);
+        out(`note: ${clean(e.message)}`);
         break;
       case 'stats':
         if (o.tty && e.phase === 'transferring' && e.current.length > 0) {
           const eta = formatDuration(e.etaBacklogSec);
-          const line = `${e.current[0]!.path}  ${formatBytes(e.bytesSession)} · ${formatBytes(e.rateNow)}/s · ${e.backlogFiles} left · ETA ${eta}`;
+          const line = `${shown(e.current[0]!.path)}  ${formatBytes(e.bytesSession)} · ${formatBytes(e.rateNow)}/s · ${e.backlogFiles} left · ETA ${eta}`;
           const width = Math.max(20, (o.columns?.() ?? 100) - 1);
           o.write(`\r\x1b[2K${line.length > width ? `…${line.slice(line.length - width + 1)}` : line}`);
           progress = true;

@@ -2,6 +2,7 @@ import type { FerryEvent, StatsSnapshot } from '../core/events.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { plainRenderer, type RendererOptions } from './plain.js';
 import { scanLine } from './lines.js';
+import { shown } from './quote.js';
 
 const CLEAR_LINE = '\x1b[2K';
 const UP = (n: number): string => (n > 0 ? `\x1b[${n}A` : '');
@@ -16,7 +17,7 @@ export function panelLines(s: StatsSnapshot, width: number): string[] {
   for (const c of s.current.slice(0, 4)) {
     const eta = s.rateNow > 0 && c.size > c.done ? formatDuration((c.size - c.done) / (s.rateNow / Math.max(1, s.current.length))) : '--';
     const pct = c.size > 0 ? Math.floor((c.done * 100) / c.size) : 100;
-    lines.push(`  ${ellipsize(c.path, Math.max(10, width - 40))}  ${formatBytes(c.done)}/${formatBytes(c.size)} ${pct}%  ETA ${eta}`);
+    lines.push(`  ${ellipsize(shown(c.path), Math.max(10, width - 40))}  ${formatBytes(c.done)}/${formatBytes(c.size)} ${pct}%  ETA ${eta}`);
   }
   lines.push(`  rate   ${formatBytes(s.rateNow)}/s now · ${formatBytes(s.rateAvg)}/s avg    queue ${s.queue.used}/${s.queue.capacity}`);
   lines.push(

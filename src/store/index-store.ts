@@ -10,6 +10,10 @@ export interface IndexRoot {
   /** st_dev and st_ino of the root when it was added: a different directory there is not this root. */
   device: bigint | null;
   inode: bigint | null;
+  /** What names the root across remounts (io/fs-identity.ts, as JSON); null for a root added before ferry kept one. */
+  identity: string | null;
+  /** The pid of the `ferry watch` that said it watches this root (see `writerActive`), or null. */
+  watchedBy: number | null;
   addedAt: number;
 }
 
@@ -61,7 +65,14 @@ export interface SeenFile {
 
 export interface IndexStore {
   readonly location: string;
-  addRoot(root: Omit<IndexRoot, 'addedAt'>): Promise<void>;
+  /** Adds a root, or updates the path and identity of the root with that id. */
+  addRoot(root: Omit<IndexRoot, 'addedAt' | 'watchedBy' | 'identity'> & { identity?: string | null }): Promise<void>;
+  /** Records what names the root now (a root recreated in place is followed). */
+  setRootIdentity(id: string, identity: string): Promise<void>;
+  /** Records that this process watches the root (`pid`), or no longer does (null). */
+  setWatchedBy(id: string, pid: number | null): Promise<void>;
+  /** Whether a process holds this index's writer lock now (a watcher, a reconcile): what makes `watchedBy` current. */
+  writerActive(): Promise<boolean>;
   removeRoot(id: string): Promise<void>;
   roots(): Promise<IndexRoot[]>;
   root(id: string): Promise<IndexRoot | undefined>;
@@ -87,7 +98,8 @@ export interface IndexStore {
   listRecords(id: string, options?: { afterPath?: string; limit?: number }): Promise<IndexRecord[]>;
   countRecords(id: string): Promise<number>;
 
-  startOperation(id: string, type: OperationType): Promise<number>;
+  /** Starts an operation row (`running`); `startedAt` (ms) when it began before it was recorded. */
+  startOperation(id: string, type: OperationType, startedAt?: number): Promise<number>;
   finishOperation(operationId: number, status: Exclude<OperationStatus, 'running'>, counts: OperationCounts, error?: string): Promise<void>;
   /** The newest operations of root `id` first. */
   operations(id: string, limit: number): Promise<SyncOperation[]>;

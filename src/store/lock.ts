@@ -1,10 +1,117 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { errnoCode, FerryError } from '../core/errors.js';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { describeFileError, errnoCode, FerryError } from '../core/errors.js';
+import { addon } from '../io/native.js';
+
+function locked(path: string, pid: number): FerryError {
+  const who = !Number.isInteger(pid) ? 'Another ferry process' : pid === process.pid ? `This process (pid ${pid})` : `Another ferry process (pid ${pid})`;
+  return new FerryError('STORE_LOCKED', `${who} is using the database ${path}.`, {
+    hint: 'Wait for it to finish, or stop it; ferry resumes where it left off.',
+  });
+}
+
+function cannotLock(path: string, err: unknown): FerryError {
+  return new FerryError('CONFIG', `Cannot lock the database ${path}: ${describeFileError(err)}.`, { cause: err });
+}
+
+function readPid(lockPath: string): number {
+  try {
+    return Number.parseInt(readFileSync(lockPath, 'utf8').trim(), 10);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Takes `${path}.lock` for this process: one writer per database. The lock is the kernel's
+ * (flock(2) through the native helper): it goes with the process however it ends (a crash,
+ * `kill -9`, a zombie nobody reaps), so a lock left behind needs no guessing, and two processes
+ * can never both hold it. The file holds the holder's pid, for the message the next one gets. The
+ * holder removes it on release while it still holds the lock; so a process that locked a file of
+ * that name checks, once it holds the lock, that the name still leads to the file it locked, and
+ * tries again if not (else two holders could each lock a different file of the same name).
+ * A live holder rejects with STORE_LOCKED. Returns the release.
+ */
+export function acquireLock(path: string): () => void {
+  const lockPath = `${path}.lock`;
+  if (!addon) return acquirePidLock(path, lockPath);
+  let fd: number | undefined;
+  for (let attempt = 0; fd === undefined; attempt++) {
+    let opened: number;
+    try {
+      opened = openSync(lockPath, constants.O_RDWR | constants.O_CREAT, 0o644);
+    } catch (err) {
+      throw cannotLock(path, err);
+    }
+    try {
+      addon.flock(opened, true, false);
+    } catch (err) {
+      closeSync(opened);
+      if (errnoCode(err) === 'EAGAIN') throw locked(path, readPid(lockPath));
+      throw cannotLock(path, err);
+    }
+    let same = false;
+    try {
+      const held = fstatSync(opened);
+      const named = statSync(lockPath);
+      same = held.ino === named.ino && held.dev === named.dev;
+    } catch {
+      // removed by the holder that just let go: try again
+    }
+    if (same) fd = opened;
+    else {
+      closeSync(opened);
+      if (attempt >= 100) throw new FerryError('STORE_LOCKED', `Could not take the lock on the database ${path}.`);
+    }
+  }
+  try {
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`, 0);
+  } catch {
+    // the pid is for messages only; the lock holds
+  }
+  let held = true;
+  const locked_ = fd;
+  return () => {
+    if (!held) return;
+    held = false;
+    try {
+      unlinkSync(lockPath); // while still holding it: see above
+    } catch {
+      // already gone
+    }
+    closeSync(locked_); // releases the flock
+  };
+}
+
+/**
+ * Whether some process holds the lock of the database at `path` now (read without taking it: a
+ * reader asks whether a writer, a watcher say, is at work).
+ */
+export function lockHeld(path: string): boolean {
+  const lockPath = `${path}.lock`;
+  if (!addon) {
+    const pid = readPid(lockPath);
+    return Number.isInteger(pid) && alive(pid);
+  }
+  let fd: number;
+  try {
+    fd = openSync(lockPath, constants.O_RDONLY);
+  } catch {
+    return false;
+  }
+  try {
+    addon.flock(fd, false, false);
+    return false;
+  } catch (err) {
+    return errnoCode(err) === 'EAGAIN';
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Whether `pid` is a running process. A zombie is not: a process killed with SIGKILL stays one
- * until its parent reaps it (or forever, when the parent died too and nothing reaps orphans, as in
- * many containers), and kill(pid, 0) still succeeds on it.
+ * until its parent reaps it, and kill(pid, 0) still succeeds on it.
  */
 function alive(pid: number): boolean {
   try {
@@ -23,35 +130,29 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Takes `${path}.lock` for this process. A lock whose process is gone (a crash, `kill -9`) is
- * taken over; a live one rejects with STORE_LOCKED. Returns the release function.
+ * Without the native helper: a lock file created exclusively, holding the pid; one whose process is
+ * gone is taken over. Weaker than flock (two processes taking over the same stale lock at the same
+ * moment can both succeed); ferry says so when it runs without the helper.
  */
-export function acquireLock(path: string): () => void {
-  const lockPath = `${path}.lock`;
+function acquirePidLock(path: string, lockPath: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = openSync(lockPath, 'wx');
+      const fd = openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
       return () => {
         try {
-          // Only our own lock: a process that took over a lock it judged stale owns it now.
-          if (Number.parseInt(readFileSync(lockPath, 'utf8'), 10) === process.pid) unlinkSync(lockPath);
+          if (readPid(lockPath) === process.pid) unlinkSync(lockPath);
         } catch {
           // already gone
         }
       };
     } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') {
-        throw new FerryError('CONFIG', `Cannot lock the database ${path}: ${(err as Error).message}.`, { cause: err });
-      }
+      if (errnoCode(err) !== 'EEXIST') throw cannotLock(path, err);
     }
-    const pid = Number.parseInt(readFileSync(lockPath, 'utf8').trim(), 10);
-    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) {
-      throw new FerryError('STORE_LOCKED', `Another ferry process (pid ${pid}) is using the database ${path}.`, {
-        hint: 'Wait for it to finish, or stop it; ferry resumes where it left off.',
-      });
-    }
+    const pid = readPid(lockPath);
+    // An empty file is what a flock holder leaves when it lets go: free.
+    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) throw locked(path, pid);
     try {
       unlinkSync(lockPath); // stale: its process is gone
     } catch {

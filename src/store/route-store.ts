@@ -65,6 +65,14 @@ export interface RouteStore {
   readonly location: string;
   /** Ties the database to a source directory; another one forgets the old source's files and queue (deliveries stay). */
   bindSource(source: string): Promise<void>;
+  /** A value the router keeps for itself (the fingerprint of the rules the files were classified by), or undefined. */
+  meta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+  /**
+   * Gives every known file the category `categorize` says now (from its recorded type, name and size:
+   * the rules changed, not the files). Returns how many changed category.
+   */
+  recategorize(categorize: (path: string, size: number, mime: string) => string): Promise<number>;
   /** Makes the drive table match the configuration: new drives added, edited ones updated, missing ones inactive. */
   syncDrives(drives: RouteDriveRow[]): Promise<void>;
   /** Size and mtime of every known source file, by path. */

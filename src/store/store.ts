@@ -15,6 +15,9 @@ export interface FileRecord {
   modifiedNs: bigint;
   accessedNs: bigint;
   permissions: number;
+  /** The source entry's owner and group (recorded; applied only with --owner). */
+  uid: number;
+  gid: number;
   hash: string | null;
   algorithm: string | null;
   status: FileStatus;
@@ -37,6 +40,8 @@ export interface JobInfo {
   sourceDevice: bigint | null;
   /** st_ino of the source root when the job first scanned it. */
   sourceInode: bigint | null;
+  /** What names the source root across remounts (io/fs-identity.ts, as JSON), from the first scan. */
+  sourceIdentity: string | null;
   /** How the last run ended: null when it never ended (a crash, `kill -9`) or there was none. */
   lastRunStatus: RunStatus | null;
   /** True when there was a run before this one. */
@@ -57,6 +62,17 @@ export interface JobFacts {
   destCaseSensitive: boolean;
   sourceDevice: bigint;
   sourceInode: bigint;
+  sourceIdentity: string;
+}
+
+/** A filesystem mounted inside the source, as the scans found it. */
+export interface SourceMount {
+  /** Its mount point, relative to the source root. */
+  rel: string;
+  /** Its identity (io/fs-identity.ts, as JSON) when it was first found. */
+  identity: string;
+  /** Not there at the last scan (unmounted, or another filesystem in its place): nothing below it is mirrored. */
+  missing: boolean;
 }
 
 export interface ScanResult {
@@ -69,6 +85,14 @@ export interface ScanResult {
 export interface Backlog {
   files: number;
   bytes: bigint;
+}
+
+/** A destination entry the copy may replace, as the last scan saw it. */
+export interface PlannedReplacement {
+  rel: string;
+  kind: string;
+  size: bigint;
+  modifiedNs: bigint;
 }
 
 /** A row to mark synced, with the size and mtime of the version that was copied. */
@@ -144,8 +168,18 @@ export interface Store {
    * `caseInsensitive`), in descending path order: a directory comes after everything inside it.
    */
   extras(afterRel: string | null, limit: number, caseInsensitive: boolean): Promise<Array<{ rel: string; kind: string }>>;
+  /**
+   * Destination entries of the last scan whose source row has the same path but another kind (a
+   * file that became a directory, or the other way): what the copy is planned to replace, with the
+   * size and mtime the scan saw (named by the source row's path).
+   */
+  kindConflicts(caseInsensitive: boolean): Promise<PlannedReplacement[]>;
   /** Drops one destination entry (after it was deleted). */
   dropDestEntry(rel: string): Promise<void>;
+  /** The filesystems mounted inside the source, as the last scan left them. */
+  sourceMounts(): Promise<SourceMount[]>;
+  /** Replaces the recorded mounts inside the source. */
+  setSourceMounts(mounts: SourceMount[]): Promise<void>;
   /** Source directories, deepest first, for setting their times after files landed in them. */
   directories(afterRel: string | null, limit: number): Promise<FileRecord[]>;
 

@@ -1,64 +1,96 @@
-import { closeSync, constants, fstatSync, openSync, statfsSync } from 'node:fs';
-import { lstat, mkdir, open, readlink, rename, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, openSync, statfsSync } from 'node:fs';
+import { lstat, open, rename, stat, unlink } from 'node:fs/promises';
 import { release } from 'node:os';
-import { dirname, join } from 'node:path';
-import { entryFromStats, type FileEntry } from '../core/entry.js';
-import { errnoCode } from '../core/errors.js';
-import type { FileTimes, Target, TargetCaps, WriteHandle } from '../core/target.js';
+import { join } from 'node:path';
+import type { FileEntry } from '../core/entry.js';
+import { errnoCode, fileError } from '../core/errors.js';
+import type { EntryAttrs, FileTimes, Target, TargetCaps, WriteHandle } from '../core/target.js';
+import type { Place } from '../io/beneath.js';
+import type { Attrs, Effects, Planned, Replaced, WritePolicy } from '../io/beneath-ops.js';
+import { datasyncFd, readAt, writeAt } from '../io/fd.js';
 import { fsPool } from '../io/fs-pool.js';
 import { nanosecondTimes, setTimesNs } from '../io/native.js';
-import { notOnDevice } from '../io/fs-protocol.js';
-import { TEMP_FLAGS } from '../io/open-flags.js';
-import { RealDirs } from './real-dirs.js';
 import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
+
 
 /** Writes go out in syscalls of at most this size (see SYSCALL_MAX in the reader). */
 const WRITE_MAX = 256 * 1024;
 
-function parentOf(rel: string): string {
-  const cut = rel.lastIndexOf('/');
-  return cut < 0 ? '' : rel.slice(0, cut);
+const parentOf = (rel: string): string => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+
+export interface LocalTargetOptions {
+  /** The st_dev the root must be on (a removable drive's): once the drive is unmounted, its mount point is a directory of another disk. */
+  device?: bigint;
+  /**
+   * Replace what stands where a directory or a file must go: a file or symlink where the source has
+   * a directory, an empty directory where it has a file (default true). False on a drive: ferry only
+   * adds there, so such a file fails instead.
+   */
+  replace?: boolean;
+  /** Replaced entries go here (the same filesystem), under their relative path, instead of being deleted. */
+  trashDir?: string;
+  /** The mode of directories made on the way to a file before their own row came (default 0o777; the umask applies). */
+  parentMode?: number;
+  /** --perms: give copies exactly the source's permission bits, not only no wider ones. */
+  perms?: boolean;
+  /** --owner: give copies the source's owner and group. */
+  owner?: boolean;
+  /** --partial: a scan leaves this job's temp files in place (a later copy goes on from them). */
+  keepPartial?: boolean;
+  /** Told of each entry moved out of the way, and of an attribute the destination refused (once each). */
+  onReplaced?: (r: Replaced) => void;
+  onRefused?: (what: 'chmod' | 'chown', rel: string) => void;
 }
+
+/** How many directories made on the way are remembered until their own row gives them their mode. */
+const IMPLICIT_LIMIT = 65_536;
 
 /**
  * A directory on a mounted filesystem: a local folder, an NFS or SMB share, a USB drive.
  * `identity` names the job that writes here (its temp files carry a tag derived from it).
+ * Every write, delete and live check goes through the I/O threads (io/beneath-ops.ts): each walks
+ * from the root without following links, and the root must still be the directory it was when the
+ * target first used it (else ENXIO: an unmounted share, a pulled drive, a root swapped away).
  */
 export class LocalTarget implements Target {
   private readonly tag: string;
-  private readonly dirs: RealDirs;
-
-  readonly writeWhole?: (rel: string, data: Uint8Array, times: FileTimes) => Promise<FileEntry>;
+  readonly writeWhole?: (rel: string, data: Uint8Array, times: FileTimes, attrs?: EntryAttrs) => Promise<FileEntry>;
   readonly flushAll?: () => Promise<void>;
   /** Temp paths being written now: a second file whose derived name collides gets a random one. */
   private readonly tempsInFlight = new Set<string>();
   private durability: Durability | undefined;
+  private pinned: Promise<Place> | undefined;
+  private readonly policy: WritePolicy;
+  private readonly umask = process.umask();
+  /** Directories made on the way to a file, not yet given their own mode. */
+  private readonly implicit = new Set<string>();
+  private readonly refusedOnce = new Set<string>();
+  /** What the plan may replace (see WritePolicy.replaceable), by path. */
+  private planned = new Map<string, Planned>();
 
-  /**
-   * `device`: the st_dev the root must be on (a removable drive's). Once the drive is unmounted its
-   * path is a bare mount point on another filesystem: every write there fails ENXIO instead.
-   * `keepSymlinks`: a symlinked directory on the way to a file fails it rather than being replaced.
-   */
   constructor(
     readonly root: string,
     identity = root,
-    private readonly options: { device?: bigint; keepSymlinks?: boolean } = {},
+    private readonly options: LocalTargetOptions = {},
   ) {
     this.tag = jobTag(identity);
-    this.dirs = new RealDirs(root, options.device === undefined ? undefined : () => this.checkDevice(''), options.keepSymlinks === true);
+    this.policy = {
+      replace: options.replace !== false,
+      trash: options.trashDir === undefined ? undefined : { root: options.trashDir, pinDev: -1n, pinIno: -1n },
+      parentMode: options.parentMode ?? 0o777,
+    };
     if (nanosecondTimes) {
       // The whole-file path needs the native helper (ns times in the pool threads, and syncfs).
-      this.writeWhole = async (rel, data, times) => {
-        if (parentOf(rel) === '') await this.checkDevice(rel);
-        await this.dirs.ensure(parentOf(rel));
+      this.writeWhole = async (rel, data, times, attrs) => {
+        const place = await this.place();
         const d = this.beforeWriting();
-        const final = this.abs(rel);
-        const temp = this.claimTemp(final, rel);
+        const temp = this.claimTemp(rel);
         try {
-          const r = await fsPool().write({ temp, final, rel, data, atimeNs: times.atimeNs, mtimeNs: times.mtimeNs, syncEach: d.syncEach, rootDev: d.rootDev, requiredDev: this.options.device });
+          const r = await fsPool().call('write', { place, rel, temp, data, times, attrs: this.attrs(attrs), syncEach: d.syncEach, policy: this.policyFor(rel) });
+          this.report(r.effects, rel);
           return r.entry;
         } finally {
-          this.tempsInFlight.delete(temp);
+          this.tempsInFlight.delete(`${parentOf(rel)}/${temp}`);
         }
       };
       this.flushAll = async () => {
@@ -68,38 +100,77 @@ export class LocalTarget implements Target {
   }
 
   /**
+   * The destination entries the plan is to replace (a file where the source now has a directory,
+   * or the other way), as the scan saw them: only those, and symlinks, are ever moved out of the way.
+   */
+  planReplacements(entries: Planned[]): void {
+    this.planned = new Map(entries.map((e) => [e.rel, e]));
+  }
+
+  /** The write policy for `rel`, with the planned replacements on its way. */
+  private policyFor(rel: string): WritePolicy {
+    if (this.planned.size === 0) return this.policy;
+    const on: Planned[] = [];
+    for (let i = rel.indexOf('/'); ; i = rel.indexOf('/', i + 1)) {
+      const p = this.planned.get(i < 0 ? rel : rel.slice(0, i));
+      if (p) on.push(p);
+      if (i < 0) break;
+    }
+    return on.length === 0 ? this.policy : { ...this.policy, replaceable: on };
+  }
+
+  /** The root as the I/O threads check it: pinned to its device and inode at first use. */
+  private place(): Promise<Place> {
+    this.pinned ??= stat(this.root, { bigint: true }).then(
+      (st) => {
+        if (!st.isDirectory()) throw fileError('ENOTDIR', `${this.root} is not a directory`);
+        if (this.options.device !== undefined && st.dev !== this.options.device) throw fileError('ENXIO', `${this.root} is no longer on the drive it was (it is not mounted there now)`);
+        return { root: this.root, pinDev: st.dev, pinIno: st.ino };
+      },
+      (err: unknown) => {
+        this.pinned = undefined; // not there yet (a destination made later): pin at the next use
+        throw err;
+      },
+    );
+    return this.pinned;
+  }
+
+  private attrs(a: EntryAttrs | undefined, dir = false): Attrs {
+    const bits = a ? a.mode & 0o777 : dir ? 0o777 : 0o666;
+    return {
+      mode: bits,
+      umask: this.umask,
+      chmod: this.options.perms && a ? a.mode & 0o7777 : undefined,
+      owner: this.options.owner && a ? { uid: a.uid, gid: a.gid } : undefined,
+    };
+  }
+
+  /** Tells the listeners what an operation replaced or could not set, and remembers the directories it made. */
+  private report(e: Effects, rel: string): void {
+    for (const r of e.replaced) this.options.onReplaced?.(r);
+    for (const what of e.refused) {
+      if (this.refusedOnce.has(what)) continue;
+      this.refusedOnce.add(what);
+      this.options.onRefused?.(what, rel);
+    }
+    for (const c of e.created) {
+      if (this.implicit.size >= IMPLICIT_LIMIT) this.implicit.clear(); // those stay private (0o700 at most): never wider
+      this.implicit.add(c);
+    }
+  }
+
+  /**
    * Called before every write: the first one opens the descriptor syncfs will use (it must predate
    * the writes whose errors it is to report) and learns how this destination is made durable.
    */
   private beforeWriting(): Durability {
     this.durability ??= openDurability(this.root);
-    if (this.options.device !== undefined && this.durability.rootDev !== this.options.device) {
-      const { fd } = this.durability;
-      this.durability = undefined;
-      closeSync(fd);
-      throw notOnDevice(this.root);
-    }
     return this.durability;
   }
 
-  /**
-   * With a required device: fails ENXIO once the root is on another one. Run before a directory is
-   * made; a file's temp is checked after it is opened (its fstat), and removed if it is elsewhere.
-   */
-  private async checkDevice(rel: string): Promise<void> {
-    if (this.options.device === undefined) return;
-    const s = await stat(this.root, { bigint: true }).catch(() => undefined);
-    if (s?.dev !== this.options.device) throw notOnDevice(rel);
-  }
-
-  /**
-   * Rejects ENOTDIR when a parent of `rel` is not a real directory (a symlink, a file); creates
-   * nothing. Parents that do not exist yet are fine: they will be made as real directories.
-   */
+  /** Rejects ENOTDIR when a parent of `rel` is not a real directory (a symlink, a file); creates nothing. */
   async checkParents(rel: string): Promise<void> {
-    await this.dirs.check(rel).catch((err: unknown) => {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    });
+    await fsPool().call('checkParents', { place: await this.place(), rel });
   }
 
   /**
@@ -113,16 +184,13 @@ export class LocalTarget implements Target {
     closeSync(fd);
   }
 
-  /** The temp path for `rel`: derived from it (so a resume reuses it), unless another write holds that name. */
-  private claimTemp(final: string, rel: string): string {
-    let temp = join(dirname(final), tempNameFor(this.tag, rel));
-    while (this.tempsInFlight.has(temp)) temp = join(dirname(final), randomTempName(this.tag));
-    this.tempsInFlight.add(temp);
+  /** The temp name for `rel`: derived from it (so a resume reuses it), unless another write holds that name. */
+  private claimTemp(rel: string): string {
+    const dir = parentOf(rel);
+    let temp = tempNameFor(this.tag, rel);
+    while (this.tempsInFlight.has(`${dir}/${temp}`)) temp = randomTempName(this.tag);
+    this.tempsInFlight.add(`${dir}/${temp}`);
     return temp;
-  }
-
-  private abs(rel: string): string {
-    return rel === '' ? this.root : join(this.root, rel);
   }
 
   readonly tempNamePattern = TEMP_NAME;
@@ -134,10 +202,9 @@ export class LocalTarget implements Target {
   async removeStaleTemp(rel: string, mtimeNs: bigint): Promise<boolean> {
     const name = rel.slice(rel.lastIndexOf('/') + 1);
     if (!isStaleTemp(name, this.tag, mtimeNs, BigInt(Date.now()) * 1_000_000n)) return false;
-    await this.dirs.check(rel);
-    await unlink(this.abs(rel)).catch((err: unknown) => {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    });
+    // --partial: this job's own temp files are kept for the copy that goes on from them.
+    if (this.options.keepPartial && TEMP_NAME.exec(name)?.[1] === this.tag) return false;
+    await fsPool().call('remove', { place: await this.place(), rel });
     return true;
   }
 
@@ -150,12 +217,7 @@ export class LocalTarget implements Target {
   }
 
   async stat(rel: string): Promise<FileEntry | undefined> {
-    try {
-      return entryFromStats(rel, await lstat(this.abs(rel), { bigint: true }));
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-      throw err;
-    }
+    return (await fsPool().call('stat', { place: await this.place(), rel })) ?? undefined;
   }
 
   async probe(): Promise<TargetCaps> {
@@ -186,140 +248,143 @@ export class LocalTarget implements Target {
     }
   }
 
-  async openWrite(rel: string): Promise<WriteHandle> {
-    if (parentOf(rel) === '') await this.checkDevice(rel); // the root itself: no directory to make, so no check yet
-    await this.dirs.ensure(parentOf(rel));
-    if (this.flushAll) this.beforeWriting();
-    const final = this.abs(rel);
-    const temp = this.claimTemp(final, rel);
-    let fh;
+  /**
+   * Rejects EXDEV when `trashDir` is not on the same filesystem (mount) as the root: extras are moved
+   * there by rename, which cannot cross one. Leaves nothing behind.
+   */
+  async checkTrash(trashDir: string): Promise<void> {
+    const name = randomTempName(this.tag);
+    const from = join(this.root, name);
+    await (await open(from, 'wx')).close();
     try {
-      fh = await open(temp, TEMP_FLAGS, 0o644);
-      if (this.options.device !== undefined && (await fh.stat({ bigint: true })).dev !== this.options.device) {
-        await fh.close();
-        await unlink(temp).catch(() => undefined);
-        throw notOnDevice(rel);
-      }
-    } catch (err) {
-      this.tempsInFlight.delete(temp);
-      throw err;
-    }
-    return new LocalWriteHandle(fh, temp, final, rel, () => this.tempsInFlight.delete(temp));
-  }
-
-  async symlink(rel: string, linkTarget: string, times: FileTimes): Promise<void> {
-    await this.dirs.ensure(parentOf(rel));
-    if (this.flushAll) this.beforeWriting();
-    const final = this.abs(rel);
-    const temp = this.claimTemp(final, rel);
-    try {
-      await unlink(temp).catch(() => undefined);
-      await symlink(linkTarget, temp);
-      await setTimesNs(temp, times.atimeNs, times.mtimeNs);
-      await rename(temp, final);
-    } catch (err) {
-      await unlink(temp).catch(() => undefined);
-      throw err;
+      await rename(from, join(trashDir, name));
+      await unlink(join(trashDir, name));
     } finally {
-      this.tempsInFlight.delete(temp);
+      await unlink(from).catch(() => undefined);
     }
   }
 
-  async mkdir(rel: string): Promise<void> {
-    await this.dirs.ensure(rel);
+  /** Bytes in the temp file a stopped run left for `rel` (--partial), 0 when there is none. */
+  async partialSize(rel: string): Promise<number> {
+    const dir = parentOf(rel);
+    const temp = tempNameFor(this.tag, rel);
+    const e = await fsPool().call('stat', { place: await this.place(), rel: dir === '' ? temp : `${dir}/${temp}` });
+    return e?.kind === 'file' ? Number(e.size) : 0;
+  }
+
+  async openWrite(rel: string, attrs?: EntryAttrs, options: { keepPartial?: boolean } = {}): Promise<WriteHandle> {
+    const place = await this.place();
+    if (this.flushAll) this.beforeWriting();
+    const temp = this.claimTemp(rel);
+    const done = (): boolean => this.tempsInFlight.delete(`${parentOf(rel)}/${temp}`);
+    try {
+      const a = this.attrs(attrs);
+      const keep = options.keepPartial === true && temp === tempNameFor(this.tag, rel);
+      const policy = this.policyFor(rel);
+      const r = await fsPool().call('openTemp', { place, rel, temp, attrs: a, keep, policy });
+      this.report(r.effects, rel);
+      return new LocalWriteHandle({ place, rel, temp, fd: r.fd, kept: r.kept, attrs: a, policy, report: (e) => this.report(e, rel), done });
+    } catch (err) {
+      done();
+      throw err;
+    }
+  }
+
+  async symlink(rel: string, linkTarget: string, times: FileTimes, attrs?: EntryAttrs): Promise<void> {
+    const place = await this.place();
+    if (this.flushAll) this.beforeWriting();
+    const temp = this.claimTemp(rel);
+    try {
+      const r = await fsPool().call('symlink', { place, rel, temp, linkTarget, times, attrs: this.attrs(attrs), policy: this.policyFor(rel) });
+      this.report(r.effects, rel);
+    } finally {
+      this.tempsInFlight.delete(`${parentOf(rel)}/${temp}`);
+    }
+  }
+
+  async mkdir(rel: string, attrs?: EntryAttrs): Promise<void> {
+    const fix = this.implicit.delete(rel);
+    const r = await fsPool().call('mkdir', { place: await this.place(), rel, attrs: this.attrs(attrs, true), fix, policy: this.policyFor(rel) });
+    this.report(r.effects, rel);
   }
 
   async setTimes(rel: string, times: FileTimes): Promise<void> {
-    await this.dirs.check(rel);
-    await setTimesNs(this.abs(rel), times.atimeNs, times.mtimeNs);
-  }
-
-  async readlink(rel: string): Promise<string> {
-    return readlink(this.abs(rel));
+    await fsPool().call('setTimes', { place: await this.place(), rel, times });
   }
 
   async remove(rel: string, options: { trashDir?: string } = {}): Promise<string | undefined> {
-    await this.dirs.check(rel);
-    const path = this.abs(rel);
-    let st;
+    const trash = options.trashDir === undefined ? undefined : { root: options.trashDir, pinDev: -1n, pinIno: -1n };
     try {
-      st = await lstat(path);
+      return (await fsPool().call('remove', { place: await this.place(), rel, trash })) ?? undefined;
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      throw err;
+      if (errnoCode(err) !== 'EXDEV' || !options.trashDir) throw err;
+      throw fileError('EXDEV', `the trash directory ${options.trashDir} is on another filesystem than ${this.root}`);
     }
-    if (options.trashDir) {
-      const dest = join(options.trashDir, rel);
-      if (st.isDirectory()) {
-        await rmdir(path); // only ever empty directories: their files were trashed one by one
-        await mkdir(dest, { recursive: true });
-        return dest;
-      }
-      await mkdir(dirname(dest), { recursive: true });
-      try {
-        await rename(path, dest);
-      } catch (err) {
-        if (errnoCode(err) !== 'EXDEV') throw err;
-        throw Object.assign(new Error(`the trash directory ${options.trashDir} is on another filesystem than ${this.root}`), { code: 'EXDEV' });
-      }
-      return dest;
-    }
-    if (st.isDirectory()) await rmdir(path);
-    else await unlink(path);
-    return undefined;
   }
 }
 
+interface HandleState {
+  place: Place;
+  rel: string;
+  temp: string;
+  fd: number;
+  kept: number;
+  attrs: Attrs;
+  policy: WritePolicy;
+  report: (e: Effects) => void;
+  done: () => void;
+}
+
+/** A streamed file: writes from the main thread on its descriptor, the commit and abort on the I/O threads. */
 class LocalWriteHandle implements WriteHandle {
   private closed = false;
   private end = 0;
 
-  constructor(
-    private readonly fh: FileHandle,
-    private readonly temp: string,
-    private readonly final: string,
-    private readonly rel: string,
-    private readonly done: () => void,
-  ) {}
+  constructor(private readonly s: HandleState) {}
+
+  get kept(): number {
+    return this.s.kept;
+  }
+
+  async readKept(into: Uint8Array, offset: number): Promise<number> {
+    return readAt(this.s.fd, into, 0, into.length, offset);
+  }
 
   async write(data: Uint8Array, offset: number): Promise<void> {
     let done = 0;
     while (done < data.length) {
-      const { bytesWritten } = await this.fh.write(data, done, Math.min(WRITE_MAX, data.length - done), offset + done);
-      done += bytesWritten;
+      done += await writeAt(this.s.fd, data, done, Math.min(WRITE_MAX, data.length - done), offset + done);
     }
     this.end = Math.max(this.end, offset + data.length);
   }
 
   async flush(): Promise<void> {
-    await this.fh.datasync();
+    await datasyncFd(this.s.fd);
+  }
+
+  /** Marks bytes up to `end` as the file's, without writing them (they were found kept and equal). */
+  extend(end: number): void {
+    this.end = Math.max(this.end, end);
   }
 
   async commit(times: FileTimes): Promise<FileEntry> {
-    // Flush before setting times: SMB/CIFS servers apply a deferred flush's mtime after ours.
-    await this.fh.datasync();
-    const written = await this.fh.stat({ bigint: true });
-    if (written.size !== BigInt(this.end)) throw foreignWrite(this.rel, `holds ${written.size} bytes, ferry wrote ${this.end}`);
+    const { place, rel, temp, fd, attrs, policy } = this.s;
     this.closed = true;
-    await this.fh.close();
     try {
-      await rename(this.temp, this.final);
+      const r = await fsPool().call('commit', { place, rel, temp, fd, end: this.end, times, attrs, resumed: this.s.kept > 0, policy });
+      this.s.report(r.effects);
+      return r.entry;
     } finally {
-      this.done();
+      this.s.done();
     }
-    await setTimesNs(this.final, times.atimeNs, times.mtimeNs);
-    const st = await lstat(this.final, { bigint: true });
-    if (st.ino !== written.ino || st.dev !== written.dev) throw foreignWrite(this.rel, 'was replaced after the rename');
-    return entryFromStats(this.rel, st);
   }
 
-  async abort(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      await this.fh.close().catch(() => undefined);
-    }
-    await unlink(this.temp).catch(() => undefined);
-    this.done();
+  async abort(options: { keep?: boolean } = {}): Promise<void> {
+    const { place, rel, temp } = this.s;
+    const fd = this.closed ? undefined : this.s.fd;
+    this.closed = true;
+    await fsPool().call('abort', { place, rel, temp, fd, keep: options.keep === true }).catch(() => undefined);
+    this.s.done();
   }
 }
 
@@ -327,7 +392,6 @@ class LocalWriteHandle implements WriteHandle {
 interface Durability {
   /** A descriptor of the root opened before the first such write, for syncfs (see FsPool.syncfs). */
   fd: number;
-  rootDev: bigint;
   /** fdatasync every file instead: syncfs does not reach FUSE daemons, nor report errors before Linux 5.8. */
   syncEach: boolean;
 }
@@ -336,7 +400,6 @@ const FUSE_MAGIC = 0x65735546;
 
 function openDurability(root: string): Durability {
   const fd = openSync(root, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
-  const rootDev = fstatSync(fd, { bigint: true }).dev;
   const [major = 0, minor = 0] = release().split('.').map((n) => Number.parseInt(n, 10));
   const oldKernel = major < 5 || (major === 5 && minor < 8);
   let fuse: boolean;
@@ -345,10 +408,5 @@ function openDurability(root: string): Durability {
   } catch {
     fuse = true; // cannot tell: be safe
   }
-  return { fd, rootDev, syncEach: fuse || oldKernel };
-}
-
-/** Another process wrote into ferry's temp file or over its result: never record such a copy. */
-function foreignWrite(rel: string, what: string): Error {
-  return Object.assign(new Error(`the copy of ${rel} ${what} (another process writing the same destination?)`), { code: 'ECHANGED' });
+  return { fd, syncEach: fuse || oldKernel };
 }

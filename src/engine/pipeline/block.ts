@@ -3,10 +3,15 @@ export interface FileTask {
   id: number;
   rel: string;
   sourcePath: string;
+  /** The source tree's root and the file's path below it: reads never leave it (io/beneath.ts). */
+  sourceRoot: string;
+  sourceRel: string;
   destinationPath: string;
   /** The destination path relative to the target's root. */
   destinationRel: string;
   size: number;
+  /** --partial: bytes of a kept temp file; the blocks below are compared with it, not written (nor rate-limited). */
+  kept: number;
   /** Set by the writer when it gave up on this file, so the reader stops reading it. */
   cancelled: boolean;
 }

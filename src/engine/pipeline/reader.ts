@@ -1,10 +1,10 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { entryFromStats, type FileEntry } from '../../core/entry.js';
 import { errnoCode } from '../../core/errors.js';
 import { createHasher, type Algorithm } from '../../core/hash.js';
 import type { Block, BufferPool, FileTask } from './block.js';
+import { closeFd, readAt, statFd } from '../../io/fd.js';
 import { fsPool } from '../../io/fs-pool.js';
-import { withNoatimeAsync } from '../../io/open-flags.js';
 import type { TokenBucket } from './limiter.js';
 import type { BlockQueue } from './queue.js';
 
@@ -42,10 +42,25 @@ const EMPTY = Buffer.alloc(0);
  */
 export const SYSCALL_MAX = 256 * 1024;
 
-/** Opens a source as io/open-flags.ts says: read-only, no symlink, no FIFO wait, no atime update. */
-function openSource(path: string): Promise<FileHandle> {
-  return withNoatimeAsync((flags) => open(path, flags));
+
+/** A source file opened below its root (never through a link), read-only, no FIFO wait, no atime update. */
+interface Source {
+  read(into: Buffer, at: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<BigIntStats>;
+  close(): Promise<void>;
 }
+
+async function openSource(task: FileTask): Promise<Source> {
+  const fd = await fsPool().call('openSource', { root: task.sourceRoot, rel: task.sourceRel });
+  return {
+    read: async (into, at, length, position) => ({ bytesRead: await readAt(fd, into, at, length, position) }),
+    stat: () => statFd(fd),
+    close: () => closeFd(fd),
+  };
+}
+
+/** Not a file of the source any more: gone, or a directory on its way is no longer one. */
+const vanished = (code: string | undefined): boolean => code === 'ENOENT' || code === 'ENOTDIR';
 
 /**
  * Reads one source file into the queue as blocks (§2.4), hashing as it goes. The file's stream of
@@ -64,11 +79,11 @@ export async function readIntoQueue(task: FileTask, ctx: ReaderContext): Promise
 }
 
 async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<ReadOutcome> {
-  let fh: FileHandle;
+  let fh: Source;
   try {
-    fh = await openSource(task.sourcePath);
+    fh = await openSource(task);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { kind: 'vanished' };
+    if (vanished(errnoCode(err))) return { kind: 'vanished' };
     if (errnoCode(err) === 'ELOOP') return { kind: 'changed', entry: undefined }; // now a symlink
     return { kind: 'failed', error: err };
   }
@@ -79,7 +94,7 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
   };
   let template: Block | undefined;
   try {
-    const before = await fh.stat({ bigint: true });
+    const before = await fh.stat();
     if (!before.isFile()) return { kind: 'changed', entry: entryFromStats(task.rel, before) };
     const size = Number(before.size);
     task.size = size;
@@ -112,7 +127,7 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
           if (bytesRead === 0) break;
           n += bytesRead;
         }
-        const after = n < want || offset + n >= size ? await fh.stat({ bigint: true }) : undefined;
+        const after = n < want || offset + n >= size ? await fh.stat() : undefined;
         if (after && (n < want || after.size !== before.size || after.mtimeNs !== before.mtimeNs)) {
           ctx.pool.release(buffer);
           await abandon('changed', base);
@@ -120,7 +135,8 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
         }
         const data = buffer.subarray(0, n);
         hasher?.update(data);
-        await ctx.limiter?.take(n, ctx.signal);
+        // Blocks a kept temp file already holds (--partial) are compared there, not sent: no limit.
+        if (offset + n > task.kept) await ctx.limiter?.take(n, ctx.signal);
       } catch (err) {
         ctx.pool.release(buffer);
         if (ctx.signal.aborted) {
@@ -144,7 +160,7 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
     return { kind: 'queued' };
   } catch (err) {
     await abandon('interrupted', template);
-    return errnoCode(err) === 'ENOENT' ? { kind: 'vanished' } : { kind: 'failed', error: err };
+    return vanished(errnoCode(err)) ? { kind: 'vanished' } : { kind: 'failed', error: err };
   } finally {
     await fh.close().catch(() => undefined);
   }
@@ -157,9 +173,9 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
 async function readWhole(task: FileTask, ctx: ReaderContext): Promise<ReadOutcome | undefined> {
   let r;
   try {
-    r = await fsPool().read(task.sourcePath, task.rel, ctx.algorithm, ctx.wholeFileMax);
+    r = await fsPool().call('read', { root: task.sourceRoot, rel: task.sourceRel, algorithm: ctx.algorithm, maxSize: ctx.wholeFileMax });
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { kind: 'vanished' };
+    if (vanished(errnoCode(err))) return { kind: 'vanished' };
     if (errnoCode(err) === 'ELOOP') return { kind: 'changed', entry: undefined };
     return { kind: 'failed', error: err };
   }

@@ -1,5 +1,5 @@
 import type { FileEntry } from '../../core/entry.js';
-import type { Target, WriteHandle } from '../../core/target.js';
+import type { EntryAttrs, Target, WriteHandle } from '../../core/target.js';
 import type { Block, BufferPool, FileTask } from './block.js';
 import type { BlockQueue } from './queue.js';
 
@@ -10,6 +10,12 @@ export interface WriterOptions {
   timeToleranceNs: bigint;
   /** fdatasync after every block, so a rate limit is seen on the wire, not just in the page cache. */
   flushEachBlock: boolean;
+  /**
+   * --partial: a file stopped mid-way keeps its temp file, and a file whose temp file a stopped run
+   * kept goes on from it: each block below the kept size is compared with the bytes there and only
+   * written from the first that differs.
+   */
+  partial: boolean;
   onBytes(task: FileTask, bytes: number): void;
   /** `durable` is false for whole-file writes: the target must `flushAll` before they are recorded. */
   onCommitted(task: FileTask, block: Block, entry: FileEntry, durable: boolean): void;
@@ -18,6 +24,22 @@ export interface WriterOptions {
 
 interface OpenFile {
   chain: Promise<WriteHandle | undefined>;
+  /** --partial: a block differed from the kept temp file; everything from there on is written. */
+  diverged: boolean;
+}
+
+const attrsOf = (b: Block): EntryAttrs => ({ mode: b.permissions.mode, uid: b.permissions.uid, gid: b.permissions.gid });
+
+/** Whether the kept temp file holds exactly this block's bytes at its offset. */
+async function sameAsKept(handle: WriteHandle, block: Block): Promise<boolean> {
+  const there = Buffer.allocUnsafe(block.data.length);
+  let n = 0;
+  while (n < there.length) {
+    const got = await handle.readKept(there.subarray(n), block.offset + n);
+    if (got === 0) return false;
+    n += got;
+  }
+  return there.equals(block.data);
 }
 
 /** Thrown when the destination does not keep the modification time ferry set. */
@@ -57,10 +79,10 @@ export class Writer {
       // file from the streaming reader keeps its own fdatasync, and its 5 MiB buffer is not cloned.
       const { writeWhole, flushAll } = this.o.target;
       if (block.offset === 0 && block.isLastBlock && !block.buffer && writeWhole && flushAll && !this.o.flushEachBlock) {
-        this.open.set(id, { chain: this.writeWholeFile(block).then(() => undefined) });
+        this.open.set(id, { chain: this.writeWholeFile(block).then(() => undefined), diverged: false });
         return;
       }
-      file = { chain: this.start(block.file) };
+      file = { chain: this.start(block), diverged: false };
       this.open.set(id, file);
     }
     const current = file;
@@ -68,10 +90,16 @@ export class Writer {
       try {
         if (!handle) return undefined;
         if (block.abandon) {
-          await handle.abort();
+          // A stop keeps the bytes written so far for a later run (--partial); a changed file does not.
+          await handle.abort({ keep: this.o.partial && block.abandon === 'interrupted' });
           return undefined;
         }
-        await handle.write(block.data, block.offset);
+        if (!current.diverged && block.offset + block.data.length <= handle.kept && (await sameAsKept(handle, block))) {
+          handle.extend(block.offset + block.data.length);
+        } else {
+          if (block.offset < handle.kept) current.diverged = true;
+          await handle.write(block.data, block.offset);
+        }
         this.o.onBytes(block.file, block.data.length);
         if (this.o.flushEachBlock && !block.isLastBlock) await handle.flush();
         if (block.isLastBlock) {
@@ -96,7 +124,7 @@ export class Writer {
     const task = block.file;
     const times = { atimeNs: block.timestamps.atimeNs, mtimeNs: block.timestamps.mtimeNs };
     try {
-      let entry = await this.o.target.writeWhole!(task.destinationRel, block.data, times);
+      let entry = await this.o.target.writeWhole!(task.destinationRel, block.data, times, attrsOf(block));
       this.o.onBytes(task, block.data.length);
       if (!this.held(entry.mtimeNs, times.mtimeNs)) entry = await this.retryTimes(task, times, entry);
       this.o.onCommitted(task, block, entry, false);
@@ -109,9 +137,10 @@ export class Writer {
     }
   }
 
-  private async start(task: FileTask): Promise<WriteHandle | undefined> {
+  private async start(block: Block): Promise<WriteHandle | undefined> {
+    const task = block.file;
     try {
-      return await this.o.target.openWrite(task.destinationRel);
+      return await this.o.target.openWrite(task.destinationRel, attrsOf(block), { keepPartial: this.o.partial && task.kept > 0 });
     } catch (err) {
       task.cancelled = true;
       this.o.onFailed(task, err);

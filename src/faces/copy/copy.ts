@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { describeFileError, EXIT, FerryError } from '../../core/errors.js';
+import { describeFileError, errnoCode, EXIT, FerryError } from '../../core/errors.js';
+import { makeDirs } from '../../io/make-dirs.js';
 import { EventBus, type Emit } from '../../core/events.js';
 import type { Algorithm } from '../../core/hash.js';
 import { runJob, type RunResult } from '../../engine/run.js';
@@ -31,6 +31,12 @@ export interface CopyOptions {
   transfers: number;
   modifyWindowNs?: bigint;
   dryRun: boolean;
+  /** --perms: copies get exactly the source's permission bits (by default: the source's, masked by the umask). */
+  perms?: boolean;
+  /** --owner: copies get the source's owner and group (root only; refused elsewhere with one notice). */
+  owner?: boolean;
+  /** --partial: a stopped file keeps its temp file, and the next run goes on from it after comparing it with the source. */
+  partial?: boolean;
   statsIntervalMs?: number;
 }
 
@@ -89,20 +95,39 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
     await store.bindJob(roots.source, roots.destination);
     if (logPath) {
       // The default log sits in ferry's state directory, which a PostgreSQL job has not made yet.
-      if (o.log === undefined) await mkdir(dirname(logPath), { recursive: true });
+      if (o.log === undefined) makeDirs(dirname(logPath));
       audit = new AuditLog(logPath);
       bus.on(audit.listener);
     }
     if (!o.dryRun) {
       for (const dir of trash ? [roots.destination, trash] : [roots.destination]) {
         try {
-          await mkdir(dir, { recursive: true });
+          makeDirs(dir);
         } catch (err) {
           throw new FerryError('DEST_UNAVAILABLE', `Cannot create ${dir}: ${describeFileError(err)}.`, { cause: err });
         }
       }
     }
-    const target = new LocalTarget(roots.destination, `${dbPath}\0${roots.source}`);
+    const target = new LocalTarget(roots.destination, `${dbPath}\0${roots.source}`, {
+      trashDir: trash,
+      // Directories made on the way to a file before their own row gives them the source's bits: private until then.
+      parentMode: 0o700,
+      perms: o.perms,
+      owner: o.owner,
+      keepPartial: o.partial,
+      onReplaced: (r) => bus.emit({ type: 'file.replaced', path: r.rel, destination: join(roots.destination, r.rel), was: r.kind, trashedTo: r.trashedTo }),
+      onRefused: (what, rel) => bus.emit({ type: 'notice', message: `the destination refused to ${what === 'chmod' ? 'set permissions' : 'set owners'} (first at ${rel}); copies keep what it gave them` }),
+    });
+    if (trash && !o.dryRun) {
+      try {
+        await target.checkTrash(trash);
+      } catch (err) {
+        if (errnoCode(err) !== 'EXDEV') throw new FerryError('DEST_UNAVAILABLE', `Cannot use the trash directory ${o.trash}: ${describeFileError(err)}.`, { cause: err });
+        throw new FerryError('USAGE', `The trash directory ${o.trash} is on another filesystem than the destination ${roots.destination}; ferry moves extras there by rename, which cannot cross filesystems.`, {
+          hint: 'Choose a --trash on the destination\'s filesystem (a directory beside it, say).',
+        });
+      }
+    }
     const result = await runJob(
       store,
       target,
@@ -119,6 +144,7 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
         bwlimit: o.bwlimit,
         mirror: o.deleteExtras ? { maxDelete: o.maxDelete, trashDir: trash } : undefined,
         statsIntervalMs: o.statsIntervalMs,
+        partial: o.partial,
       },
       bus.emit,
       signal,

@@ -1,24 +1,9 @@
 import { createHash } from 'node:crypto';
-import { realpathSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
+import { isWithin } from '../../io/containment.js';
 import { FerryError, describeFileError } from '../../core/errors.js';
-
-/** The real path of `p`, or of its nearest existing ancestor joined with the missing rest. */
-function realish(p: string): string {
-  const abs = resolve(p);
-  try {
-    return realpathSync(abs);
-  } catch {
-    const parent = dirname(abs);
-    return parent === abs ? abs : join(realish(parent), abs.slice(parent.length + 1));
-  }
-}
-
-function inside(child: string, parent: string): boolean {
-  const r = relative(parent, child);
-  return r === '' || (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r));
-}
 
 /**
  * Resolves SOURCE and DESTINATION to absolute paths and checks them: the source must be a readable
@@ -34,12 +19,11 @@ export function resolveRoots(source: string, destination: string): { source: str
   }
   if (!st.isDirectory()) throw new FerryError('SOURCE_UNAVAILABLE', `The source ${src} is not a directory.`);
   const dst = resolve(destination);
-  const realSrc = realish(src);
-  const realDst = realish(dst);
-  if (inside(realDst, realSrc)) {
+  // By device and inode along each path: a bind mount or a symlink of the source is the source.
+  if (isWithin(src, dst)) {
     throw new FerryError('USAGE', `The destination ${dst} is inside the source ${src}; ferry would copy its own copies.`);
   }
-  if (inside(realSrc, realDst)) {
+  if (isWithin(dst, src)) {
     throw new FerryError('USAGE', `The source ${src} is inside the destination ${dst}; a mirror could delete the source.`);
   }
   return { source: src, destination: dst };
@@ -51,9 +35,8 @@ export function resolveRoots(source: string, destination: string): { source: str
  * would copy it).
  */
 export function assertOutsideRoots(path: string, what: string, roots: { source: string; destination: string }): void {
-  const real = realish(path);
   for (const [name, root] of [['source', roots.source], ['destination', roots.destination]] as const) {
-    if (inside(real, realish(root))) {
+    if (isWithin(root, path)) {
       throw new FerryError('USAGE', `${what} ${path} is inside the ${name} ${root}; put it outside both trees.`);
     }
   }

@@ -7,6 +7,7 @@ import { FerryError } from '../../core/errors.js';
 import { parseDurationNs, parseSize } from '../../core/units.js';
 import { keyLines, keyName, lineOf, type KeyPath } from './config-lines.js';
 import { BUILTIN_CATEGORIES } from './mime-tables.js';
+import { sourceOverlap } from './drives.js';
 
 /** A user rule: every condition given must hold; within a list, any entry may match. */
 export interface RouteRule {
@@ -245,10 +246,19 @@ export function loadConfig(file: string): RouteConfig {
   throw new FerryError('CONFIG', `${formatProblem(problems[0]!)}${more}.`, { hint: `Run \`ferry route validate --config ${file}\` to see every problem.` });
 }
 
-/** Problems that are not in the text but in the world: a source that is not a directory. */
-export function checkSource(config: RouteConfig): ConfigProblem | undefined {
-  const line = lineOf(keyLines(readFileSync(config.file, 'utf8')), ['source']);
-  if (!existsSync(config.source)) return { file: config.file, line, key: 'source', message: `${config.source} does not exist` };
-  if (!statSync(config.source).isDirectory()) return { file: config.file, line, key: 'source', message: `${config.source} is not a directory` };
-  return undefined;
+/**
+ * Problems that are not in the text but in the world: a source that is not a directory, a drive
+ * whose path is inside the source, is the source, or holds it.
+ */
+export function checkWorld(config: RouteConfig): ConfigProblem[] {
+  const lines = keyLines(readFileSync(config.file, 'utf8'));
+  const line = lineOf(lines, ['source']);
+  if (!existsSync(config.source)) return [{ file: config.file, line, key: 'source', message: `${config.source} does not exist` }];
+  if (!statSync(config.source).isDirectory()) return [{ file: config.file, line, key: 'source', message: `${config.source} is not a directory` }];
+  const problems: ConfigProblem[] = [];
+  config.drives.forEach((d, i) => {
+    const overlap = d.path === undefined ? undefined : sourceOverlap(d.path, config.source);
+    if (overlap) problems.push({ file: config.file, line: lineOf(lines, ['drive', i, 'path']), key: keyName(['drive', i, 'path']), message: `cannot be a drive: ${overlap}` });
+  });
+  return problems;
 }

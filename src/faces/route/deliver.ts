@@ -118,7 +118,7 @@ class DriveBacklog implements BacklogStore {
       this.rows.set(sourcePath, { row, rel });
       return {
         rowid: row.id, sourcePath, destPath: join(this.target.root, rel), rel, kind: 'file', size: row.size,
-        createdNs: now.birthtimeNs, changedNs: now.ctimeNs, modifiedNs: now.mtimeNs, accessedNs: now.atimeNs, permissions: Number(now.mode & 0o7777n),
+        createdNs: now.birthtimeNs, changedNs: now.ctimeNs, modifiedNs: now.mtimeNs, accessedNs: now.atimeNs, permissions: Number(now.mode & 0o7777n), uid: Number(now.uid), gid: Number(now.gid),
         hash: null, algorithm: null, status: 'pending', error: null, attempts: row.attempts,
       };
     } catch (err) {
@@ -202,7 +202,7 @@ class DriveBacklog implements BacklogStore {
       if (earlier?.sourcePath === row.path && there.rel === rel && asLeft(earlier)) return rel; // the source file changed: replace ferry's copy
       this.claimed.delete(this.key(rel));
       if (there.kind === 'file' && there.size === row.size) {
-        const h = await hashFile(join(this.target.root, rel), 'blake3', Number(there.size)).catch(() => undefined);
+        const h = await hashFile(this.target.root, rel, 'blake3', Number(there.size)).catch(() => undefined);
         if (h?.hash === row.hash) {
           // Recorded as holding the content, but not as ferry's copy of this source file: it is never replaced.
           await this.store.recordDeliveries([{ driveId: this.loc.drive.id, hash: row.hash, path: rel, sourcePath: null, size: row.size, mtimeNs: h.mtimeNs, deliveredNs: BigInt(Date.now()) * 1_000_000n }]);
@@ -295,7 +295,7 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
       throw new FerryError('DEST_UNAVAILABLE', `${dir} on ${drive.label} is ${f.isSymbolicLink() ? 'a symlink' : f.isDirectory() ? 'on another filesystem' : 'not a directory'}; nothing was written.`);
     }
   }
-  const target = new LocalTarget(root, `route:${drive.id}`, { device, keepSymlinks: true });
+  const target = new LocalTarget(root, `route:${drive.id}`, { device, replace: false });
   const gone = new AbortController();
   let goneReason: string | undefined;
   const goneCheck = async (): Promise<boolean> => {
@@ -329,7 +329,7 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
       store: backlog,
       target,
       options: {
-        blockSize: 5 * 1024 * 1024, queueCapacity: 20, transfers: 4, algorithm: 'blake3', bwlimit: o.bwlimit,
+        sourceRoot: o.source, blockSize: 5 * 1024 * 1024, queueCapacity: 20, transfers: 4, algorithm: 'blake3', bwlimit: o.bwlimit,
         timeToleranceNs: toleranceNs,
       },
       emit,

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.js';
+import { locateWithin } from '../../io/containment.js';
 import { writeFileWhole } from '../../io/write-file-whole.js';
 import type { RouteDrive } from './config.js';
 import { fsIdentity, mountCandidates, type FsIdentity, type Mount } from './mounts.js';
@@ -60,7 +61,11 @@ export interface Refusal {
 export class DriveLocator {
   private readonly identities = new Map<string, Promise<FsIdentity>>();
 
-  constructor(private drives: readonly RouteDrive[]) {}
+  /** `source`: a place inside it, equal to it or holding it is never a drive (ferry would deliver into what it reads). */
+  constructor(
+    private drives: readonly RouteDrive[],
+    private readonly source?: string,
+  ) {}
 
   setDrives(drives: readonly RouteDrive[]): void {
     this.drives = drives;
@@ -89,6 +94,11 @@ export class DriveLocator {
       markers.set(place, marker);
       const drive = marker && byId.get(marker.id);
       if (!drive || online.has(drive.id)) continue;
+      const overlap = this.source === undefined ? undefined : sourceOverlap(place, this.source);
+      if (overlap) {
+        refused.push({ drive, location: place, reason: overlap });
+        continue;
+      }
       // A marker copied onto another volume does not make it the drive: where both are known, the filesystem UUID must agree.
       if (drive.fsUuid && mount?.source.startsWith('/dev/')) {
         const uuid = (await this.identity(mount)).uuid;
@@ -119,6 +129,19 @@ export class DriveLocator {
     }
     return { online, refused };
   }
+}
+
+/**
+ * Why `place` cannot be a drive of a router whose source is `source`, or undefined: a drive inside
+ * the source, equal to it or holding it would receive copies the next scan finds as new files (and
+ * its marker would be written into the source). Judged by device and inode, not path letters.
+ */
+export function sourceOverlap(place: string, source: string): string | undefined {
+  const inSource = locateWithin(source, place);
+  if (inSource === '') return `it is the source ${source} itself`;
+  if (inSource !== undefined) return `it is inside the source ${source}`;
+  if (locateWithin(place, source) !== undefined) return `it holds the source ${source}`;
+  return undefined;
 }
 
 /** Throws a USAGE error unless `dir` is a writable directory. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { describeFileError, FerryError } from '../../core/errors.js';
 import { hashFile } from '../../io/hash-file.js';
 import { SqliteRouteStore } from '../../store/sqlite/sqlite-route-store.js';
@@ -8,6 +8,8 @@ import { classify, type Classification } from './classify.js';
 import type { RouteConfig } from './config.js';
 import { DriveLocator } from './drives.js';
 import { readMountTable } from './mounts.js';
+import { routeFilter } from './route-filter.js';
+import { locateWithin } from '../../io/containment.js';
 
 export interface DriveVerdict {
   label: string;
@@ -21,6 +23,8 @@ export interface Explanation {
   size: number;
   hash: string;
   classification: Classification;
+  /** Why the scan leaves this file out (it is never delivered), or null when it is routed. */
+  notRouted: string | null;
   drives: DriveVerdict[];
 }
 
@@ -33,25 +37,28 @@ export async function explain(config: RouteConfig, file: string): Promise<Explan
   let hashed;
   let classification: Classification;
   try {
-    hashed = await hashFile(path, 'blake3', s.size);
+    hashed = await hashFile(dirname(path), basename(path), 'blake3', s.size);
     if (!hashed) throw new FerryError('USAGE', `${file} changed while it was read; try again once it is still.`);
     classification = await classify(path, hashed.size, config.rules);
   } catch (err) {
     if (err instanceof FerryError) throw err;
     throw new FerryError('USAGE', `Cannot read ${file}: ${describeFileError(err)}.`, { cause: err });
   }
+  // The scan's own decision: a file it leaves out is never delivered, whatever its category.
+  const rel = locateWithin(config.source, path);
+  const notRouted = rel === undefined || rel === '' ? `it is not inside the source ${config.source}` : (routeFilter(config)(rel) ?? null);
   const drives = config.drives.filter((d) => d.category === classification.category);
-  const { online } = await new DriveLocator(drives).locate(readMountTable());
+  const { online } = await new DriveLocator(drives, config.source).locate(readMountTable());
   const store = existsSync(config.database) ? SqliteRouteStore.open(config.database, { readOnly: true }) : undefined;
   try {
     const verdicts: DriveVerdict[] = [];
     for (const d of drives) {
       const delivered = await store?.deliveries(d.id, hashed.hash);
       const queued = !delivered && (await store?.queued(d.id, hashed.hash)) !== undefined;
-      const state = delivered ? `delivered as ${delivered.path}` : queued ? 'queued' : 'not delivered yet';
+      const state = delivered ? `delivered as ${delivered.path}` : queued ? 'queued' : notRouted ? `not delivered: ${notRouted}` : 'not delivered yet';
       verdicts.push({ label: d.label, here: online.has(d.id), state });
     }
-    return { path, size: hashed.size, hash: hashed.hash, classification, drives: verdicts };
+    return { path, size: hashed.size, hash: hashed.hash, classification, notRouted, drives: verdicts };
   } finally {
     await store?.close();
   }

@@ -3,7 +3,7 @@ import { appendDrive } from './config-file.js';
 import type { RouteConfig, RouteDrive } from './config.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkDriveDir, MARKER, newMarker, readMarker, writeMarker } from './drives.js';
+import { checkDriveDir, MARKER, newMarker, readMarker, sourceOverlap, writeMarker } from './drives.js';
 import { BUILTIN_CATEGORIES } from './mime-tables.js';
 import { fsIdentity, mountCandidates, mountOf, readMountTable, type FsIdentity } from './mounts.js';
 
@@ -59,6 +59,8 @@ export async function registerDrive(config: RouteConfig, req: RegisterRequest): 
     ({ path, identity } = await findByLabel(label));
     await checkDriveDir(path);
   }
+  const overlap = sourceOverlap(path, config.source);
+  if (overlap) throw new FerryError('USAGE', `${path} cannot be a drive: ${overlap}; nothing was registered.`, { hint: 'A drive must be outside the source, and must not hold it.' });
   const existing = await readMarker(path);
   const owner = existing && config.drives.find((d) => d.id === existing.id);
   if (owner) throw new FerryError('USAGE', `${path} is already registered as the drive "${owner.label}".`);

@@ -1,22 +1,22 @@
+import { createHash } from 'node:crypto';
 import { lstat, stat } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
-import { indexFilter } from '../../engine/index-filter.js';
 import { mapLimit } from '../../engine/reconcile.js';
 import { walkTree } from '../../engine/scan.js';
 import { fsPool } from '../../io/fs-pool.js';
 import { hashFile } from '../../io/hash-file.js';
 import type { RouteFile, RouteStore } from '../../store/route-store.js';
 import { SqliteRouteStore } from '../../store/sqlite/sqlite-route-store.js';
-import { categorize, detect, detectBytes, type Detection } from './classify.js';
+import { categorize, detect, detectBytes, extensionOf, type Detection } from './classify.js';
 import type { RouteConfig } from './config.js';
 import { deliverToDrive, type DriveResult } from './deliver.js';
 import { DriveLocator, type DriveLocation } from './drives.js';
 import { readMountTable } from './mounts.js';
+import { routeFilter } from './route-filter.js';
 
-/** Files still arriving (browser downloads, partial copies) are never routed. */
-export const PARTIAL_PATTERNS = ['*.part', '*.partial', '*.crdownload', '*.download'];
+export { PARTIAL_PATTERNS } from './route-filter.js';
 
 export interface ScanSummary {
   files: number;
@@ -31,6 +31,31 @@ export interface RouterOptions {
   signal: AbortSignal;
   /** Opens the Store read-only: status and listings beside a running `ferry route run`. */
   readOnly?: boolean;
+}
+
+/**
+ * What the categories of the known files were decided by: the rules, and the classifier's own
+ * tables (bump CLASSIFIER when detection changes: then every file is read and classified again).
+ */
+const CLASSIFIER = '1';
+
+/**
+ * A change of rules gives every known file the category the new rules say (from its recorded type:
+ * no file is read again); a change of the classifier makes the next scan classify every file anew.
+ * The queue follows at the next scan, as it follows any change.
+ */
+async function followRules(store: RouteStore, config: RouteConfig, emit: Emit): Promise<void> {
+  const rules = createHash('sha256').update(JSON.stringify(config.rules)).digest('hex');
+  if ((await store.meta('classifier')) !== CLASSIFIER) {
+    const known = [...(await store.knownFiles()).keys()];
+    if (known.length > 0) await store.staleFiles(known);
+    await store.setMeta('classifier', CLASSIFIER);
+  } else if ((await store.meta('rules')) !== rules) {
+    const n = await store.recategorize((path, size, mime) =>
+      categorize({ mime, by: 'magic', extension: extensionOf(path) }, path, size, config.rules).category);
+    if (n > 0) emit({ type: 'notice', message: `the rules changed: ${n} file(s) classified before now go to another category` });
+  }
+  await store.setMeta('rules', rules);
 }
 
 /** Files up to this size are read once, whole, for their hash and their type. */
@@ -55,11 +80,9 @@ export class Router {
     readonly store: RouteStore,
     private readonly o: RouterOptions,
   ) {
-    this.locator = new DriveLocator(config.drives);
-    const filter = indexFilter([...PARTIAL_PATTERNS, ...config.ignore]);
-    // ferry's own files when they sit inside the source: the database (and its WAL, lock) and the configuration.
-    const own = [config.database, config.file].map((p) => posixRel(config.source, p)).filter((p) => !p.startsWith('..'));
-    this.keep = (rel) => filter(rel) && !own.some((o) => rel === o || rel.startsWith(`${o}-`) || rel.startsWith(`${o}.`));
+    this.locator = new DriveLocator(config.drives, config.source);
+    const skip = routeFilter(config);
+    this.keep = (rel) => skip(rel) === undefined;
   }
 
   static async open(config: RouteConfig, o: RouterOptions): Promise<Router> {
@@ -68,6 +91,7 @@ export class Router {
       if (!o.readOnly) {
         await store.bindSource(config.source);
         await store.syncDrives(config.drives.map((d) => ({ id: d.id, label: d.label, category: d.category })));
+        await followRules(store, config, o.emit);
       }
     } catch (err) {
       await store.close();
@@ -100,14 +124,14 @@ export class Router {
       let hashed: { hash: string; size: number; mtimeNs: bigint } | undefined;
       let detection: Detection | undefined;
       if (size <= BigInt(WHOLE)) {
-        const r = await fsPool().read(path, rel, 'blake3', WHOLE);
+        const r = await fsPool().call('read', { root: this.config.source, rel, algorithm: 'blake3', maxSize: WHOLE });
         if (r.kind === 'changed') return undefined; // changing now: the next event or scan sees it settled
         if (r.kind === 'read') {
           hashed = { hash: r.hash!, size: Number(r.entry.size), mtimeNs: r.entry.mtimeNs };
           detection = await detectBytes(r.data, rel);
         }
       }
-      hashed ??= await hashFile(path, 'blake3', Number(size));
+      hashed ??= await hashFile(this.config.source, rel, 'blake3', Number(size));
       if (!hashed) return undefined;
       detection ??= await detect(path);
       const c = categorize(detection, rel, hashed.size, this.config.rules);

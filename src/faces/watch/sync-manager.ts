@@ -1,7 +1,9 @@
 import watcher from '@parcel/watcher';
 import { stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
-import { FerryError } from '../../core/errors.js';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { describeFileError, FerryError } from '../../core/errors.js';
+import { locateWithin } from '../../io/containment.js';
+import { dirKey, identify } from '../../io/fs-identity.js';
 import { applyChanges } from '../../engine/index-update.js';
 import { indexFilter } from '../../engine/index-filter.js';
 import { reconcile, type ReconcileResult } from '../../engine/reconcile.js';
@@ -35,6 +37,8 @@ export interface SyncManagerConfig {
    * are not changes.
    */
   ownFiles: string[];
+  /** How often the root's path is looked at, to notice it renamed away or replaced (default 2 s). */
+  rootPollMs: number;
 }
 
 export const DEFAULT_SYNC_MANAGER_CONFIG: SyncManagerConfig = {
@@ -47,6 +51,7 @@ export const DEFAULT_SYNC_MANAGER_CONFIG: SyncManagerConfig = {
   ignore: [],
   subscribe: (dir, fn, opts) => watcher.subscribe(dir, fn, opts),
   ownFiles: [],
+  rootPollMs: 2000,
 };
 
 export interface SyncStatus {
@@ -69,6 +74,12 @@ interface Watched {
   subscription?: watcher.AsyncSubscription;
   aggregator: Aggregator;
   timer?: NodeJS.Timeout;
+  /** The look at the root's path every `rootPollMs`, and what it found there last. */
+  poll?: NodeJS.Timeout;
+  seen?: string;
+  checking?: boolean;
+  /** What the index keeps of this root (computed once: it looks for ferry's own files inside it). */
+  keep?: (rel: string) => boolean;
   /** The one operation running for this root at a time (flushes and reconciliations queue). */
   busy: Promise<unknown>;
 }
@@ -83,7 +94,7 @@ export class SyncManager {
   private readonly watched = new Map<string, Watched>();
   private running = false;
   private readonly keep: (rel: string) => boolean;
-  private readonly own: Set<string>;
+  private readonly own: string[];
 
   constructor(
     private readonly store: IndexStore,
@@ -92,14 +103,29 @@ export class SyncManager {
   ) {
     this.config = { ...DEFAULT_SYNC_MANAGER_CONFIG, maxDeferMs: 10 * (config.debounceMs ?? DEFAULT_SYNC_MANAGER_CONFIG.debounceMs), ...config };
     const filter = indexFilter(this.config.ignore);
-    this.own = new Set(this.config.ownFiles.flatMap((f) => ['', '-wal', '-shm', '-journal', '.lock', '.log'].map((s) => resolve(f) + s)));
+    this.own = this.config.ownFiles.flatMap((f) => ['', '-wal', '-shm', '-journal', '.lock', '.log'].map((s) => resolve(f) + s));
     this.keep = (rel) => filter(rel);
+  }
+
+  /**
+   * ferry's own files inside `root`, as paths relative to it: found by device and inode along their
+   * paths, so a root reached through a bind mount or a symlink still knows its index for its own.
+   */
+  private ownRels(root: IndexRoot): Set<string> {
+    const rels = new Set<string>();
+    for (const f of this.own) {
+      // A sibling (-wal, .lock) may not exist yet: place it by its database's directory.
+      const dir = locateWithin(root.path, dirname(f));
+      if (dir !== undefined) rels.add(dir === '' ? basename(f) : `${dir}/${basename(f)}`);
+    }
+    return rels;
   }
 
   /** What the index of `root` leaves out: the filters, and ferry's own files inside it. */
   private keepFor(root: IndexRoot): (rel: string) => boolean {
-    if (this.own.size === 0) return this.keep;
-    return (rel) => this.keep(rel) && !this.own.has(join(root.path, rel));
+    const own = this.ownRels(root);
+    if (own.size === 0) return this.keep;
+    return (rel) => this.keep(rel) && !own.has(rel);
   }
 
   /** Starts watching every root the Store holds, each after its startup sync. */
@@ -115,20 +141,32 @@ export class SyncManager {
     this.watched.clear();
   }
 
-  /** Adds (or re-points) a root, runs its startup sync, and watches it while the manager runs. */
+  /**
+   * Adds a root, runs its startup sync, and watches it while the manager runs. An id already in the
+   * index for another directory is refused (USAGE: remove it first); for the same directory, the
+   * root is indexed again. An empty id is refused.
+   */
   async addRoot(id: string, path: string): Promise<ReconcileResult> {
+    if (id.trim() === '') throw new FerryError('USAGE', 'A root id must not be empty.');
     const abs = resolve(path);
     let st;
     try {
       st = await stat(abs, { bigint: true });
     } catch (err) {
-      throw new FerryError('SOURCE_UNAVAILABLE', `The root ${abs} cannot be read: ${(err as Error).message}.`, { cause: err });
+      throw new FerryError('SOURCE_UNAVAILABLE', `The root ${abs} cannot be read: ${describeFileError(err)}.`, { cause: err });
     }
     if (!st.isDirectory()) throw new FerryError('SOURCE_UNAVAILABLE', `The root ${abs} is not a directory.`);
-    const old = this.watched.get(id);
-    if (old) await this.unwatch(old);
-    this.watched.delete(id);
-    await this.store.addRoot({ id, path: abs, device: st.dev, inode: st.ino });
+    const existing = await this.store.root(id);
+    if (existing && existing.path !== abs) {
+      throw new FerryError('USAGE', `There is already a root "${id}" in the index, at ${existing.path}; nothing was changed.`, {
+        hint: `To point "${id}" at ${abs}, remove it first with \`ferry roots remove ${id}\` (its records go with it).`,
+      });
+    }
+    if (existing) {
+      if (!this.running) return reconcile(this.store, existing, 'startup', this.reconcileOptions(existing));
+      return this.watched.has(id) ? this.reconcile(id) : this.watch(existing, 'startup');
+    }
+    await this.store.addRoot({ id, path: abs, device: st.dev, inode: st.ino, identity: JSON.stringify(await identify(abs)) });
     const root = (await this.store.root(id))!;
     if (this.running) return this.watch(root, 'startup');
     return reconcile(this.store, root, 'startup', this.reconcileOptions(root));
@@ -155,10 +193,9 @@ export class SyncManager {
     const root = await this.store.root(id);
     if (!root) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
     const [last] = await this.store.operations(id, 1);
-    return {
-      repositoryId: id, path: root.path, totalFiles: await this.store.countRecords(id),
-      isWatching: this.watched.get(id)?.subscription !== undefined, lastSyncOperation: last ?? null,
-    };
+    // Watched here, or by another process that said so and still holds the index's writer lock.
+    const isWatching = this.watched.get(id)?.subscription !== undefined || (root.watchedBy !== null && (await this.store.writerActive()));
+    return { repositoryId: id, path: root.path, totalFiles: await this.store.countRecords(id), isWatching, lastSyncOperation: last ?? null };
   }
 
   listFiles(id: string, options?: { afterPath?: string; limit?: number }): Promise<IndexRecord[]> {
@@ -178,6 +215,7 @@ export class SyncManager {
   }
 
   private async report(r: ReconcileResult, id: string): Promise<ReconcileResult> {
+    for (const n of r.notices) this.listen({ type: 'warning', repositoryId: id, message: n });
     const [op] = await this.store.operations(id, 1);
     if (op) this.listen({ type: 'operation', operation: op });
     if (r.error) this.listen({ type: 'warning', repositoryId: id, message: r.error });
@@ -198,6 +236,19 @@ export class SyncManager {
       aggregator: new Aggregator(this.config.debounceMs, this.config.maxDeferMs, (paths) => void this.flush(w, paths)),
     };
     this.watched.set(root.id, w);
+    await this.subscribe(w);
+    this.schedule(w);
+    // A watcher follows the directory it was given, wherever it is renamed to: look at the root's path
+    // every few seconds, and follow what is there now when it changes.
+    w.poll = setInterval(() => void this.checkRoot(w), this.config.rootPollMs);
+    w.poll.unref();
+    return this.serially(w, async () => this.report(await reconcile(this.store, root, type, this.reconcileOptions(root)), root.id));
+  }
+
+  private async subscribe(w: Watched): Promise<void> {
+    const { root } = w;
+    const own = this.ownRels(root);
+    w.seen = await dirKey(root.path).catch(() => undefined);
     try {
       w.subscription = await this.config.subscribe(root.path, (err, events) => {
         if (err) {
@@ -205,24 +256,53 @@ export class SyncManager {
           return;
         }
         for (const e of events) {
-          if (this.own.has(e.path)) continue;
           const rel = relative(root.path, e.path).split(sep).join('/');
-          if (rel === '' || rel.startsWith('..')) continue;
+          if (rel === '' || rel.startsWith('..') || own.has(rel)) continue;
           w.aggregator.add(rel);
         }
       });
+      await this.store.setWatchedBy(root.id, process.pid).catch(() => undefined);
     } catch (err) {
       // ENOSPC here is the inotify watch limit: say so, and rely on the scheduled reconciliation.
-      this.listen({ type: 'warning', repositoryId: root.id, message: `cannot watch ${root.path} (${(err as Error).message}); it is reconciled on schedule only` });
+      this.listen({ type: 'warning', repositoryId: root.id, message: `cannot watch ${root.path} (${describeFileError(err)}); it is reconciled on schedule only` });
     }
-    this.schedule(w);
-    return this.serially(w, async () => this.report(await reconcile(this.store, root, type, this.reconcileOptions(root)), root.id));
+  }
+
+  /**
+   * The root's path no longer leads to the directory being watched (renamed away, deleted, made
+   * again, another filesystem mounted there): stop watching the old one, say so, and once a directory
+   * is there, watch it and reconcile (which keeps the records when it is another filesystem).
+   */
+  private async checkRoot(w: Watched): Promise<void> {
+    if (!this.running || this.watched.get(w.root.id) !== w || w.checking) return;
+    w.checking = true;
+    try {
+      const now = await dirKey(w.root.path).then(
+        async (k) => ((await stat(w.root.path)).isDirectory() ? k : undefined),
+        () => undefined,
+      );
+      if (now === w.seen) return;
+      if (w.subscription) {
+        await w.subscription.unsubscribe().catch(() => undefined);
+        w.subscription = undefined;
+        w.aggregator.drain();
+        this.listen({ type: 'warning', repositoryId: w.root.id, message: `${w.root.path} is no longer the directory being watched (renamed, deleted or replaced); ${now === undefined ? 'waiting for it to come back' : 'watching the one there now'}` });
+      }
+      w.seen = now;
+      if (now === undefined) return;
+      await this.subscribe(w);
+      await this.reconcile(w.root.id).catch((err: unknown) => this.listen({ type: 'warning', repositoryId: w.root.id, message: (err as Error).message }));
+    } finally {
+      w.checking = false;
+    }
   }
 
   private async unwatch(w: Watched): Promise<void> {
     clearTimeout(w.timer);
+    clearInterval(w.poll);
     const left = w.aggregator.drain();
     await w.subscription?.unsubscribe().catch(() => undefined);
+    if (w.subscription) await this.store.setWatchedBy(w.root.id, null).catch(() => undefined);
     w.subscription = undefined;
     if (left.length > 0) await this.flush(w, left);
     await w.busy;
@@ -244,32 +324,29 @@ export class SyncManager {
     w.timer.unref();
   }
 
-  /** One realtime flush: one `sync_operations` row; paths still settling go back to the aggregator. */
   /**
-   * One realtime flush: one `sync_operations` row; paths still settling go back to the aggregator.
-   * Paths the index leaves out cost no row (a database inside the root would otherwise write one
-   * for each of its own writes). Any failure, the Store's included, is a warning and a reconciliation.
+   * One realtime flush: one `sync_operations` row when it changed the index (or met an error), none
+   * otherwise; paths still settling go back to the aggregator. Any failure, the Store's included, is
+   * a warning and a reconciliation.
    */
   private flush(w: Watched, all: string[]): Promise<void> {
     this.listen({ type: 'activity', repositoryId: w.root.id, paths: all.length });
-    const keep = this.keepFor(w.root);
+    const keep = (w.keep ??= this.keepFor(w.root));
     // Paths the index leaves out still say their directory changed (a save through a hidden temp
     // file may be reported as that file alone): they go too, and only a change found writes a row.
-    const indexed = all.some(keep);
     return this.serially(w, async () => {
       let id: number | undefined;
       try {
-        if (indexed) id = await this.store.startOperation(w.root.id, 'realtime');
+        const started = Date.now();
         const r = await applyChanges(this.store, w.root, all, {
           hashes: this.config.calculateHashes, keep, settleMs: Math.min(this.config.debounceMs / 2, 1000),
         });
-        if (id === undefined) {
-          if (r.filesAdded + r.filesUpdated + r.filesRemoved === 0 && r.errors.length === 0) {
-            for (const p of r.deferred) w.aggregator.add(p);
-            return;
-          }
-          id = await this.store.startOperation(w.root.id, 'realtime');
+        // A flush that changed nothing (and met no error) is no operation: it writes no history row.
+        if (r.filesAdded + r.filesUpdated + r.filesRemoved === 0 && r.errors.length === 0) {
+          for (const p of r.deferred) w.aggregator.add(p);
+          return;
         }
+        id = await this.store.startOperation(w.root.id, 'realtime', started);
         for (const p of r.deferred) w.aggregator.add(p);
         const error = r.errors.length > 0 ? `${r.errors.length} path(s) could not be read (first: ${r.errors[0]})` : undefined;
         await this.store.finishOperation(id, error ? 'failed' : 'completed', r, error);

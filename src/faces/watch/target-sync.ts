@@ -3,11 +3,20 @@ import { copy, COPY_DEFAULTS, type CopyResult } from '../copy/copy.js';
 import { resolve } from 'node:path';
 import { defaultDbPath, defaultLogPath, resolveRoots } from '../copy/paths.js';
 
+/** What a watched mirror deletes at most in one go unless told otherwise (see TargetSyncOptions.maxDelete). */
+export const DEFAULT_WATCH_MAX_DELETE = 100;
+
 export interface TargetSyncOptions {
   root: string;
   target: string;
   /** Propagate deletes (the copy's mirror, with all its refusals). Off by default. */
   deleteExtras: boolean;
+  /**
+   * With deleteExtras: a copy that would delete more than this many files deletes none and says why
+   * (default 100, as Nextcloud asks before it deletes more than 100 files: a mirror that runs on its
+   * own for months should not follow an `rm -rf` of the root that left one dotfile behind).
+   */
+  maxDelete?: number;
   /** The copy job's database (default: the one `ferry copy ROOT TARGET` would use). */
   db?: string;
 }
@@ -73,7 +82,10 @@ export class TargetSync {
     let refused: string | undefined;
     try {
       result = await copy(
-        { ...COPY_DEFAULTS, source: root, destination: target, db: this.o.db, deleteExtras: this.o.deleteExtras, rescan: false, dryRun: false },
+        {
+          ...COPY_DEFAULTS, source: root, destination: target, db: this.o.db, deleteExtras: this.o.deleteExtras, rescan: false, dryRun: false,
+          maxDelete: this.o.deleteExtras ? (this.o.maxDelete ?? DEFAULT_WATCH_MAX_DELETE) : undefined,
+        },
         (e: FerryEvent) => {
           if (e.type === 'mirror.refused') refused = e.reason;
         },

@@ -80,13 +80,33 @@ export class PgIndexStore implements IndexStore {
     if (lost) throw new FerryError('CONFIG', `The index ${this.location} cannot be written: ${lost.message}.`);
   }
 
-  async addRoot(r: Omit<IndexRoot, 'addedAt'>): Promise<void> {
+  async addRoot(r: Omit<IndexRoot, 'addedAt' | 'watchedBy' | 'identity'> & { identity?: string | null }): Promise<void> {
     this.guard();
     await this.pool.query(
-      `INSERT INTO roots (id, path, device, inode, added_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (id) DO UPDATE SET path = excluded.path, device = excluded.device, inode = excluded.inode`,
-      [r.id, r.path, r.device?.toString() ?? null, r.inode?.toString() ?? null, Date.now()],
+      `INSERT INTO roots (id, path, device, inode, identity, added_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET path = excluded.path, device = excluded.device, inode = excluded.inode, identity = excluded.identity`,
+      [r.id, r.path, r.device?.toString() ?? null, r.inode?.toString() ?? null, r.identity ?? null, Date.now()],
     );
+  }
+
+  async setRootIdentity(id: string, identity: string): Promise<void> {
+    this.guard();
+    await this.pool.query('UPDATE roots SET identity = $1 WHERE id = $2', [identity, id]);
+  }
+
+  async setWatchedBy(id: string, pid: number | null): Promise<void> {
+    this.guard();
+    await this.pool.query('UPDATE roots SET watched_by = $1 WHERE id = $2', [pid, id]);
+  }
+
+  async writerActive(): Promise<boolean> {
+    if (this.lock) return true;
+    // The writer's session advisory lock (postgres/open.ts holdWriterLock), held by any session.
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND objid = (hashtext($1)::bigint & 4294967295)::oid AND classid = (hashtext($1)::bigint >> 32 & 4294967295)::oid`,
+      ['ferry:index:writer']);
+    return Number(rows[0]!.n) > 0;
   }
 
   async removeRoot(id: string): Promise<void> {
@@ -95,12 +115,12 @@ export class PgIndexStore implements IndexStore {
   }
 
   async roots(): Promise<IndexRoot[]> {
-    const { rows } = await this.pool.query<{ id: string; path: string; device: string | null; inode: string | null; added_at: string }>(
-      'SELECT id, path, device, inode, added_at FROM roots ORDER BY id COLLATE "C"',
+    const { rows } = await this.pool.query<{ id: string; path: string; device: string | null; inode: string | null; identity: string | null; watched_by: string | null; added_at: string }>(
+      'SELECT id, path, device, inode, identity, watched_by, added_at FROM roots ORDER BY id COLLATE "C"',
     );
     return rows.map((r) => ({
       id: r.id, path: r.path, device: r.device === null ? null : BigInt(r.device), inode: r.inode === null ? null : BigInt(r.inode),
-      addedAt: Number(r.added_at),
+      identity: r.identity, watchedBy: r.watched_by === null ? null : Number(r.watched_by), addedAt: Number(r.added_at),
     }));
   }
 
@@ -193,11 +213,11 @@ export class PgIndexStore implements IndexStore {
     return Number(rows[0]!.n);
   }
 
-  async startOperation(id: string, type: OperationType): Promise<number> {
+  async startOperation(id: string, type: OperationType, startedAt = Date.now()): Promise<number> {
     this.guard();
     const { rows } = await this.pool.query<{ id: string }>(
       `INSERT INTO sync_operations (repository_id, operation_type, start_time, status) VALUES ($1, $2, $3, 'running') RETURNING id`,
-      [id, type, Date.now()],
+      [id, type, startedAt],
     );
     return Number(rows[0]!.id);
   }

@@ -5,7 +5,7 @@ import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
 import { clampNs } from '../clamp.js';
-import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
+import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../store.js';
 import { holdWriterLock, openPg, redact, transaction, type PgPool } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -26,6 +26,8 @@ interface FileRow {
   modified: string;
   accessed: string;
   permissions: string;
+  uid: string | null;
+  gid: string | null;
   hash: string | null;
   algorithm: string | null;
   status: FileRecord['status'];
@@ -37,7 +39,7 @@ function toRecord(r: FileRow): FileRecord & { rowid: number } {
   return {
     rowid: Number(r.id), sourcePath: r.source_path, destPath: r.dest_path, rel: r.rel, kind: r.kind, size: BigInt(r.size),
     createdNs: r.created === null ? 0n : BigInt(r.created), changedNs: BigInt(r.changed), modifiedNs: BigInt(r.modified),
-    accessedNs: BigInt(r.accessed), permissions: Number(r.permissions), hash: r.hash, algorithm: r.algorithm, status: r.status,
+    accessedNs: BigInt(r.accessed), permissions: Number(r.permissions), uid: Number(r.uid ?? 0), gid: Number(r.gid ?? 0), hash: r.hash, algorithm: r.algorithm, status: r.status,
     error: r.error, attempts: Number(r.attempts),
   };
 }
@@ -87,7 +89,7 @@ export class PgStore implements Store {
       await this.pool.query('INSERT INTO job (id, source_root, dest_root, created) VALUES (1, $1, $2, $3)', [sourceRoot, destRoot, Date.now()]);
       return {
         sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null, destCaseSensitive: null,
-        sourceDevice: null, sourceInode: null, lastRunStatus: null, hasRuns: false,
+        sourceDevice: null, sourceInode: null, sourceIdentity: null, lastRunStatus: null, hasRuns: false,
       };
     }
     if (row.source_root !== sourceRoot || row.dest_root !== destRoot) {
@@ -102,15 +104,17 @@ export class PgStore implements Store {
     return {
       sourceRoot, destRoot, lastScanErrors: Number(row.last_scan_errors), lastScanComplete: row.last_scan_complete === true,
       destPrecisionNs: big(row.dest_precision_ns), destCaseSensitive: row.dest_case_sensitive as boolean | null,
-      sourceDevice: big(row.source_device), sourceInode: big(row.source_inode), lastRunStatus: last?.status ?? null, hasRuns: last !== undefined,
+      sourceDevice: big(row.source_device), sourceInode: big(row.source_inode), sourceIdentity: (row.source_identity as string | null) ?? null,
+      lastRunStatus: last?.status ?? null, hasRuns: last !== undefined,
     };
   }
 
   async saveJobFacts(f: Partial<JobFacts>): Promise<void> {
     await this.pool.query(
       `UPDATE job SET dest_precision_ns = coalesce($1, dest_precision_ns), dest_case_sensitive = coalesce($2, dest_case_sensitive),
-         source_device = coalesce($3, source_device), source_inode = coalesce($4, source_inode)`,
-      [str(f.destPrecisionNs), f.destCaseSensitive ?? null, str(f.sourceDevice), str(f.sourceInode)],
+         source_device = coalesce($3, source_device), source_inode = coalesce($4, source_inode),
+         source_identity = coalesce($5, source_identity)`,
+      [str(f.destPrecisionNs), f.destCaseSensitive ?? null, str(f.sourceDevice), str(f.sourceInode), f.sourceIdentity ?? null],
     );
   }
 
@@ -299,6 +303,28 @@ export class PgStore implements Store {
       [afterRel, limit],
     );
     return rows;
+  }
+
+  async kindConflicts(caseInsensitive: boolean): Promise<PlannedReplacement[]> {
+    const same = caseInsensitive ? 'lower(f.rel) = lower(d.rel)' : 'f.rel = d.rel';
+    const { rows } = await this.pool.query<{ rel: string; kind: string; size: string; modified: string }>(
+      `SELECT f.rel, d.kind, d.size, d.modified FROM dest_entries d JOIN files f ON ${same} WHERE f.kind <> d.kind`);
+    return rows.map((r) => ({ rel: r.rel, kind: r.kind, size: BigInt(r.size), modifiedNs: BigInt(r.modified) }));
+  }
+
+  async sourceMounts(): Promise<SourceMount[]> {
+    const { rows } = await this.pool.query<{ rel: string; identity: string; missing: boolean }>('SELECT rel, identity, missing FROM source_mounts ORDER BY rel COLLATE "C"');
+    return rows.map((r) => ({ rel: r.rel, identity: r.identity, missing: r.missing }));
+  }
+
+  async setSourceMounts(mounts: SourceMount[]): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('DELETE FROM source_mounts');
+      if (mounts.length > 0) {
+        await c.query('INSERT INTO source_mounts (rel, identity, missing) SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[])',
+          [mounts.map((m) => m.rel), mounts.map((m) => m.identity), mounts.map((m) => m.missing)]);
+      }
+    });
   }
 
   async dropDestEntry(rel: string): Promise<void> {

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { makeDirs } from '../../io/make-dirs.js';
 import { dirname, join } from 'node:path';
-import { FerryError } from '../../core/errors.js';
+import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
 import { acquireLock } from '../lock.js';
 
 export interface OpenedDatabase {
@@ -29,7 +30,7 @@ export function openDatabase(path: string, migrations: string, marker: string, h
       return { db, release };
     }
     if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true });
+      makeDirs(dirname(path));
       release = acquireLock(path);
     }
     db = new Database(path);
@@ -49,7 +50,7 @@ export function openDatabase(path: string, migrations: string, marker: string, h
 }
 
 function describeOpenError(path: string, err: unknown, hint: string): FerryError {
-  const msg = (err as Error).message ?? String(err);
+  const msg = errnoCode(err)?.startsWith('E') ? describeFileError(err) : ((err as Error).message ?? String(err));
   if (/file is not a database|malformed|not a ferry/i.test(msg)) {
     return new FerryError('CONFIG', `${path} is not a ferry database (${msg}).`, { hint, cause: err });
   }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type {
   IndexRecord, IndexRoot, IndexStore, OperationCounts, OperationStatus, OperationType, SeenFile, SyncOperation,
 } from '../index-store.js';
+import { lockHeld } from '../lock.js';
 import { openDatabase } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'index-migrations');
@@ -45,11 +46,24 @@ export class SqliteIndexStore implements IndexStore {
     return new SqliteIndexStore(path, db, release);
   }
 
-  async addRoot(r: Omit<IndexRoot, 'addedAt'>): Promise<void> {
+  async addRoot(r: Omit<IndexRoot, 'addedAt' | 'watchedBy' | 'identity'> & { identity?: string | null }): Promise<void> {
     this.db
-      .prepare(`INSERT INTO roots (id, path, device, inode, added_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET path = excluded.path, device = excluded.device, inode = excluded.inode`)
-      .run(r.id, r.path, r.device, r.inode, Date.now());
+      .prepare(`INSERT INTO roots (id, path, device, inode, identity, added_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET path = excluded.path, device = excluded.device, inode = excluded.inode,
+                identity = excluded.identity`)
+      .run(r.id, r.path, r.device, r.inode, r.identity ?? null, Date.now());
+  }
+
+  async setRootIdentity(id: string, identity: string): Promise<void> {
+    this.db.prepare('UPDATE roots SET identity = ? WHERE id = ?').run(identity, id);
+  }
+
+  async setWatchedBy(id: string, pid: number | null): Promise<void> {
+    this.db.prepare('UPDATE roots SET watched_by = ? WHERE id = ?').run(pid, id);
+  }
+
+  async writerActive(): Promise<boolean> {
+    return !this.db.readonly || lockHeld(this.location);
   }
 
   async removeRoot(id: string): Promise<void> {
@@ -57,10 +71,12 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   async roots(): Promise<IndexRoot[]> {
-    const rows = this.db.prepare('SELECT id, path, device, inode, added_at FROM roots ORDER BY id').raw(true).all() as Array<
-      [string, string, bigint | null, bigint | null, bigint]
+    const rows = this.db.prepare('SELECT id, path, device, inode, identity, watched_by, added_at FROM roots ORDER BY id').raw(true).all() as Array<
+      [string, string, bigint | null, bigint | null, string | null, bigint | null, bigint]
     >;
-    return rows.map(([id, path, device, inode, added]) => ({ id, path, device, inode, addedAt: Number(added) }));
+    return rows.map(([id, path, device, inode, identity, watchedBy, added]) => ({
+      id, path, device, inode, identity, watchedBy: watchedBy === null ? null : Number(watchedBy), addedAt: Number(added),
+    }));
   }
 
   async root(id: string): Promise<IndexRoot | undefined> {
@@ -149,10 +165,10 @@ export class SqliteIndexStore implements IndexStore {
     return Number(r.n);
   }
 
-  async startOperation(id: string, type: OperationType): Promise<number> {
+  async startOperation(id: string, type: OperationType, startedAt = Date.now()): Promise<number> {
     const r = this.db
       .prepare(`INSERT INTO sync_operations (repository_id, operation_type, start_time, status) VALUES (?, ?, ?, 'running')`)
-      .run(id, type, Date.now());
+      .run(id, type, startedAt);
     return Number(r.lastInsertRowid);
   }
 

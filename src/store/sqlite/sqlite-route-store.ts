@@ -55,6 +55,29 @@ export class SqliteRouteStore implements RouteStore {
     })();
   }
 
+  async meta(key: string): Promise<string | undefined> {
+    return this.db.prepare('SELECT value FROM route_meta WHERE key = ?').pluck().get(key) as string | undefined;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.db.prepare('INSERT INTO route_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  async recategorize(categorize: (path: string, size: number, mime: string) => string): Promise<number> {
+    const set = this.db.prepare('UPDATE route_files SET category = ? WHERE path = ?');
+    return this.db.transaction(() => {
+      let n = 0;
+      const rows = this.db.prepare('SELECT path, size, mime, category FROM route_files').raw(true).all() as Array<[string, bigint, string, string]>;
+      for (const [path, size, mime, category] of rows) {
+        const now = categorize(path, Number(size), mime);
+        if (now === category) continue;
+        set.run(now, path);
+        n++;
+      }
+      return n;
+    })();
+  }
+
   async syncDrives(drives: RouteDriveRow[]): Promise<void> {
     const upsert = this.db.prepare(`INSERT INTO route_drives (id, label, category, active) VALUES (?, ?, ?, 1)
       ON CONFLICT (id) DO UPDATE SET label = excluded.label, category = excluded.category, active = 1`);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
-import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, ScanResult, Store, SyncedFile } from '../store.js';
+import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../store.js';
 import { openDatabase } from './open.js';
 import { clampNs } from '../clamp.js';
 
@@ -22,6 +22,8 @@ interface Row {
   modified: bigint;
   accessed: bigint;
   permissions: bigint;
+  uid: bigint | null;
+  gid: bigint | null;
   hash: string | null;
   algorithm: string | null;
   status: FileRecord['status'];
@@ -29,8 +31,8 @@ interface Row {
   attempts: bigint;
 }
 
-const PENDING_COLUMNS = ['rowid', 'rel', 'kind', 'size', 'created', 'changed', 'modified', 'accessed', 'permissions', 'hash',
-  'algorithm', 'status', 'error', 'attempts'] as const;
+const PENDING_COLUMNS = ['rowid', 'rel', 'kind', 'size', 'created', 'changed', 'modified', 'accessed', 'permissions', 'uid', 'gid',
+  'hash', 'algorithm', 'status', 'error', 'attempts'] as const;
 
 function toRecord(r: Row): FileRecord & { rowid: number } {
   return {
@@ -45,6 +47,8 @@ function toRecord(r: Row): FileRecord & { rowid: number } {
     modifiedNs: r.modified,
     accessedNs: r.accessed,
     permissions: Number(r.permissions),
+    uid: Number(r.uid ?? 0n),
+    gid: Number(r.gid ?? 0n),
     hash: r.hash,
     algorithm: r.algorithm,
     status: r.status,
@@ -76,6 +80,7 @@ interface JobRow {
   dest_case_sensitive: bigint | null;
   source_device: bigint | null;
   source_inode: bigint | null;
+  source_identity: string | null;
 }
 
 /** SQL for the directory key of a relative path: everything up to its last '/', with it ('' at the top). */
@@ -112,7 +117,7 @@ export class SqliteStore implements Store {
         .run(sourceRoot, destRoot, Date.now());
       return {
         sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null,
-        destCaseSensitive: null, sourceDevice: null, sourceInode: null, lastRunStatus: null, hasRuns: false,
+        destCaseSensitive: null, sourceDevice: null, sourceInode: null, sourceIdentity: null, lastRunStatus: null, hasRuns: false,
       };
     }
     const last = this.db.prepare('SELECT status FROM runs ORDER BY id DESC LIMIT 1').get() as { status: string | null } | undefined;
@@ -132,6 +137,7 @@ export class SqliteStore implements Store {
       destCaseSensitive: row.dest_case_sensitive === null ? null : row.dest_case_sensitive === 1n,
       sourceDevice: row.source_device,
       sourceInode: row.source_inode,
+      sourceIdentity: row.source_identity,
       lastRunStatus: (last?.status as RunStatus | null | undefined) ?? null,
       hasRuns: last !== undefined,
     };
@@ -141,9 +147,9 @@ export class SqliteStore implements Store {
     this.db
       .prepare(`UPDATE job SET dest_precision_ns = coalesce(?, dest_precision_ns),
                 dest_case_sensitive = coalesce(?, dest_case_sensitive), source_device = coalesce(?, source_device),
-                source_inode = coalesce(?, source_inode)`)
+                source_inode = coalesce(?, source_inode), source_identity = coalesce(?, source_identity)`)
       .run(f.destPrecisionNs ?? null, f.destCaseSensitive === undefined ? null : Number(f.destCaseSensitive), f.sourceDevice ?? null,
-        f.sourceInode ?? null);
+        f.sourceInode ?? null, f.sourceIdentity ?? null);
   }
 
   async beginScan(): Promise<number> {
@@ -285,13 +291,13 @@ export class SqliteStore implements Store {
       .raw(true));
     const source = this.sourceRoot.endsWith('/') ? this.sourceRoot : `${this.sourceRoot}/`;
     const dest = this.destRoot.endsWith('/') ? this.destRoot : `${this.destRoot}/`;
-    type Raw = [bigint, string, FileRecord['kind'], bigint, bigint | null, bigint, bigint, bigint, bigint, string | null,
-      string | null, FileRecord['status'], string | null, bigint];
+    type Raw = [bigint, string, FileRecord['kind'], bigint, bigint | null, bigint, bigint, bigint, bigint, bigint | null, bigint | null,
+      string | null, string | null, FileRecord['status'], string | null, bigint];
     return (stmt.all(afterRowid, limit) as Raw[]).map(
-      ([rowid, rel, kind, size, created, changed, modified, accessed, permissions, hash, algorithm, status, error, attempts]) => ({
+      ([rowid, rel, kind, size, created, changed, modified, accessed, permissions, uid, gid, hash, algorithm, status, error, attempts]) => ({
         rowid: Number(rowid), sourcePath: source + rel, destPath: dest + rel, rel, kind, size, createdNs: created ?? 0n,
-        changedNs: changed, modifiedNs: modified, accessedNs: accessed, permissions: Number(permissions), hash, algorithm, status,
-        error, attempts: Number(attempts),
+        changedNs: changed, modifiedNs: modified, accessedNs: accessed, permissions: Number(permissions), uid: Number(uid ?? 0n),
+        gid: Number(gid ?? 0n), hash, algorithm, status, error, attempts: Number(attempts),
       }),
     );
   }
@@ -369,10 +375,32 @@ export class SqliteStore implements Store {
       .all(afterRel, afterRel, limit) as Array<{ rel: string; kind: string }>;
   }
 
+  async kindConflicts(caseInsensitive: boolean): Promise<PlannedReplacement[]> {
+    const collate = this.collation(caseInsensitive);
+    const rows = this.db
+      .prepare(`SELECT f.rel, d.kind, d.size, d.modified FROM dest_entries d JOIN files f ON f.rel = d.rel${collate} WHERE f.kind <> d.kind`)
+      .raw(true)
+      .all() as Array<[string, string, bigint, bigint]>;
+    return rows.map(([rel, kind, size, modifiedNs]) => ({ rel, kind, size, modifiedNs }));
+  }
+
   async dropDestEntry(rel: string): Promise<void> {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM dest_entries WHERE rel = ?').run(rel);
       this.distrust('destination', rel);
+    })();
+  }
+
+  async sourceMounts(): Promise<SourceMount[]> {
+    const rows = this.db.prepare('SELECT rel, identity, missing FROM source_mounts ORDER BY rel').raw(true).all() as Array<[string, string, bigint]>;
+    return rows.map(([rel, identity, missing]) => ({ rel, identity, missing: missing === 1n }));
+  }
+
+  async setSourceMounts(mounts: SourceMount[]): Promise<void> {
+    const put = this.db.prepare('INSERT INTO source_mounts (rel, identity, missing) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM source_mounts').run();
+      for (const m of mounts) put.run(m.rel, m.identity, m.missing ? 1 : 0);
     })();
   }
 
