@@ -1,7 +1,21 @@
 // Compiles TypeScript to dist/ and copies the SQL migrations beside the compiled stores.
-import { cpSync, rmSync } from 'node:fs';
+// --if-stale (npm's prepare step, which `npx ferry` may run again): nothing to do when dist/ is newer
+// than every file of src/.
+import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = `${dir}/${e.name}`;
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+if (process.argv.includes('--if-stale') && existsSync('dist/cli/main.js') && newest('dist') >= Math.max(newest('src'), statSync('tsconfig.json').mtimeMs)) {
+  process.exit(0);
+}
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 rmSync('dist', { recursive: true, force: true });

@@ -37,8 +37,8 @@ describe('ferry route: configuration', () => {
     const r = await w.route('validate');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${w.config}:${at('mount_pol =')}: options.mount_pol: is not a known key`);
-    expect(r.stderr).toContain(`${w.config}:${at('category = "raw photos"')}: rule[0].category: takes lower-case letters`);
-    expect(r.stderr).toContain(`${w.config}:${at('size = 3')}: rule[0].size: is not a known key`);
+    expect(r.stderr).toContain(`${w.config}:${at('category = "raw photos"')}: rule[1].category: takes lower-case letters`);
+    expect(r.stderr).toContain(`${w.config}:${at('size = 3')}: rule[1].size: is not a known key`);
     clean(r.stderr);
   });
 
@@ -58,14 +58,14 @@ describe('ferry route: configuration', () => {
     expect(where).toEqual(expect.arrayContaining([
       `${at('rescan_every')} options.rescan_every`,
       `${at('bwlimit')} options.bwlimit`,
-      `${at('[[rule]]')} rule[0]`,
-      `${at('min_size')} rule[1].min_size`,
-      `${at('category = "imagez"')} drive[0].category`,
-      `${at('id = "d1"', 1)} drive[1].id`,
-      `${at('label = "one"')} drive[1].label`,
-      `${at('folder')} drive[1].folder`,
+      `${at('[[rule]]')} rule[1]`,
+      `${at('min_size')} rule[2].min_size`,
+      `${at('category = "imagez"')} drive[1].category`,
+      `${at('id = "d1"', 1)} drive[2].id`,
+      `${at('label = "one"')} drive[2].label`,
+      `${at('folder')} drive[2].folder`,
     ]));
-    expect(problems.find((p) => p.key === 'drive[0].category')!.message).toContain('"imagez" is neither built in');
+    expect(problems.find((p) => p.key === 'drive[1].category')!.message).toContain('"imagez" is neither built in');
   });
 
   it('a syntax error names its line; a missing file says how to make one', async () => {
@@ -112,7 +112,7 @@ describe('ferry route: bad input', () => {
       [['--label', 'Y', '--category', 'images', '--path', join(w.dir, 'nowhere')], 'does not exist'],
       [['--label', 'Z', '--category', 'audio', '--path', taken], 'is already registered as the drive "Photos"'],
       [['--label', 'NO-SUCH-VOLUME-LABEL', '--category', 'audio'], 'No mounted volume has the label "NO-SUCH-VOLUME-LABEL"'],
-      [['--category', 'audio'], "required option '--label <label>' not specified"],
+      [['--category', 'audio'], "Required option '--label <label>' not specified"],
     ];
     const before = readFileSync(w.config, 'utf8');
     for (const [args, message] of cases) {

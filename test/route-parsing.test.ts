@@ -58,7 +58,7 @@ describe('configuration lines', () => {
   });
 
   it('names keys as a user reads them', () => {
-    expect(keyName(['drive', 1, 'category'])).toBe('drive[1].category');
+    expect(keyName(['drive', 1, 'category'])).toBe('drive[2].category');
     expect(keyName([])).toBe('(top level)');
   });
 });

@@ -19,14 +19,19 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** SIGINT/SIGTERM once: stop cleanly and resume later. Twice: leave at once (the Store stays consistent). */
-function interruptSignal(): AbortController {
+const STOPPING = 'finishing the database writes (press Ctrl-C again to quit at once)';
+
+/**
+ * SIGINT/SIGTERM once: stop cleanly and resume later. Twice: leave at once (the database stays
+ * consistent). `announce` says it where the output is drawn (the live panel must clear itself first).
+ */
+function interruptSignal(announce: (message: string) => void = (m) => err(`\nstopping: ${m}\n`)): AbortController {
   const controller = new AbortController();
   let count = 0;
   const onSignal = (): void => {
     count++;
     if (count === 1) {
-      err('\nstopping: finishing the Store writes (press Ctrl-C again to quit at once)\n');
+      announce(STOPPING);
       controller.abort(new FerryError('INTERRUPTED', 'Interrupted.'));
     } else {
       process.exit(EXIT.interrupted);
@@ -48,8 +53,9 @@ function renderer(flags: CopyFlags, resumeHint: string): (e: FerryEvent) => void
 async function runCopy(source: string, destination: string, flags: CopyFlags): Promise<number> {
   const options = parseCopyFlags(source, destination, flags);
   const resumeHint = ['npx', 'ferry', ...process.argv.slice(2)].map(shellQuote).join(' ');
-  const controller = interruptSignal();
-  const result = await copy(options, renderer(flags, resumeHint), controller.signal);
+  const render = renderer(flags, resumeHint);
+  const controller = interruptSignal((message) => render({ type: 'run.stopping', message }));
+  const result = await copy(options, render, controller.signal);
   return result.exitCode;
 }
 
@@ -65,13 +71,21 @@ function report(e: unknown, json: boolean): number {
   return EXIT.failedFiles;
 }
 
+/** A message of commander's as one of ferry's sentences: a capital first, a full stop at the end of its first line. */
+function sentence(text: string): string {
+  const [line = '', ...rest] = text.split('\n');
+  const first = line.charAt(0).toUpperCase() + line.slice(1);
+  const ended = /[.!?]$/.test(first) || first === '' ? first : `${first}.`;
+  return [ended, ...rest].join('\n');
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
-  // commander's own usage errors read like ferry's: "ferry: unknown option '--x'", then a hint.
+  // commander's own usage errors read like ferry's: "ferry: Unknown option '--x'.", then a hint.
   const output = {
     writeOut: out,
     writeErr: err,
-    outputError: (text: string, write: (t: string) => void) => write(`ferry: ${text.replace(/^error: /, '')}`),
+    outputError: (text: string, write: (t: string) => void) => write(`ferry: ${sentence(text.replace(/^error: /, ''))}`),
   };
   const program = new Command('ferry')
     .description('ferry moves files and never loses them.')
@@ -102,9 +116,9 @@ export async function main(argv: string[]): Promise<number> {
     const { signal } = interruptSignal();
     return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   };
-  const configure = (c: Command): void => {
-    c.showHelpAfterError(`hint: run \`ferry ${c.name()} --help\` for usage`).exitOverride().configureOutput(output);
-    for (const s of c.commands) configure(s);
+  const configure = (c: Command, path = `ferry ${c.name()}`): void => {
+    c.showHelpAfterError(`hint: run \`${path} --help\` for usage`).exitOverride().configureOutput(output);
+    for (const s of c.commands) configure(s, `${path} ${s.name()}`);
   };
   for (const c of watchCommands({ out, err, stopped }, wrap)) {
     configure(c);
@@ -113,6 +127,15 @@ export async function main(argv: string[]): Promise<number> {
   const routeCmd = routeCommands({ out, err, stopped }, wrap, () => interruptSignal().signal);
   configure(routeCmd);
   program.addCommand(routeCmd);
+  // A word that is not a command, even with --help after it ("ferry register-drive --help"), is an
+  // error, with the command that has that name as a subcommand, where there is one.
+  const first = argv.find((a) => !a.startsWith('-'));
+  if (first !== undefined && argv[0] === first && !program.commands.some((c) => c.name() === first || c.aliases().includes(first)) && first !== 'help') {
+    const owner = program.commands.find((c) => c.commands.some((s) => s.name() === first));
+    err(`ferry: There is no command "${first}".${owner ? ` Did you mean \`ferry ${owner.name()} ${first}\`?` : ''}\n`);
+    err('hint: run `ferry --help` for the commands\n');
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -49,7 +49,7 @@ async function withRouter<T>(config: RouteConfig, emit: (e: FerryEvent) => void,
 /** `ferry route …`: the ten commands of the seed, and `explain`. */
 export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSignal): Command {
   const { out, err } = io;
-  const route = new Command('route').description('classify files by content and deliver each category to its own removable drive');
+  const route = new Command('route').description('Classify files by content and deliver each category to its own removable drive.');
 
   const events = (f: Flags): { emit: (e: FerryEvent) => void; failures: () => number } => {
     let failures = 0;
@@ -74,7 +74,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
     return away.length === 0 ? '' : `; waiting for ${away.map((s) => `${s.label} (${s.pending})`).join(', ')}`;
   };
 
-  withConfig(route.command('init').description('write a commented example configuration'))
+  withConfig(route.command('init').description('Write a commented example configuration.'))
     .option('--source <dir>', 'the directory to watch', '~/Incoming')
     .option('--force', 'replace an existing configuration')
     .action((f: Flags & { source: string; force?: boolean }) =>
@@ -91,7 +91,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  withConfig(route.command('validate').description('check the configuration: every problem with its file, line and key'))
+  withConfig(route.command('validate').description('Check the configuration: every problem with its file, line and key.'))
     .option('--json', 'print the problems as JSON')
     .action((f: Flags) =>
       wrap(f.json === true, async () => {
@@ -104,7 +104,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  withConfig(route.command('register-drive').description('write a marker on a drive and add it to the configuration'))
+  withConfig(route.command('register-drive').description('Write a marker on a drive and add it to the configuration.'))
     .requiredOption('--label <label>', 'a name for the drive (also how it is found when --path is not given: its filesystem label)')
     .requiredOption('--category <category>', 'the category it takes (images, videos, audio, documents, archives, other, or a rule\'s)')
     .option('--path <mount>', 'where the drive is mounted (or a directory, for a directory-backed drive)')
@@ -138,9 +138,9 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
         }),
       );
   };
-  viewCommand('list-drives', 'the registered drives, and which are here', driveLines);
+  viewCommand('list-drives', 'The registered drives, and which are here.', driveLines);
 
-  withConfig(route.command('list-connected').description('the mounted volumes, and which are registered drives'))
+  withConfig(route.command('list-connected').description('The mounted volumes, and which are registered drives.'))
     .option('--json', 'print JSON')
     .action((f: Flags) =>
       wrap(f.json === true, async () => {
@@ -151,7 +151,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  withConfig(route.command('sync-once').description('scan the source once, queue what is new, deliver to the drives that are here'))
+  withConfig(route.command('sync-once').description('Scan the source once, queue what is new, deliver to the drives that are here.'))
     .option('--json', 'print events and the summary as JSON lines')
     .option('-v, --verbose', 'also print how each file was classified')
     .action((f: Flags) =>
@@ -171,7 +171,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  withConfig(route.command('process-pending').description('deliver the queued files to the drives that are here (no scan)'))
+  withConfig(route.command('process-pending').description('Deliver the queued files to the drives that are here (no scan).'))
     .option('--drive <label>', 'only this drive')
     .option('--json', 'print events and the summary as JSON lines')
     .action((f: Flags & { drive?: string }) =>
@@ -193,7 +193,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  withConfig(route.command('run').description('watch the source and the mount table; deliver as files and drives arrive (Ctrl-C stops)'))
+  withConfig(route.command('run').description('Watch the source and the mount table; deliver as files and drives arrive (Ctrl-C stops).'))
     .option('--json', 'print events as JSON lines')
     .option('-v, --verbose', 'also print how each file was classified')
     .action((f: Flags) =>
@@ -210,9 +210,9 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  viewCommand('status', 'per drive: delivered, pending, bytes, last seen', statusLines);
+  viewCommand('status', 'Per drive: delivered, pending, bytes, last seen.', statusLines);
 
-  withConfig(route.command('clear').description('forget the delivery history and the queue (asks first)'))
+  withConfig(route.command('clear').description('Forget the delivery history and the queue (asks first).'))
     .option('--drive <label>', 'only this drive\'s')
     .option('-y, --yes', 'do not ask')
     .option('--json', 'print what was cleared as JSON')
@@ -238,7 +238,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       }),
     );
 
-  withConfig(route.command('explain').argument('<file>', 'any file').description('show why a file goes where it goes'))
+  withConfig(route.command('explain').argument('<file>', 'any file').description('Show why a file goes where it goes.'))
     .option('--json', 'print JSON')
     .action((file: string, f: Flags) =>
       wrap(f.json === true, async () => {

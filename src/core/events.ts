@@ -57,6 +57,8 @@ export type FerryEvent =
   /** `scope`: only what is below this path (relative) was kept; without it, nothing was deleted. */
   | { type: 'mirror.refused'; reason: string; destination: string; scope?: string }
   | { type: 'notice'; message: string }
+  /** The user asked ferry to stop (Ctrl-C, SIGTERM): it finishes the database writes, then ends. */
+  | { type: 'run.stopping'; message: string }
   | { type: 'route.classified'; path: string; size: number; mime: string; category: string; by: string }
   | { type: 'route.queued'; path: string; drive: string; category: string; size: number }
   | { type: 'route.duplicate'; path: string; drive: string; sameAs: string; queued: boolean }

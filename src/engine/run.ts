@@ -7,7 +7,6 @@ import { mirrorExtras, type MirrorOptions } from './mirror.js';
 import { explicitWindow, modifyWindow } from './plan.js';
 import { scanTrees } from './scan-trees.js';
 import { checkSourceMounts, recordSourceRoot } from './source-guard.js';
-import { nanosecondTimes } from '../io/native.js';
 import { StatsTracker } from './stats.js';
 import { transferBacklog, type TransferOptions } from './transfer.js';
 
@@ -30,7 +29,6 @@ export interface RunResult {
   refused?: string;
 }
 
-const NO_NATIVE = "ferry's native helper is not built (`npm rebuild` builds it): times are kept to the microsecond, not the nanosecond, directories are listed and written by path (checked before each use, not held open), and scans are slower.";
 const CANNOT_SET = 'Linux cannot set ctime or birth time: they are recorded in the job database, not applied.';
 
 /**
@@ -122,7 +120,6 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       await listDryRun(store, emit);
     } else {
       if (backlog.files > 0) emit({ type: 'notice', message: CANNOT_SET });
-      if (!nanosecondTimes) emit({ type: 'notice', message: NO_NATIVE });
       // A rescan may have found synced files changed at the source: they are no longer in place.
       if (mode !== 'resume') stats.bytesOverallBase = Number((await store.syncedTotals()).bytes);
       stats.beginTransfer(backlog.files, Number(backlog.bytes));

@@ -4,6 +4,7 @@ import type { Target } from '../core/target.js';
 import type { FileRecord, Store, SyncedFile } from '../store/store.js';
 import type { Algorithm } from '../core/hash.js';
 import { fsPool } from '../io/fs-pool.js';
+import { nanosecondTimes } from '../io/native.js';
 import { BufferPool, type Block, type FileTask } from './pipeline/block.js';
 import { TokenBucket } from './pipeline/limiter.js';
 import { BlockQueue } from './pipeline/queue.js';
@@ -140,6 +141,10 @@ class Slots {
   }
 }
 
+const NO_NATIVE = "ferry's native helper is not built (`npm rebuild` in ferry's directory builds it): times are kept to the microsecond, not the nanosecond; each directory is checked by path just before it is used instead of being held open (a narrower guard against a tree changed meanwhile); the database lock is a pid file; scans are slower.";
+/** Said once per process, by the first transfer that writes without the native helper. */
+let saidNoNative = false;
+
 /** Files up to this size go through the pipeline as one block read and written by the I/O pool. */
 const WHOLE_FILE_MAX = 1024 * 1024;
 
@@ -158,6 +163,10 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   // A stop that came before this phase began fires no event: take it now, or the whole backlog runs.
   if (ctx.signal.aborted) onAbort();
   const signal = stop.signal;
+  if (!nanosecondTimes && !saidNoNative) {
+    saidNoNative = true;
+    emit({ type: 'notice', message: NO_NATIVE });
+  }
 
   const pool = new BufferPool(options.queueCapacity + options.transfers + 1, options.blockSize);
   const queue = new BlockQueue<Block>(options.queueCapacity);

@@ -56,6 +56,9 @@ export function plainRenderer(o: RendererOptions): (e: FerryEvent) => void {
       case 'notice':
         o.write(`note: ${clean(e.message)}\n`);
         break;
+      case 'run.stopping':
+        o.writeErr(`stopping: ${e.message}\n`);
+        break;
       case 'stats':
         if (e.phase === 'transferring' && performance.now() - lastProgress >= every) {
           lastProgress = performance.now();

@@ -56,7 +56,14 @@ export function ttyRenderer(o: RendererOptions & { columns: () => number }): (e:
     if (panel.length > 0) redraw();
   };
   const plain = plainRenderer({ ...o, write: above(o.write), writeErr: above(o.writeErr), progressEveryMs: Number.POSITIVE_INFINITY });
+  let stopping = false;
   return (e) => {
+    if (e.type === 'run.stopping') {
+      // The panel goes, and is not drawn again: the message stays readable until the run ends.
+      stopping = true;
+      panel = [];
+    }
+    if (stopping && (e.type === 'stats' || e.type === 'scan.progress')) return;
     if (e.type === 'stats') {
       panel = e.phase === 'transferring' || e.phase === 'mirroring' ? panelLines(e, o.columns()) : [];
       redraw();

@@ -91,5 +91,6 @@ export function lineOf(lines: Map<string, number>, path: KeyPath): number | unde
 
 /** "drive[1].category" for ['drive', 1, 'category']. */
 export function keyName(path: KeyPath): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(top level)';
+  // Tables of an array are counted from 1, as the messages that name them ("drive 2") count them.
+  return path.map((p, i) => (typeof p === 'number' ? `[${p + 1}]` : i === 0 ? p : `.${p}`)).join('') || '(top level)';
 }

@@ -68,9 +68,12 @@ const CATEGORY_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const MIME_GLOB = /^[a-z0-9*][a-z0-9.+*-]*\/[a-z0-9*][a-z0-9.+*-]*$/;
 const DAY_MS = 24 * 3600_000;
 
+/** The message for a missing key; a key of the wrong type gets zod's own ("takes a string, not a number"). */
+const required = (message: string) => (issue: { input: unknown }): string | undefined => (issue.input === undefined ? message : undefined);
+
 const text = z.string().trim().min(1, 'must not be empty');
 const schema = z.strictObject({
-  source: z.string({ error: 'is required: the directory ferry watches' }).trim().min(1, 'must not be empty'),
+  source: z.string({ error: required('is required: the directory ferry watches') }).trim().min(1, 'must not be empty'),
   database: text.optional(),
   options: z
     .strictObject({
@@ -84,7 +87,7 @@ const schema = z.strictObject({
   rule: z
     .array(
       z.strictObject({
-        category: z.string({ error: 'is required: the category this rule sends files to' }).trim().toLowerCase().regex(CATEGORY_NAME, 'takes lower-case letters, digits, "-" and "_"'),
+        category: z.string({ error: required('is required: the category this rule sends files to') }).trim().toLowerCase().regex(CATEGORY_NAME, 'takes lower-case letters, digits, "-" and "_"'),
         mime: z.array(z.string().trim().toLowerCase().regex(MIME_GLOB, 'takes a MIME type or glob such as "image/*"')).optional(),
         extensions: z.array(text.transform((e) => e.replace(/^\./, '').toLowerCase())).optional(),
         min_size: text.optional(),
@@ -95,9 +98,9 @@ const schema = z.strictObject({
   drive: z
     .array(
       z.strictObject({
-        id: z.string({ error: 'is required (written by `ferry route register-drive`)' }).trim().min(1, 'must not be empty'),
-        label: z.string({ error: 'is required' }).trim().min(1, 'must not be empty'),
-        category: z.string({ error: 'is required' }).trim().toLowerCase(),
+        id: z.string({ error: required('is required (written by `ferry route register-drive`)') }).trim().min(1, 'must not be empty'),
+        label: z.string({ error: required('is required') }).trim().min(1, 'must not be empty'),
+        category: z.string({ error: required('is required') }).trim().toLowerCase(),
         folder: z.string().optional(),
         fs_uuid: z.string().optional(),
         fs_label: z.string().optional(),
@@ -111,6 +114,13 @@ type RawConfig = z.infer<typeof schema>;
 
 function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p;
+}
+
+const article = (word: string): string => `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
+
+/** Problems as a reader meets them: by line, those without one last. */
+function inLineOrder(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.map((p, i) => ({ p, i })).sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || a.i - b.i).map((x) => x.p);
 }
 
 /** Reads and checks a configuration; every problem found, and the configuration when there are none. */
@@ -146,13 +156,13 @@ export function checkConfig(file: string): { config?: RouteConfig; problems: Con
       if (issue.code === 'unrecognized_keys') {
         for (const k of issue.keys) problem([...at, k], 'is not a known key (see `ferry route init` for an example)');
       } else {
-        problem(at, issue.message.replace(/^Invalid input: expected (\w+), received (\w+)$/, 'takes a $1, not a $2'));
+        problem(at, issue.message.replace(/^Invalid input: expected (\w+), received (\w+)$/, (_, want: string, got: string) => `takes ${article(want)}, not ${article(got)}`));
       }
     }
-    return { problems };
+    return { problems: inLineOrder(problems) };
   }
   const config = interpret(parsed.data, path, problem);
-  return problems.length > 0 ? { problems } : { config, problems };
+  return problems.length > 0 ? { problems: inLineOrder(problems) } : { config, problems };
 }
 
 function interpret(r: RawConfig, file: string, problem: (at: KeyPath, message: string) => void): RouteConfig {
