@@ -112,11 +112,13 @@ export async function mirrorExtras(
       if (options.signal.aborted) return result;
       if (held(rel)) continue;
       const base = { path: rel, source: join(job.sourceRoot, rel), destination: join(job.destRoot, rel), size: 0 };
+      let sourceKind: string | undefined;
       try {
         const there = await lstat(base.source);
         // The live check found it at the source: not extra, unless it is of another kind there now
         // (a directory that became a file: the directory goes, and the file takes its place).
-        if (kindOf(there) === kind) continue;
+        sourceKind = kindOf(there);
+        if (sourceKind === kind) continue;
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') {
           result.failed++;
@@ -137,6 +139,15 @@ export async function mirrorExtras(
       }
       if (!live) {
         await store.dropDestEntry(rel);
+        continue;
+      }
+      if (live.kind !== kind) {
+        // Not the entry the scan saw: the copy's own replacement (the source's kind now), or something
+        // another process put there since (a link in a directory's place); neither is deleted.
+        await store.dropDestEntry(rel);
+        if (live.kind === sourceKind) continue;
+        result.failed++;
+        emit({ type: 'file.error', ...base, message: `not deleted: it is a ${live.kind} now, not the ${kind} the scan saw`, errno: 'ECHANGED' });
         continue;
       }
       base.size = Number(live.size);
