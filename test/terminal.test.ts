@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
@@ -30,5 +30,41 @@ describe('ferry copy on a terminal', () => {
     const plain = execFileSync(process.execPath, [BIN, 'copy', src, join(work, 'dst'), '--db', join(work, 'db')], { encoding: 'utf8' });
     expect(plain).not.toContain('\x1b[');
     expect(plain).toMatch(/^plan: 1 to copy/m);
+  });
+});
+
+describe('ferry copy on a terminal, stopped and with odd names', () => {
+  it('Ctrl-C clears the live panel, keeps "stopping:" readable, and draws no panel after it', async () => {
+    const src = tempTree({ 'big.bin': randomBytes(4 * 1024 * 1024, 6) });
+    const work = tempDir();
+    const db = join(work, 'stop-me.db');
+    const command = [process.execPath, BIN, 'copy', src, join(work, 'dst'), '--db', db, '--bwlimit', '512K', '--block-size', '64K']
+      .map((a) => `'${a}'`).join(' ');
+    const term = spawn('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, COLUMNS: '100' } });
+    let out = '';
+    term.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (/ferry transferring/.test(out)) resolve();
+      };
+      term.stdout.on('data', check);
+    });
+    // The signal a terminal's Ctrl-C sends, to ferry itself (not to `script`).
+    const pid = execFileSync('pgrep', ['-f', db], { encoding: 'utf8' }).trim().split('\n').map(Number).find((p) => p !== term.pid);
+    process.kill(pid!, 'SIGINT');
+    await new Promise((resolve) => term.once('close', resolve));
+    const after = out.slice(out.lastIndexOf('stopping: finishing the database writes'));
+    expect(after).toMatch(/^stopping: finishing the database writes/);
+    expect(after).not.toMatch(/ferry transferring/);
+    expect(after).not.toMatch(new RegExp(`${String.fromCharCode(27)}\\[\\d+A`)); // nothing moves up over it
+    expect(after).toMatch(/interrupted: .*\n.*to resume: /s);
+  });
+
+  it('a name with a newline is shown quoted in the panel, so each redraw clears all of it', () => {
+    const src = tempTree({ 'two\nlines.bin': randomBytes(2 * 1024 * 1024, 7) });
+    const work = tempDir();
+    const out = onTerminal(['copy', src, join(work, 'dst'), '--db', join(work, 'db'), '--bwlimit', '1M', '--block-size', '64K']);
+    expect(out).toContain("$'two\\nlines.bin'");
+    expect(out).not.toMatch(/two\r?\nlines/);
   });
 });

@@ -209,12 +209,12 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
   const index = new Command('index').description('Read the index: status, files, history; reconcile a root now.');
   const rootArg = (c: Command): Command => dbOption(c).argument('<id>', 'the root id');
   index.addCommand(
-    rootArg(new Command('status')).description('Total files, the last operation.').action((id: string, f: DbFlags) =>
+    rootArg(new Command('status')).description('Total files, whether a watcher is at work, the last operation.').action((id: string, f: DbFlags) =>
       wrap(f.json === true, () =>
         withReader(f, async (store) => {
           const s = await new SyncManager(store).status(id);
           if (f.json) io.out(json(s));
-          else io.out(`${s.repositoryId}: ${s.path}, ${s.totalFiles} file(s)\nlast: ${s.lastSyncOperation ? operationLine(s.lastSyncOperation) : 'none\n'}`);
+          else io.out(`${s.repositoryId}: ${s.path}, ${s.totalFiles} file(s), ${s.isWatching ? 'watched now' : 'not watched'}\nlast: ${s.lastSyncOperation ? operationLine(s.lastSyncOperation) : 'none\n'}`);
           return 0;
         }),
       ),
