@@ -36,6 +36,7 @@ import {
 } from './lib.mjs';
 
 const DST_ROOT = path.join(OUT_DIR, 'dst');
+const BASELINE = process.env.FERRY_BENCH_BASELINE;
 const LOG_ROOT = path.join(OUT_DIR, 'logs');
 
 /** The contenders for one corpus. `argv(src, dst, db)` gives the command line. */
@@ -48,6 +49,16 @@ function toolsFor(corpus) {
     argv: (src, dst, db) => [ferryBin, 'copy', src, dst, '--db', db, '--checksum', checksum, '--no-progress'],
   });
   const tools = [ferry('sha256')];
+  // FERRY_BENCH_BASELINE=/path/to/another/ferry/bin/ferry.js: an earlier build in the same run (before/after).
+  if (BASELINE) {
+    tools.push({
+      name: 'ferry (baseline) --checksum sha256',
+      slug: 'ferry-baseline',
+      ferry: true,
+      cmd: process.execPath,
+      argv: (src, dst, db) => [BASELINE, 'copy', src, dst, '--db', db, '--checksum', 'sha256', '--no-progress'],
+    });
+  }
   if (corpus === 'large') tools.push(ferry('none'));
   tools.push({ name: 'cp -a', slug: 'cp', cmd: 'cp', argv: (src, dst) => ['-a', src, dst] });
   tools.push({ name: 'rsync -a', slug: 'rsync', cmd: 'rsync', argv: (src, dst) => ['-a', `${src}/`, `${dst}/`] });
@@ -220,6 +231,9 @@ async function runNoop(corpus, notes) {
   const db = path.join(base, 'ferry.db');
   const ferryArgs = [ferryBin, 'copy', src, fdst, '--db', db, '--checksum', 'sha256', '--no-progress'];
   const peers = [
+    ...(BASELINE
+      ? [{ name: 'ferry (baseline)', cmd: process.execPath, argv: [BASELINE, 'copy', src, path.join(base, 'baseline'), '--db', path.join(base, 'baseline.db'), '--checksum', 'sha256', '--no-progress', '--rescan'] }]
+      : []),
     { name: 'rsync -a', cmd: 'rsync', argv: ['-a', `${src}/`, `${path.join(base, 'rsync')}/`] },
     ...(which('rclone')
       ? [{ name: 'rclone copy --transfers 4', cmd: 'rclone', argv: ['copy', '--config', '', '--transfers', '4', src, path.join(base, 'rclone')] }]

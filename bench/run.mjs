@@ -12,7 +12,8 @@
 // default 3), FERRY_BENCH_HASH_MIB (default 1024), FERRY_BENCH_HASH_ROUNDS (default 3),
 // FERRY_BENCH_SETTLE (seconds to wait after deletes + sync, default 15), FERRY_BENCH_QUIET_WAIT
 // (seconds to wait before each run for other processes to go quiet, default 10), FERRY_BENCH_TIMEOUT
-// (seconds per run, default 1200), FERRY_BENCH_ROTATE=1 (rotate the copy order each round).
+// (seconds per run, default 1200), FERRY_BENCH_ROTATE=1 (rotate the copy order each round),
+// FERRY_BENCH_BASELINE (another build's bin/ferry.js, copied in the same run: before and after).
 // Markdown goes to stdout and is appended to bench/out/results-<date>.md.
 import fs from 'node:fs';
 import path from 'node:path';
