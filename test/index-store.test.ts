@@ -126,3 +126,27 @@ describe('the index Store on PostgreSQL: one writer, and connections that drop',
     await expect(store.putRecords('r', 0, [{ filePath: 'a', fileSize: 1, modTimeNs: 1n, contentHash: null }], [])).rejects.toThrow(/cannot be written/);
   });
 });
+
+describe.each([
+  ['SQLite', async () => join(tempDir(), 'index.db'), (at: string, readOnly: boolean) => Promise.resolve(SqliteIndexStore.open(at, { readOnly }))],
+  ['PostgreSQL', async () => freshPgDatabase(), (at: string, readOnly: boolean) => PgIndexStore.open(at, { readOnly })],
+] as const)('the index Store on %s: identity, watcher, writer', (_, where, open) => {
+  it('keeps a root\'s identity and the pid watching it, and a reader sees whether a writer holds the index', async () => {
+    const at = await where();
+    const writer = await open(at, false);
+    await writer.addRoot({ id: 'r', path: '/data/r', device: 1n, inode: 2n, identity: '{"fs":"a"}' });
+    await writer.setRootIdentity('r', '{"fs":"b"}');
+    await writer.setWatchedBy('r', 4242);
+    const reader = await open(at, true);
+    try {
+      expect(await reader.root('r')).toMatchObject({ identity: '{"fs":"b"}', watchedBy: 4242 });
+      expect(await reader.writerActive()).toBe(true);
+      await writer.setWatchedBy('r', null);
+      expect((await reader.root('r'))?.watchedBy).toBeNull();
+      await writer.close();
+      expect(await reader.writerActive()).toBe(false);
+    } finally {
+      await reader.close();
+    }
+  });
+});

@@ -242,6 +242,9 @@ export class PgIndexStore implements IndexStore {
   }
 
   async close(): Promise<void> {
+    // Let go of the writer's lock before the connection ends: the server sees a closed session a
+    // moment later, and a reader asking meanwhile would still see a writer.
+    await this.lock?.client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     this.lock?.client.release();
     await this.pool.end();
   }

@@ -355,6 +355,8 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Let go of the writer's lock before the connection ends (see PgIndexStore.close).
+    await this.lock.client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     this.lock.client.release();
     await this.pool.end();
   }
