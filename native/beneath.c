@@ -320,7 +320,7 @@ napi_value StatAt(napi_env env, napi_callback_info info) {
   struct statx st;
   int flags = AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT | (name[0] ? 0 : AT_EMPTY_PATH);
   napi_value r = NULL;
-  if (statx(dirfd, name, flags, STATX_BASIC_STATS | STATX_BTIME, &st) != 0) {
+  if (statx(dirfd, name, flags, STATX_WANTED, &st) != 0) {
     r = throw_at(env, errno, "lstat", name, NULL);
   } else {
     r = fields_array(env, &st);

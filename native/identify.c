@@ -26,7 +26,7 @@ napi_value Identify(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct statx st;
-  if (statx(AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &st) != 0) {
+  if (statx(AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_WANTED, &st) != 0) {
     napi_value r = throw_errno(env, errno, "stat", path);
     free(path);
     return r;

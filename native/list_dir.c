@@ -59,6 +59,7 @@ void fill_fields(int64_t *f, const struct statx *st) {
   // st_dev as Node reports it (libuv: makedev of statx's major and minor).
   f[F_DEV] = (int64_t)makedev(st->stx_dev_major, st->stx_dev_minor);
   f[F_INO] = (int64_t)st->stx_ino;
+  f[F_MNT] = (st->stx_mask & STATX_MNT_ID) ? (int64_t)st->stx_mnt_id : 0;
 }
 
 napi_value fields_array(napi_env env, const struct statx *st) {
@@ -118,7 +119,7 @@ napi_value ListDir(napi_env env, napi_callback_info info) {
     count++;
     if (!valid_utf8((const unsigned char *)d->d_name)) { f[F_KIND] = -2; continue; }
     struct statx st;
-    if (statx(fd, d->d_name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &st) != 0) {
+    if (statx(fd, d->d_name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_WANTED, &st) != 0) {
       f[F_KIND] = -1;
       f[F_MODE] = errno;
       continue;

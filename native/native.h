@@ -20,7 +20,10 @@ int to_timespec(napi_env env, napi_value v, struct timespec *ts);
 
 // Per entry, in this order (keep in step with src/io/list-dir.ts).
 enum { F_KIND, F_MODE, F_UID, F_GID, F_SIZE, F_ATIME_S, F_ATIME_NS, F_MTIME_S, F_MTIME_NS,
-       F_CTIME_S, F_CTIME_NS, F_BTIME_S, F_BTIME_NS, F_DEV, F_INO, FIELDS };
+       F_CTIME_S, F_CTIME_NS, F_BTIME_S, F_BTIME_NS, F_DEV, F_INO, F_MNT, FIELDS };
+
+// What every statx of the helper asks for: F_MNT is the mount's id (bind mounts share st_dev, not it).
+#define STATX_WANTED (STATX_BASIC_STATS | STATX_BTIME | STATX_MNT_ID)
 
 // Fills FIELDS numbers from a statx result.
 void fill_fields(int64_t *f, const struct statx *st);

@@ -158,10 +158,27 @@ describe('a path that changes kind is replaced, as rsync does, and the run says 
     writeFileSync(join(src, 'was-dir'), 'now a file');
     const r = await runCli(args);
     expect(r.code).toBe(0);
-    expect(readTree(dst)).toEqual(readTree(src));
     const replaced = events(r.stdout).filter((e) => e.type === 'file.replaced').map((e) => [e.path, e.was]);
     expect(replaced).toEqual(expect.arrayContaining([['was-file', 'file'], ['was-dir', 'dir']]));
     expect(statusCounts(join(work, 'db'))).toEqual({ synced: 3 });
+    // Not a mirror: the file in the way may have been the user's, so it was renamed aside, not deleted.
+    const aside = listAll(dst).filter((p) => p.startsWith('was-file.ferry-replaced-'));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(dst, aside[0]!), 'utf8')).toBe('a file');
+    rmSync(join(dst, aside[0]!));
+    expect(readTree(dst)).toEqual(readTree(src));
+  });
+
+  it('a file of the user\'s in the way of a directory is never deleted by a copy: it is renamed aside, and said', async () => {
+    const src = tempTree({ 'notes/x.txt': 'new' });
+    const work = tempDir();
+    const dst = tempTree({ notes: 'my own notes' }, join(work, 'dst'));
+    const r = await runCli(['copy', src, dst, '--db', join(work, 'db')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/replaced notes: the file there was moved to .*notes\.ferry-replaced-/);
+    const aside = listAll(dst).find((p) => p.startsWith('notes.ferry-replaced-'));
+    expect(readFileSync(join(dst, aside!), 'utf8')).toBe('my own notes');
+    expect(readFileSync(join(dst, 'notes/x.txt'), 'utf8')).toBe('new');
   });
 
   it('with --trash, what is replaced goes to the trash instead of being deleted', async () => {

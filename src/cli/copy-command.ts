@@ -41,7 +41,7 @@ export function copyCommand(): Command {
     )
     .option('--delete-extras', 'mirror: after copying, delete destination files that the source does not have (off by default)')
     .option('--max-delete <n>', 'with --delete-extras: refuse to delete anything when more than N files would go')
-    .option('--trash <dir>', 'with --delete-extras: move extra files into DIR instead of deleting them (same filesystem)')
+    .option('--trash <dir>', 'move what ferry removes into DIR instead of deleting it (same filesystem): extras of a mirror, entries replaced by one of another kind')
     .option('--rescan', 'scan both trees even when the backlog still has pending files')
     .option('--block-size <size>', 'bytes per pipeline block', '5M')
     .option('--queue-capacity <n>', 'blocks the FIFO between reader and writer holds', String(COPY_DEFAULTS.queueCapacity))

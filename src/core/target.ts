@@ -6,6 +6,8 @@ export interface TargetCaps {
   timePrecisionNs: bigint;
   /** Whether "A" and "a" are two names. */
   caseSensitive: boolean;
+  /** Whether it keeps the permission bits a file is given (FAT, many SMB shares show one mode for all). */
+  keepsModes: boolean;
 }
 
 export interface FileTimes {

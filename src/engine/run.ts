@@ -18,6 +18,8 @@ export interface RunOptions extends Omit<TransferOptions, 'timeToleranceNs'> {
   modifyWindowNs?: bigint;
   /** The step ferry sets times in (1 ns with the native addon, 1 µs without). */
   setterPrecisionNs: bigint;
+  /** How a copy's permission bits must stand to its source's (see FinishScanOptions.perms). */
+  perms?: 'narrow' | 'exact' | 'exact-no-setid';
   /** `--delete-extras` and its guards; undefined when mirroring is off. */
   mirror?: Omit<MirrorOptions, 'dryRun' | 'caseInsensitive' | 'signal'>;
   statsIntervalMs?: number;
@@ -89,7 +91,9 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       scanErrors = scan.errors;
       auto = modifyWindow({ source: scan.sourceGranularityNs, destination: facts?.precisionNs ?? scan.destGranularityNs, setter: o.setterPrecisionNs });
       windowNs = chosen(auto);
-      const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors, caseInsensitive, unchanged: scan.unchanged });
+      const plan = await store.finishScan(scan.generation, { windowNs, errors: scan.errors, caseInsensitive, unchanged: scan.unchanged,
+        // A destination that shows one mode for every file (FAT, many SMB shares) is never "wider" for it.
+        perms: facts?.keepsModes === false || (!facts && job.destKeepsModes === false) ? 'ignore' : o.perms });
       emit({ type: 'plan.done', files: plan.files, pending: plan.pending, pendingBytes: Number(plan.pendingBytes), synced: plan.synced, modifyWindowNs: String(windowNs) });
       if (scan.staleTemps > 0) emit({ type: 'notice', message: `removed ${scan.staleTemps} temp file(s) left by an interrupted run` });
       tempNamed = scan.tempNamed;
@@ -176,13 +180,13 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
  * The destination's time precision and case sensitivity: probed once per job (and again on
  * --rescan), then read from the Store, so a run with nothing to copy writes nothing there.
  */
-async function destinationFacts(store: Store, target: Target, job: JobInfo, reprobe: boolean): Promise<{ precisionNs: bigint; caseSensitive: boolean }> {
-  if (job.destPrecisionNs !== null && job.destCaseSensitive !== null && !reprobe) {
-    return { precisionNs: job.destPrecisionNs, caseSensitive: job.destCaseSensitive };
+async function destinationFacts(store: Store, target: Target, job: JobInfo, reprobe: boolean): Promise<{ precisionNs: bigint; caseSensitive: boolean; keepsModes: boolean }> {
+  if (job.destPrecisionNs !== null && job.destCaseSensitive !== null && job.destKeepsModes !== null && !reprobe) {
+    return { precisionNs: job.destPrecisionNs, caseSensitive: job.destCaseSensitive, keepsModes: job.destKeepsModes };
   }
   const caps = await target.probe();
-  await store.saveJobFacts({ destPrecisionNs: caps.timePrecisionNs, destCaseSensitive: caps.caseSensitive });
-  return { precisionNs: caps.timePrecisionNs, caseSensitive: caps.caseSensitive };
+  await store.saveJobFacts({ destPrecisionNs: caps.timePrecisionNs, destCaseSensitive: caps.caseSensitive, destKeepsModes: caps.keepsModes });
+  return { precisionNs: caps.timePrecisionNs, caseSensitive: caps.caseSensitive, keepsModes: caps.keepsModes };
 }
 
 /** A dry run reports every pending file as what it would copy. */

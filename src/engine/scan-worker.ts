@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { F, FIELDS, KIND_NOT_UTF8, KIND_STAT_FAILED, listDir } from '../io/list-dir.js';
+import { addon } from '../io/native.js';
 import { TimeGranularity } from './plan.js';
 
 export interface WalkRequest {
@@ -73,7 +74,8 @@ function digestOf(names: string[], fields: BigInt64Array): string {
   const sorted = new BigInt64Array(fields.length);
   order.forEach((from, to) => {
     sorted.set(fields.subarray(from * FIELDS, (from + 1) * FIELDS), to * FIELDS);
-    sorted[to * FIELDS + F.atimeS] = sorted[to * FIELDS + F.atimeNs] = 0n;
+    // Nor device or mount numbers: a share remounted gets new ones, its listings are the same.
+    sorted[to * FIELDS + F.atimeS] = sorted[to * FIELDS + F.atimeNs] = sorted[to * FIELDS + F.dev] = sorted[to * FIELDS + F.mnt] = 0n;
   });
   return createHash('sha1').update(order.map((i) => names[i]).join('\0')).update(new Uint8Array(sorted.buffer)).digest('base64');
 }
@@ -89,10 +91,12 @@ function walk(): void {
     fields = new BigInt64Array(req.batchSize * FIELDS);
     batch = { dirs: 0, digests: [], kept: [], keptFiles: 0, keptBytes: 0, mounts: [] };
   };
-  // Each directory with the device it is on, to find the filesystems mounted inside the tree.
+  // Each directory with the mount it is on (its mount id, where the helper gives one: a bind mount
+  // of the same filesystem shares the device number), to find what is mounted inside the tree.
+  const mountOf = (fields: BigInt64Array, at: number): bigint => (fields[at + F.mnt]! !== 0n ? fields[at + F.mnt]! : fields[at + F.dev]!);
   let rootDev = -1n;
   try {
-    rootDev = statSync(req.root, { bigint: true }).dev;
+    rootDev = addon ? mountOf(addon.identify(req.root).fields, 0) : statSync(req.root, { bigint: true }).dev;
   } catch {
     // the listing of the root reports it
   }
@@ -129,7 +133,7 @@ function walk(): void {
         continue; // ENOENT: it vanished between readdir and lstat
       }
       if (kind === 1n) {
-        const dev = found[at + F.dev]!;
+        const dev = mountOf(found, at);
         stack.push([rel, dev]);
         if (dev !== dirDev && dirDev >= 0n) batch.mounts.push(rel);
       }

@@ -30,7 +30,7 @@ export async function sourceRootChanged(job: JobInfo): Promise<string | undefine
   else if (job.sourceDevice !== null && root.dev !== job.sourceDevice) sameness = 'other-filesystem';
   else if (job.sourceInode !== null && root.ino !== job.sourceInode) sameness = 'other-directory';
   if (sameness === 'other-filesystem') {
-    return `the source root ${job.sourceRoot} is on another filesystem than when this job began (an unmounted share, or another one mounted in its place?)`;
+    return `the source root ${job.sourceRoot} is on another filesystem than when this job began (an unmounted share, or another one mounted in its place?); if this filesystem is the source now (a disk replaced, its data restored), start a new job for it with another --db`;
   }
   if (sameness === 'other-directory') {
     return `the source root ${job.sourceRoot} is not the directory this job began with (another tree put in its place?); to mirror the new tree, start a new job with another --db`;
@@ -71,6 +71,6 @@ export async function checkSourceMounts(store: Store, sourceRoot: string, found:
 /** The reason the mirror keeps everything below a missing mount. */
 export function missingMountReason(m: SourceMount): string {
   const fs = parseIdentity(m.identity)?.fs.split(' ')[0] ?? 'a filesystem';
-  return `${m.rel} held a filesystem (${fs.replace(/^uuid:/, 'UUID ')}) when this job scanned it before, and it is not mounted there now; ` +
+  return `${m.rel} held a filesystem (${fs}) when this job scanned it before, and it is not mounted there now; ` +
     'nothing below it was deleted (mount it again, or run with --rescan once it is gone for good)';
 }

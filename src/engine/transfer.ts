@@ -227,6 +227,8 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     timeToleranceNs: options.timeToleranceNs,
     flushEachBlock: limiter !== undefined,
     partial: options.partial === true,
+    limiter,
+    signal,
     onBytes: (task, n) => stats.bytesWritten(task.id, n),
     onCommitted: (task, block, entry, durable) => {
       const r = records.get(task.id)!;
@@ -264,7 +266,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   let fetching: Promise<void> | undefined;
   const next = async (): Promise<(FileRecord & { rowid: number }) | undefined> => {
     while (page.length === 0 && !exhausted) {
-      fetching ??= store.pendingAfter(cursor, PAGE).then((rows) => {
+      fetching ??= store.pendingAfter(cursor, PAGE, 'entries').then((rows) => {
         page = rows;
         if (rows.length === 0) exhausted = true;
         else cursor = rows[rows.length - 1]!.rowid;
@@ -355,6 +357,17 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   // more of them can be in flight: what bounds small-file copies is the round trips, not memory.
   const lanes = limiter ? options.transfers : options.transfers * 8;
   try {
+    // Directories first, one at a time in scan order (a parent before its children): each is made
+    // with its own permission bits before any file goes into it.
+    for (let after = 0; !signal.aborted; ) {
+      const dirs = await store.pendingAfter(after, PAGE, 'dirs');
+      if (dirs.length === 0) break;
+      after = dirs[dirs.length - 1]!.rowid;
+      for (const d of dirs) {
+        if (signal.aborted) break;
+        await makeOther(d);
+      }
+    }
     await Promise.all(Array.from({ length: lanes }, lane));
   } finally {
     queue.close();

@@ -39,6 +39,12 @@ export interface WritePolicy {
   /** Where replaced entries go, under their relative path, instead of being deleted (same filesystem). */
   trash?: Place;
   /**
+   * Without a trash: replaced files and symlinks are renamed aside in their own directory
+   * (`name.ferry-replaced-<aside>`), never deleted. Set when the copy is not a mirror: what stands
+   * in the way may be the user's own. An empty directory is removed either way (nothing is lost).
+   */
+  aside?: string;
+  /**
    * Files and directories that may be replaced: those the last scan saw there, as it saw them (the
    * plan knew of them). Anything else in the way (a file another process put there meanwhile) fails
    * the path instead. A symlink in the way is always replaced (its target is never touched).
@@ -100,8 +106,30 @@ function mayReplace(policy: WritePolicy, rel: string, f: BigInt64Array): boolean
   return p.size === f[F.size] && p.modifiedNs === f[F.mtimeS]! * 1_000_000_000n + f[F.mtimeNs]!;
 }
 
-/** Moves `dir/name` (= rel) to the trash, or deletes it (a directory only when empty). */
-function moveAside(dir: Dir, name: string, rel: string, kind: EntryKind, policy: WritePolicy, out: Effects): void {
+/**
+ * Moves `dir/name` (= rel) out of the way: a directory only when it is empty (removed: a directory
+ * that still holds files is never moved here, trash or not; the mirror, with its guards, deals with
+ * its contents); anything else to the trash, or aside in its own directory, or deleted.
+ * `root` is the target's root, for the paths reported.
+ */
+function moveAside(dir: Dir, name: string, rel: string, kind: EntryKind, policy: WritePolicy, out: Effects, root: string): void {
+  if (kind === 'dir') {
+    P.unlink(dir, name, true); // ENOTEMPTY when it holds anything
+    out.replaced.push({ rel, kind });
+    return;
+  }
+  if (!policy.trash && policy.aside) {
+    for (let n = 0; ; n++) {
+      const as = `${name}.ferry-replaced-${policy.aside}${n === 0 ? '' : `.${n}`}`;
+      try {
+        P.rename(dir, name, dir, as, true);
+        out.replaced.push({ rel, kind, trashedTo: join(root, parentOf(rel), as) });
+        return;
+      } catch (err) {
+        if (code(err) !== 'EEXIST' || n >= 100) throw err;
+      }
+    }
+  }
   if (policy.trash) {
     const trash = policy.trash;
     const into = ensureDir(trash, parentOf(rel), { replace: false, parentMode: 0o700 }, effects());
@@ -120,7 +148,7 @@ function moveAside(dir: Dir, name: string, rel: string, kind: EntryKind, policy:
       closeQuietly(into);
     }
   }
-  P.unlink(dir, name, kind === 'dir');
+  P.unlink(dir, name, false);
   out.replaced.push({ rel, kind });
 }
 
@@ -157,7 +185,7 @@ function ensureDir(place: Place, relDir: string, policy: WritePolicy, out: Effec
             const f = P.stat(dir, parts[i]!);
             if (!f) continue;
             if (!mayReplace(policy, rel, f)) throw notADirectory(rel, kind);
-            moveAside(dir, parts[i]!, rel, kindOfFields(f), policy, out);
+            moveAside(dir, parts[i]!, rel, kindOfFields(f), policy, out, place.root);
           } else {
             throw err;
           }
@@ -174,7 +202,7 @@ function ensureDir(place: Place, relDir: string, policy: WritePolicy, out: Effec
 }
 
 /** Renames `from` over `name` in `dir`; a directory there is replaced as the policy says. */
-function placeFinal(dir: Dir, from: string, name: string, rel: string, policy: WritePolicy, out: Effects): void {
+function placeFinal(dir: Dir, from: string, name: string, rel: string, policy: WritePolicy, out: Effects, root: string): void {
   for (let attempt = 0; ; attempt++) {
     try {
       P.rename(dir, from, dir, name, false);
@@ -185,7 +213,7 @@ function placeFinal(dir: Dir, from: string, name: string, rel: string, policy: W
       if (!f || kindOfFields(f) !== 'dir') throw err;
       if (!mayReplace(policy, rel, f)) throw dirInTheWay(rel, false);
       try {
-        moveAside(dir, name, rel, 'dir', policy, out);
+        moveAside(dir, name, rel, 'dir', policy, out, root);
       } catch (e) {
         if (code(e) === 'ENOTEMPTY' || code(e) === 'EEXIST') throw dirInTheWay(rel, true);
         throw e;
@@ -358,7 +386,7 @@ export const ops = {
         open = false;
         closeFile(fd); // NFS reports ENOSPC and EDQUOT here
         if (written.size !== BigInt(a.data.length)) throw foreignWrite(a.rel, `holds ${written.size} bytes, ferry wrote ${a.data.length}`);
-        placeFinal(dir, a.temp, baseOf(a.rel), a.rel, a.policy, out);
+        placeFinal(dir, a.temp, baseOf(a.rel), a.rel, a.policy, out, a.place.root);
       } catch (err) {
         if (open) closeFile(fd);
         try {
@@ -405,7 +433,7 @@ export const ops = {
     }
     const dir = P.openDir(a.place, parentOf(a.rel));
     try {
-      placeFinal(dir, a.temp, baseOf(a.rel), a.rel, a.policy, out);
+      placeFinal(dir, a.temp, baseOf(a.rel), a.rel, a.policy, out, a.place.root);
       return { entry: settle(dir, baseOf(a.rel), a.rel, a.times, written), effects: out };
     } finally {
       closeQuietly(dir);
@@ -456,13 +484,17 @@ export const ops = {
           const kind = kindOfFields(f);
           if (kind === 'dir') break;
           if (!mayReplace(a.policy, a.rel, f)) throw Object.assign(fileError('ENOTDIR', `${a.rel} on the destination is a ${kind}, not a directory`), { rel: a.rel, kind });
-          moveAside(parent, name, a.rel, kind, a.policy, out);
+          moveAside(parent, name, a.rel, kind, a.policy, out, a.place.root);
         }
       }
-      if (a.attrs.chmod !== undefined || a.attrs.owner || (!created && a.fix)) {
+      // An existing directory with bits its source no longer has (made private since) loses them.
+      const now = created ? undefined : P.stat(parent, name);
+      const extra = now ? Number(now[F.mode]!) & 0o777 & ~a.attrs.mode : 0;
+      const attrs = extra && a.attrs.chmod === undefined && !a.fix ? { ...a.attrs, chmod: Number(now![F.mode]!) & 0o7777 & ~extra } : a.attrs;
+      if (attrs.chmod !== undefined || attrs.owner || (!created && a.fix)) {
         const fd = P.openFile(parent, name, constants.O_RDONLY | constants.O_DIRECTORY, 0);
         try {
-          applyAttrs(fd, a.attrs, out, !created && a.fix);
+          applyAttrs(fd, attrs, out, !created && a.fix);
         } finally {
           closeFile(fd);
         }
@@ -494,7 +526,7 @@ export const ops = {
           }
         }
         P.setTimes(dir, a.temp, a.times.atimeNs, a.times.mtimeNs);
-        placeFinal(dir, a.temp, baseOf(a.rel), a.rel, a.policy, out);
+        placeFinal(dir, a.temp, baseOf(a.rel), a.rel, a.policy, out, a.place.root);
       } catch (err) {
         try {
           P.unlink(dir, a.temp, false);
@@ -539,7 +571,7 @@ export const ops = {
         return join(a.trash.root, a.rel);
       }
       const out = effects();
-      moveAside(dir, name, a.rel, kind, { replace: true, trash: a.trash, parentMode: 0o700 }, out);
+      moveAside(dir, name, a.rel, kind, { replace: true, trash: a.trash, parentMode: 0o700 }, out, a.place.root);
       return out.replaced[0]?.trashedTo ?? null;
     } finally {
       closeQuietly(dir);

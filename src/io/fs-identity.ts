@@ -40,10 +40,15 @@ export async function identify(path: string, table = readMountTable()): Promise<
   let fs = '';
   if (mount) {
     const uuid = mount.source.startsWith('/dev/') ? (await fsLabels(mount.source)).uuid : undefined;
-    if (uuid) fs = `uuid:${uuid}`;
+    if (uuid) fs = `${mount.fsType} uuid:${uuid}`;
     else {
+      // No UUID (tmpfs, a share, or a device whose superblock this user may not read): the type, the
+      // source where it names something stable (a share's server path, not a device node that a
+      // loop device reattached renames), and what names the mount's root: its handle and birth time
+      // (both stable across remounts of the same filesystem; never device or inode numbers, which are not).
       const root = await statOf(mount.mountPoint).catch(() => undefined);
-      fs = `${mount.fsType} ${mount.source} ${root ? `${root.handle || `${root.dev}:${root.ino}`} ${root.btime}` : ''}`.trim();
+      const source = mount.source.startsWith('/dev/') ? '' : mount.source;
+      fs = [mount.fsType, source, root?.handle ?? '', root && root.btime !== 0n ? String(root.btime) : ''].join(' ').replace(/ +/g, ' ').trim();
     }
   }
   return { fs, handle: dir.handle, dev: String(dir.dev), ino: String(dir.ino), btime: String(dir.btime) };
@@ -62,11 +67,21 @@ export type Sameness = 'same' | 'other-filesystem' | 'other-directory';
 
 /** Whether `now` is the directory `was` named: the same one, one on another filesystem, or another one on the same. */
 export function compareIdentity(was: DirIdentity, now: DirIdentity): Sameness {
-  if (was.fs && now.fs && was.fs !== now.fs) return 'other-filesystem';
+  // Another type is another filesystem. A UUID is compared with a UUID only: one side may have had
+  // none readable (blkid not found, not root), and then the handles decide.
+  if (was.fs && now.fs) {
+    const uuid = (f: string): boolean => f.split(' ')[1]?.startsWith('uuid:') === true;
+    if (was.fs.split(' ')[0] !== now.fs.split(' ')[0]) return 'other-filesystem';
+    if (uuid(was.fs) === uuid(now.fs) && was.fs !== now.fs) return 'other-filesystem';
+  }
   if (was.handle && now.handle) return was.handle === now.handle ? 'same' : 'other-directory';
-  if (was.dev !== now.dev) return 'other-filesystem';
-  if (was.ino !== now.ino) return 'other-directory';
   if (was.btime !== '0' && now.btime !== '0' && was.btime !== now.btime) return 'other-directory';
+  // Without handles, device and inode numbers are all that is left where the filesystem is unknown;
+  // where it is known, they say nothing (a share remounted gets a new device number).
+  if (!was.fs || !now.fs) {
+    if (was.dev !== now.dev) return 'other-filesystem';
+    if (was.ino !== now.ino) return 'other-directory';
+  }
   return 'same';
 }
 

@@ -17,9 +17,10 @@ export interface DirListing {
 /** Per entry, in this order (native/native.h keeps the same). */
 export const F = {
   kind: 0, mode: 1, uid: 2, gid: 3, size: 4, atimeS: 5, atimeNs: 6, mtimeS: 7, mtimeNs: 8,
-  ctimeS: 9, ctimeNs: 10, btimeS: 11, btimeNs: 12, dev: 13, ino: 14,
+  ctimeS: 9, ctimeNs: 10, btimeS: 11, btimeNs: 12, dev: 13, ino: 14, mnt: 15,
 } as const;
-export const FIELDS = 15;
+/** `mnt` is the mount's id (0 where unknown: the portable listing); not a stable identity, only a boundary. */
+export const FIELDS = 16;
 
 /** F.kind values: the entry kinds, then the two ways an entry cannot be listed. */
 export const KINDS: readonly EntryKind[] = ['file', 'dir', 'symlink', 'other'];

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
-import { sep } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -71,10 +71,18 @@ export interface FsLabels {
  * (which reads the superblock itself, and works where udev keeps no database, as in containers).
  * Empty when neither tool knows, or the source is not a device.
  */
+/** A system tool by name: from PATH, else where Debian puts it (cron's PATH has no /usr/sbin). */
+function tool(name: string): string {
+  for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
+    if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return name;
+}
+
 export async function fsLabels(device: string): Promise<FsLabels> {
   if (!device.startsWith('/dev/')) return {};
   try {
-    const { stdout } = await run('lsblk', ['-J', '-o', 'UUID,LABEL', device], { timeout: 5000 });
+    const { stdout } = await run(tool('lsblk'), ['-J', '-o', 'UUID,LABEL', device], { timeout: 5000 });
     const dev = (JSON.parse(stdout) as { blockdevices?: Array<{ uuid: string | null; label: string | null }> }).blockdevices?.[0];
     if (dev?.uuid || dev?.label) return { uuid: dev.uuid ?? undefined, label: dev.label ?? undefined };
   } catch {
@@ -82,7 +90,7 @@ export async function fsLabels(device: string): Promise<FsLabels> {
   }
   try {
     // -c /dev/null: read the superblock now, not blkid's cache (a loop device reused for another image keeps its old entry there).
-    const { stdout } = await run('blkid', ['-c', '/dev/null', '-o', 'export', device], { timeout: 5000 });
+    const { stdout } = await run(tool('blkid'), ['-c', '/dev/null', '-o', 'export', device], { timeout: 5000 });
     const field = (k: string): string | undefined => new RegExp(`^${k}=(.*)$`, 'm').exec(stdout)?.[1]?.replace(/\\(.)/g, '$1');
     return { uuid: field('UUID'), label: field('LABEL') };
   } catch {

@@ -4,3 +4,14 @@ const INT64_MAX = 2n ** 63n - 1n;
 export function clampNs(ns: bigint): bigint {
   return ns > INT64_MAX ? INT64_MAX : ns < -INT64_MAX ? -INT64_MAX : ns;
 }
+
+/**
+ * SQL that holds when destination entry `d` has permission bits as `perms` asks of source row `f`
+ * (see FinishScanOptions.perms); an entry of a scan before modes were recorded (NULL) passes.
+ */
+export function permsOk(perms: 'narrow' | 'exact' | 'exact-no-setid' | 'ignore' = 'narrow'): string {
+  if (perms === 'ignore') return 'TRUE';
+  const bits = perms === 'exact' ? 4095 : perms === 'exact-no-setid' ? 1023 : 511;
+  const test = perms === 'narrow' ? '(d.mode & ~f.permissions & 511) = 0' : `(d.mode & ${bits}) = (f.permissions & ${bits})`;
+  return `(d.mode IS NULL OR f.kind = 'symlink' OR ${test})`;
+}

@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { describeFileError, errnoCode, FerryError } from '../core/errors.js';
+import { realish } from '../io/containment.js';
 import { addon } from '../io/native.js';
 
 function locked(path: string, pid: number): FerryError {
@@ -32,15 +33,21 @@ function readPid(lockPath: string): number {
  * A live holder rejects with STORE_LOCKED. Returns the release.
  */
 export function acquireLock(path: string): () => void {
-  const lockPath = `${path}.lock`;
+  // One lock per database, whatever name it is reached by (a symlink to it, a path through one).
+  const lockPath = `${realish(path)}.lock`;
   if (!addon) return acquirePidLock(path, lockPath);
   let fd: number | undefined;
   for (let attempt = 0; fd === undefined; attempt++) {
     let opened: number;
     try {
-      opened = openSync(lockPath, constants.O_RDWR | constants.O_CREAT, 0o644);
+      // Never through a symlink: a link put there would have ferry truncate whatever it leads to.
+      opened = openSync(lockPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
     } catch (err) {
       throw cannotLock(path, err);
+    }
+    if (!fstatSync(opened).isFile()) {
+      closeSync(opened);
+      throw new FerryError('CONFIG', `Cannot lock the database ${path}: ${lockPath} is not a regular file.`);
     }
     try {
       addon.flock(opened, true, false);
@@ -88,25 +95,29 @@ export function acquireLock(path: string): () => void {
  * reader asks whether a writer, a watcher say, is at work).
  */
 export function lockHeld(path: string): boolean {
-  const lockPath = `${path}.lock`;
+  const lockPath = `${realish(path)}.lock`;
   if (!addon) {
     const pid = readPid(lockPath);
     return Number.isInteger(pid) && alive(pid);
   }
-  let fd: number;
+  let st;
   try {
-    fd = openSync(lockPath, constants.O_RDONLY);
+    st = statSync(lockPath);
   } catch {
-    return false;
+    return false; // a holder removes it as it lets go
   }
+  // Read from the kernel's table, without taking the lock (a probe that took it, even shared, would
+  // make a writer starting that moment think the database in use).
+  let table: string;
   try {
-    addon.flock(fd, false, false);
-    return false;
-  } catch (err) {
-    return errnoCode(err) === 'EAGAIN';
-  } finally {
-    closeSync(fd);
+    table = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return Number.isInteger(readPid(lockPath)) && alive(readPid(lockPath));
   }
+  const major = Math.floor(st.dev / 256) & 0xfff; // Linux's dev_t: major in bits 8–19, minor in 0–7 and 20–31
+  const minor = (st.dev & 0xff) | ((Math.floor(st.dev / 1048576) & 0xfff) << 8);
+  const id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  return table.split('\n').some((line) => line.includes(' FLOCK ') && line.split(/\s+/).includes(id));
 }
 
 /**

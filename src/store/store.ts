@@ -36,6 +36,8 @@ export interface JobInfo {
   destPrecisionNs: bigint | null;
   /** Whether the destination tells "A" from "a", as probed; null before the first probe. */
   destCaseSensitive: boolean | null;
+  /** Whether the destination keeps permission bits, as probed; null before the first probe. */
+  destKeepsModes: boolean | null;
   /** st_dev of the source root when the job first scanned it. */
   sourceDevice: bigint | null;
   /** st_ino of the source root when the job first scanned it. */
@@ -50,6 +52,12 @@ export interface JobInfo {
 
 export interface FinishScanOptions {
   windowNs: bigint;
+  /**
+   * How a copy's permission bits must stand to its source's to be up to date: `narrow` (the default:
+   * no bit the source lacks), `exact` (--perms: the same bits), `exact-no-setid` (--perms without
+   * --owner: the same bits but setuid and setgid, which are never given to a copy of another owner).
+   */
+  perms?: 'narrow' | 'exact' | 'exact-no-setid' | 'ignore';
   errors: number;
   caseInsensitive: boolean;
   /** Per side: every directory the scan listed was kept, and it met no error (nothing can be unseen). */
@@ -60,6 +68,7 @@ export interface FinishScanOptions {
 export interface JobFacts {
   destPrecisionNs: bigint;
   destCaseSensitive: boolean;
+  destKeepsModes: boolean;
   sourceDevice: bigint;
   sourceInode: bigint;
   sourceIdentity: string;
@@ -140,7 +149,7 @@ export interface Store {
    * Ends scan `generation`: forgets the source rows and destination entries it did not see (those of
    * directories it kept count as seen), then marks each row `synced` when
    * the destination listing has the same kind with equal size and |mtime difference| < windowNs
-   * (directories: present), `pending` otherwise. With `caseInsensitive`, names match ignoring
+   * (directories: present) and permission bits as `perms` asks, `pending` otherwise. With `caseInsensitive`, names match ignoring
    * (ASCII) case, as on the destination itself.
    */
   finishScan(generation: number, options: FinishScanOptions): Promise<ScanResult>;
@@ -148,7 +157,8 @@ export interface Store {
   /** Files and symlinks still `pending` (directories are not counted), and their bytes. */
   backlog(): Promise<Backlog>;
   /** Up to `limit` pending rows after `afterRowid`, in rowid order, with their rowids. */
-  pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>>;
+  /** With `kinds`: only directories ('dirs'), or only files and symlinks ('entries'). */
+  pendingAfter(afterRowid: number, limit: number, kinds?: 'dirs' | 'entries'): Promise<Array<FileRecord & { rowid: number }>>;
   /** Marks rows synced with their hashes, in one transaction. */
   markSynced(files: SyncedFile[]): Promise<void>;
   /** Marks a row failed with a reason; it is retried by the next scan. */

@@ -29,6 +29,11 @@ export interface LocalTargetOptions {
   replace?: boolean;
   /** Replaced entries go here (the same filesystem), under their relative path, instead of being deleted. */
   trashDir?: string;
+  /**
+   * Without a trash, replaced files and symlinks are renamed aside (`name.ferry-replaced-<aside>`)
+   * instead of deleted: for a copy that is not a mirror, what is in the way may be the user's own.
+   */
+  aside?: string;
   /** The mode of directories made on the way to a file before their own row came (default 0o777; the umask applies). */
   parentMode?: number;
   /** --perms: give copies exactly the source's permission bits, not only no wider ones. */
@@ -78,6 +83,7 @@ export class LocalTarget implements Target {
       replace: options.replace !== false,
       trash: options.trashDir === undefined ? undefined : { root: options.trashDir, pinDev: -1n, pinIno: -1n },
       parentMode: options.parentMode ?? 0o777,
+      aside: options.aside,
     };
     if (nanosecondTimes) {
       // The whole-file path needs the native helper (ns times in the pool threads, and syncfs).
@@ -119,6 +125,11 @@ export class LocalTarget implements Target {
     return on.length === 0 ? this.policy : { ...this.policy, replaceable: on };
   }
 
+  /** Pins the root now (its device and inode): a run pins it before its scan, not at its first write. */
+  async pin(): Promise<void> {
+    await this.place();
+  }
+
   /** The root as the I/O threads check it: pinned to its device and inode at first use. */
   private place(): Promise<Place> {
     this.pinned ??= stat(this.root, { bigint: true }).then(
@@ -140,7 +151,8 @@ export class LocalTarget implements Target {
     return {
       mode: bits,
       umask: this.umask,
-      chmod: this.options.perms && a ? a.mode & 0o7777 : undefined,
+      // As `cp -p`: setuid and setgid only where the owner and group are the source's too.
+      chmod: this.options.perms && a ? a.mode & (this.options.owner ? 0o7777 : 0o1777) : undefined,
       owner: this.options.owner && a ? { uid: a.uid, gid: a.gid } : undefined,
     };
   }
@@ -223,7 +235,8 @@ export class LocalTarget implements Target {
   async probe(): Promise<TargetCaps> {
     const rootBefore = await stat(this.root, { bigint: true });
     const probe = join(this.root, randomTempName(this.tag));
-    const fh = await open(probe, 'wx');
+    const fh = await open(probe, 'wx', 0o600);
+    await fh.chmod(0o604); // an odd mode no share picks for all its files
     await fh.close();
     try {
       // An odd second (FAT keeps even ones) with a digit in every decimal place: what comes back
@@ -240,7 +253,8 @@ export class LocalTarget implements Target {
         () => false,
         () => true,
       );
-      return { timePrecisionNs: precision, caseSensitive };
+      const keepsModes = ((await lstat(probe)).mode & 0o777) === 0o604;
+      return { timePrecisionNs: precision, caseSensitive, keepsModes };
     } finally {
       await unlink(probe).catch(() => undefined);
       // Leave no trace but the ctime: the probe's create and unlink moved the root's mtime.

@@ -1,6 +1,7 @@
 import type { FileEntry } from '../../core/entry.js';
 import type { EntryAttrs, Target, WriteHandle } from '../../core/target.js';
 import type { Block, BufferPool, FileTask } from './block.js';
+import type { TokenBucket } from './limiter.js';
 import type { BlockQueue } from './queue.js';
 
 export interface WriterOptions {
@@ -16,6 +17,9 @@ export interface WriterOptions {
    * written from the first that differs.
    */
   partial: boolean;
+  /** The run's --bwlimit: the writer takes its share for kept blocks it must write after all (the reader did not). */
+  limiter?: TokenBucket;
+  signal?: AbortSignal;
   onBytes(task: FileTask, bytes: number): void;
   /** `durable` is false for whole-file writes: the target must `flushAll` before they are recorded. */
   onCommitted(task: FileTask, block: Block, entry: FileEntry, durable: boolean): void;
@@ -98,6 +102,8 @@ export class Writer {
           handle.extend(block.offset + block.data.length);
         } else {
           if (block.offset < handle.kept) current.diverged = true;
+          // The reader lets kept blocks through unlimited: one that differs is sent now, within the limit.
+          if (block.offset + block.data.length <= block.file.kept) await this.o.limiter?.take(block.data.length, this.o.signal);
           await handle.write(block.data, block.offset);
         }
         this.o.onBytes(block.file, block.data.length);
@@ -109,6 +115,11 @@ export class Writer {
         return handle;
       } catch (err) {
         block.file.cancelled = true;
+        if (this.o.signal?.aborted) {
+          // Stopped while waiting its turn under the limit: not this file's failure (it stays pending).
+          await handle?.abort({ keep: this.o.partial });
+          return undefined;
+        }
         await handle?.abort();
         this.o.onFailed(block.file, err);
         return undefined;

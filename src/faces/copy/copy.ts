@@ -74,7 +74,6 @@ export function exitCodeFor(r: RunResult): number {
  */
 export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): Promise<CopyResult> {
   const roots = resolveRoots(o.source, o.destination);
-  if (o.trash && !o.deleteExtras) throw new FerryError('USAGE', '--trash only applies with --delete-extras.');
   if (o.maxDelete !== undefined && !o.deleteExtras) throw new FerryError('USAGE', '--max-delete only applies with --delete-extras.');
   // --db is a SQLite file, or a PostgreSQL URL (then the audit log defaults to where the file would be).
   const pgUrl = o.db !== undefined && isPgUrl(o.db) ? o.db : undefined;
@@ -91,6 +90,7 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
   const bus = new EventBus();
   bus.on(listen);
   let audit: AuditLog | undefined;
+  let target: LocalTarget | undefined;
   try {
     await store.bindJob(roots.source, roots.destination);
     if (logPath) {
@@ -108,8 +108,11 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
         }
       }
     }
-    const target = new LocalTarget(roots.destination, `${dbPath}\0${roots.source}`, {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    target = new LocalTarget(roots.destination, `${dbPath}\0${roots.source}`, {
       trashDir: trash,
+      // Not a mirror: what stands where the source has an entry of another kind may be the user's own.
+      aside: o.deleteExtras ? undefined : stamp,
       // Directories made on the way to a file before their own row gives them the source's bits: private until then.
       parentMode: 0o700,
       perms: o.perms,
@@ -118,6 +121,7 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
       onReplaced: (r) => bus.emit({ type: 'file.replaced', path: r.rel, destination: join(roots.destination, r.rel), was: r.kind, trashedTo: r.trashedTo }),
       onRefused: (what, rel) => bus.emit({ type: 'notice', message: `the destination refused to ${what === 'chmod' ? 'set permissions' : 'set owners'} (first at ${rel}); copies keep what it gave them` }),
     });
+    if (!o.dryRun) await target.pin().catch(() => undefined); // (a missing root is reported by the run)
     if (trash && !o.dryRun) {
       try {
         await target.checkTrash(trash);
@@ -145,6 +149,7 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
         mirror: o.deleteExtras ? { maxDelete: o.maxDelete, trashDir: trash } : undefined,
         statsIntervalMs: o.statsIntervalMs,
         partial: o.partial,
+        perms: o.perms ? (o.owner ? 'exact' : 'exact-no-setid') : 'narrow',
       },
       bus.emit,
       signal,
@@ -153,6 +158,7 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
     });
     return { ...result, exitCode: exitCodeFor(result), db, log: logPath };
   } finally {
+    await target?.close(); // the descriptor held for syncfs: a watched target copies again and again
     await audit?.close();
     await store.close();
   }

@@ -73,7 +73,8 @@ class DriveBacklog implements BacklogStore {
     return this.caps.caseSensitive ? name : name.toLowerCase();
   }
 
-  async pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>> {
+  async pendingAfter(afterRowid: number, limit: number, kinds?: 'dirs' | 'entries'): Promise<Array<FileRecord & { rowid: number }>> {
+    if (kinds === 'dirs') return []; // a drive's queue holds files only
     const out: Array<FileRecord & { rowid: number }> = [];
     // From the last row looked at, not the last handed over: rows skipped here are not looked at twice.
     for (let after = Math.max(afterRowid, this.cursor); out.length === 0; ) {

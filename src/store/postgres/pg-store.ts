@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
-import { clampNs } from '../clamp.js';
+import { clampNs, permsOk } from '../clamp.js';
 import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../store.js';
 import { holdWriterLock, openPg, redact, transaction, type PgPool } from './open.js';
 
@@ -88,7 +88,7 @@ export class PgStore implements Store {
     if (!row) {
       await this.pool.query('INSERT INTO job (id, source_root, dest_root, created) VALUES (1, $1, $2, $3)', [sourceRoot, destRoot, Date.now()]);
       return {
-        sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null, destCaseSensitive: null,
+        sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null, destCaseSensitive: null, destKeepsModes: null,
         sourceDevice: null, sourceInode: null, sourceIdentity: null, lastRunStatus: null, hasRuns: false,
       };
     }
@@ -104,6 +104,7 @@ export class PgStore implements Store {
     return {
       sourceRoot, destRoot, lastScanErrors: Number(row.last_scan_errors), lastScanComplete: row.last_scan_complete === true,
       destPrecisionNs: big(row.dest_precision_ns), destCaseSensitive: row.dest_case_sensitive as boolean | null,
+      destKeepsModes: (row.dest_keeps_modes as boolean | null) ?? null,
       sourceDevice: big(row.source_device), sourceInode: big(row.source_inode), sourceIdentity: (row.source_identity as string | null) ?? null,
       lastRunStatus: last?.status ?? null, hasRuns: last !== undefined,
     };
@@ -113,8 +114,8 @@ export class PgStore implements Store {
     await this.pool.query(
       `UPDATE job SET dest_precision_ns = coalesce($1, dest_precision_ns), dest_case_sensitive = coalesce($2, dest_case_sensitive),
          source_device = coalesce($3, source_device), source_inode = coalesce($4, source_inode),
-         source_identity = coalesce($5, source_identity)`,
-      [str(f.destPrecisionNs), f.destCaseSensitive ?? null, str(f.sourceDevice), str(f.sourceInode), f.sourceIdentity ?? null],
+         source_identity = coalesce($5, source_identity), dest_keeps_modes = coalesce($6, dest_keeps_modes)`,
+      [str(f.destPrecisionNs), f.destCaseSensitive ?? null, str(f.sourceDevice), str(f.sourceInode), f.sourceIdentity ?? null, f.destKeepsModes ?? null],
     );
   }
 
@@ -188,16 +189,17 @@ export class PgStore implements Store {
   async putDestEntries(generation: number, entries: FileEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.pool.query(
-      `INSERT INTO dest_entries (rel, kind, size, modified, generation)
-       SELECT r, k, s, m, $1 FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS t (r, k, s, m)
-       ON CONFLICT (rel) DO UPDATE SET kind = excluded.kind, size = excluded.size, modified = excluded.modified, generation = excluded.generation`,
+      `INSERT INTO dest_entries (rel, kind, size, modified, generation, mode)
+       SELECT r, k, s, m, $1, md FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) AS t (r, k, s, m, md)
+       ON CONFLICT (rel) DO UPDATE SET kind = excluded.kind, size = excluded.size, modified = excluded.modified, generation = excluded.generation,
+         mode = excluded.mode`,
       [generation, entries.map((e) => e.rel), entries.map((e) => e.kind), entries.map((e) => e.size.toString()),
-        entries.map((e) => clampNs(e.mtimeNs).toString())],
+        entries.map((e) => clampNs(e.mtimeNs).toString()), entries.map((e) => e.mode)],
     );
   }
 
   async finishScan(generation: number, options: FinishScanOptions): Promise<ScanResult> {
-    const plan = `${options.windowNs}:${options.caseInsensitive}`;
+    const plan = `${options.windowNs}:${options.caseInsensitive}:${options.perms ?? 'narrow'}`;
     const same = (d: string, f: string): string => (options.caseInsensitive ? `lower(${d}) = lower(${f})` : `${d} = ${f}`);
     return this.tx(async (c) => {
       const kept = (side: Side, rel: string): string => `${parent(rel)} NOT IN (SELECT dir FROM scan_dirs WHERE side = '${side}' AND kept = $1)`;
@@ -212,7 +214,7 @@ export class PgStore implements Store {
           `UPDATE files SET error = NULL, status = s.status FROM (
              SELECT f.id, f.status AS was, f.error, CASE WHEN EXISTS (
                SELECT 1 FROM dest_entries d WHERE ${same('d.rel', 'f.rel')} AND d.kind = f.kind
-                 AND (f.kind = 'dir' OR (d.size = f.size AND abs(d.modified - f.modified) < $1))
+                 AND (f.kind = 'dir' OR (d.size = f.size AND abs(d.modified - f.modified) < $1)) AND ${permsOk(options.perms)}
              ) THEN 'synced' ELSE 'pending' END AS status FROM files f) AS s
            WHERE files.id = s.id AND (s.status <> s.was OR s.error IS NOT NULL)`,
           [options.windowNs.toString()],
@@ -235,9 +237,10 @@ export class PgStore implements Store {
     return { files: Number(r.files), bytes: BigInt(r.bytes) };
   }
 
-  async pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>> {
+  async pendingAfter(afterRowid: number, limit: number, kinds?: 'dirs' | 'entries'): Promise<Array<FileRecord & { rowid: number }>> {
+    const only = kinds === 'dirs' ? ` AND kind = 'dir'` : kinds === 'entries' ? ` AND kind <> 'dir'` : '';
     const { rows } = await this.pool.query<FileRow>(
-      `SELECT * FROM files WHERE status = 'pending' AND id > $1 ORDER BY id LIMIT $2`, [afterRowid, limit]);
+      `SELECT * FROM files WHERE status = 'pending'${only} AND id > $1 ORDER BY id LIMIT $2`, [afterRowid, limit]);
     return rows.map(toRecord);
   }
 

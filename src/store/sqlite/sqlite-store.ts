@@ -6,7 +6,7 @@ import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
 import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../store.js';
 import { openDatabase } from './open.js';
-import { clampNs } from '../clamp.js';
+import { clampNs, permsOk } from '../clamp.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -78,6 +78,7 @@ interface JobRow {
   last_scan_complete: bigint;
   dest_precision_ns: bigint | null;
   dest_case_sensitive: bigint | null;
+  dest_keeps_modes: bigint | null;
   source_device: bigint | null;
   source_inode: bigint | null;
   source_identity: string | null;
@@ -117,7 +118,7 @@ export class SqliteStore implements Store {
         .run(sourceRoot, destRoot, Date.now());
       return {
         sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null,
-        destCaseSensitive: null, sourceDevice: null, sourceInode: null, sourceIdentity: null, lastRunStatus: null, hasRuns: false,
+        destCaseSensitive: null, destKeepsModes: null, sourceDevice: null, sourceInode: null, sourceIdentity: null, lastRunStatus: null, hasRuns: false,
       };
     }
     const last = this.db.prepare('SELECT status FROM runs ORDER BY id DESC LIMIT 1').get() as { status: string | null } | undefined;
@@ -135,6 +136,7 @@ export class SqliteStore implements Store {
       lastScanComplete: row.last_scan_complete === 1n,
       destPrecisionNs: row.dest_precision_ns,
       destCaseSensitive: row.dest_case_sensitive === null ? null : row.dest_case_sensitive === 1n,
+      destKeepsModes: row.dest_keeps_modes === null ? null : row.dest_keeps_modes === 1n,
       sourceDevice: row.source_device,
       sourceInode: row.source_inode,
       sourceIdentity: row.source_identity,
@@ -147,9 +149,10 @@ export class SqliteStore implements Store {
     this.db
       .prepare(`UPDATE job SET dest_precision_ns = coalesce(?, dest_precision_ns),
                 dest_case_sensitive = coalesce(?, dest_case_sensitive), source_device = coalesce(?, source_device),
-                source_inode = coalesce(?, source_inode), source_identity = coalesce(?, source_identity)`)
+                source_inode = coalesce(?, source_inode), source_identity = coalesce(?, source_identity),
+                dest_keeps_modes = coalesce(?, dest_keeps_modes)`)
       .run(f.destPrecisionNs ?? null, f.destCaseSensitive === undefined ? null : Number(f.destCaseSensitive), f.sourceDevice ?? null,
-        f.sourceInode ?? null, f.sourceIdentity ?? null);
+        f.sourceInode ?? null, f.sourceIdentity ?? null, f.destKeepsModes === undefined ? null : Number(f.destKeepsModes));
   }
 
   async beginScan(): Promise<number> {
@@ -214,16 +217,16 @@ export class SqliteStore implements Store {
 
   async putDestEntries(generation: number, entries: FileEntry[]): Promise<void> {
     const stmt = this.db.prepare(
-      'INSERT OR REPLACE INTO dest_entries (rel, kind, size, modified, generation) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO dest_entries (rel, kind, size, modified, generation, mode) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
-      for (const e of entries) stmt.run(e.rel, e.kind, e.size, clampNs(e.mtimeNs), generation);
+      for (const e of entries) stmt.run(e.rel, e.kind, e.size, clampNs(e.mtimeNs), generation, e.mode);
     })();
   }
 
   async finishScan(generation: number, options: FinishScanOptions): Promise<ScanResult> {
     const collate = this.collation(options.caseInsensitive);
-    const plan = `${options.windowNs}:${options.caseInsensitive}`;
+    const plan = `${options.windowNs}:${options.caseInsensitive}:${options.perms ?? 'narrow'}`;
     return this.db.transaction(() => {
       // Unseen, unless its directory was kept. PARENT is the directory key of a rel ('a/b/' for 'a/b/c').
       // A side whose every directory was kept has nothing unseen: its rows are not even visited.
@@ -245,7 +248,7 @@ export class SqliteStore implements Store {
             SELECT f.rowid AS id, f.status AS was, f.error, CASE WHEN EXISTS (
               SELECT 1 FROM dest_entries d
               WHERE d.rel = f.rel${collate} AND d.kind = f.kind
-                AND (f.kind = 'dir' OR (d.size = f.size AND abs(d.modified - f.modified) < @window))
+                AND (f.kind = 'dir' OR (d.size = f.size AND abs(d.modified - f.modified) < @window)) AND ${permsOk(options.perms)}
             ) THEN 'synced' ELSE 'pending' END AS status FROM files f) AS s
           WHERE files.rowid = s.id AND (s.status <> s.was OR s.error IS NOT NULL)`)
         .run({ window: options.windowNs });
@@ -281,14 +284,19 @@ export class SqliteStore implements Store {
     return { files: Number(r.files), bytes: r.bytes };
   }
 
-  private pendingStmt?: Database.Statement;
+  private readonly pendingStmts = new Map<string, Database.Statement>();
 
-  async pendingAfter(afterRowid: number, limit: number): Promise<Array<FileRecord & { rowid: number }>> {
+  async pendingAfter(afterRowid: number, limit: number, kinds?: 'dirs' | 'entries'): Promise<Array<FileRecord & { rowid: number }>> {
     // Raw arrays, and the two full paths rebuilt from the roots: better-sqlite3 spends most of a
     // page's time making row objects and long strings (50k rows: 500 ms as objects, 130 ms so).
-    const stmt = (this.pendingStmt ??= this.db
-      .prepare(`SELECT ${PENDING_COLUMNS.join(', ')} FROM files WHERE status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`)
-      .raw(true));
+    const only = kinds === 'dirs' ? ` AND kind = 'dir'` : kinds === 'entries' ? ` AND kind <> 'dir'` : '';
+    let stmt = this.pendingStmts.get(only);
+    if (!stmt) {
+      stmt = this.db
+        .prepare(`SELECT ${PENDING_COLUMNS.join(', ')} FROM files WHERE status = 'pending'${only} AND rowid > ? ORDER BY rowid LIMIT ?`)
+        .raw(true);
+      this.pendingStmts.set(only, stmt);
+    }
     const source = this.sourceRoot.endsWith('/') ? this.sourceRoot : `${this.sourceRoot}/`;
     const dest = this.destRoot.endsWith('/') ? this.destRoot : `${this.destRoot}/`;
     type Raw = [bigint, string, FileRecord['kind'], bigint, bigint | null, bigint, bigint, bigint, bigint, bigint | null, bigint | null,
