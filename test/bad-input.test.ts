@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from './helpers/cli.js';
@@ -112,9 +112,11 @@ describe('bad input: one sentence, the documented exit code, nothing written', (
       });
     }
 
-    it('--trash without --delete-extras exits 2 and creates no trash directory', async () => {
+    it('--trash without --delete-extras is taken: only what gives way to an entry of another kind goes there', async () => {
       const s = setup();
-      await expectRejected(s, ['copy', s.src, s.dst, '--db', s.db, '--trash', join(s.work, 'trash')], 2, /--trash.*--delete-extras/);
+      const r = await runCli(['copy', s.src, s.dst, '--db', s.db, '--trash', join(s.work, 'trash')]);
+      expect(r.code).toBe(0);
+      expect(readdirSync(join(s.work, 'trash')).flatMap((run) => readdirSync(join(s.work, 'trash', run)))).toEqual([]);
     });
 
     it('--max-delete without --delete-extras exits 2', async () => {

@@ -19,8 +19,9 @@ describe('listing a directory: the native helper and the portable fallback agree
     execFileSync('mkfifo', [join(dir, 'pipe')]);
     writeFileSync(Buffer.concat([Buffer.from(`${dir}/caf`), Buffer.from([0xe9])]), 'latin-1 name');
 
+    // All but the mount id, which only the native helper knows (Node's stat does not give it).
     const byName = (l: { names: string[]; fields: BigInt64Array }): Record<string, bigint[]> =>
-      Object.fromEntries(l.names.map((n, i) => [n, [...l.fields.subarray(i * FIELDS, (i + 1) * FIELDS)]]));
+      Object.fromEntries(l.names.map((n, i) => [n, [...l.fields.subarray(i * FIELDS, (i + 1) * FIELDS - 1)]]));
     const native = byName(listDir(dir, ''));
     const portable = byName(listDirPortable(dir));
     expect(Object.keys(native).sort()).toEqual(['a.txt', 'caf\uFFFD', 'empty', 'emptydir', 'link', 'pipe', 'sub']);
