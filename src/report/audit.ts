@@ -1,5 +1,5 @@
 import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
-import { FerryError } from '../core/errors.js';
+import { describeFileError, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
 
 /** One line of the audit log (§4.2), JSON Lines. */
@@ -47,7 +47,7 @@ export class AuditLog {
     try {
       closeSync(openSync(path, 'a'));
     } catch (err) {
-      throw new FerryError('USAGE', `Cannot write the audit log ${path}: ${(err as Error).message}.`, { cause: err });
+      throw new FerryError('USAGE', `Cannot write the audit log ${path}: ${describeFileError(err)}.`, { cause: err });
     }
     this.stream = createWriteStream(path, { flags: 'a' });
   }

@@ -291,7 +291,7 @@ export class SyncManager {
       w.seen = now;
       if (now === undefined) return;
       await this.subscribe(w);
-      await this.reconcile(w.root.id).catch((err: unknown) => this.listen({ type: 'warning', repositoryId: w.root.id, message: (err as Error).message }));
+      await this.reconcile(w.root.id).catch((err: unknown) => this.listen({ type: 'warning', repositoryId: w.root.id, message: err instanceof FerryError ? err.message : describeFileError(err) }));
     } finally {
       w.checking = false;
     }
@@ -310,7 +310,7 @@ export class SyncManager {
 
   private fail(w: Watched, message: string): void {
     this.listen({ type: 'warning', repositoryId: w.root.id, message });
-    void this.reconcile(w.root.id).catch((err: unknown) => this.listen({ type: 'warning', repositoryId: w.root.id, message: (err as Error).message }));
+    void this.reconcile(w.root.id).catch((err: unknown) => this.listen({ type: 'warning', repositoryId: w.root.id, message: err instanceof FerryError ? err.message : describeFileError(err) }));
   }
 
   /** The next scheduled reconciliation; an interval past what one timer holds (~24.8 days) waits in steps. */
@@ -354,7 +354,7 @@ export class SyncManager {
         const [op] = await this.store.operations(w.root.id, 1);
         if (op) this.listen({ type: 'operation', operation: op });
       } catch (err) {
-        const message = (err as Error).message;
+        const message = err instanceof FerryError ? err.message : describeFileError(err);
         if (id !== undefined) {
           await this.store.finishOperation(id, 'failed', { filesScanned: 0, filesAdded: 0, filesUpdated: 0, filesRemoved: 0 }, message).catch(() => undefined);
         }

@@ -1,3 +1,4 @@
+import { describeFileError, FerryError } from '../../core/errors.js';
 import type { FerryEvent, RunSummary } from '../../core/events.js';
 import { copy, COPY_DEFAULTS, type CopyResult } from '../copy/copy.js';
 import { resolve } from 'node:path';
@@ -92,7 +93,7 @@ export class TargetSync {
         this.stop.signal,
       );
     } catch (err) {
-      this.listen({ type: 'target.error', root, target, message: (err as Error).message });
+      this.listen({ type: 'target.error', root, target, message: err instanceof FerryError ? err.message : describeFileError(err) });
       return;
     }
     this.listen({ type: 'target.copied', root, target, exitCode: result.exitCode, summary: result.summary, ...(refused ? { refused } : {}) });
