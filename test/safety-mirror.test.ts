@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,11 +98,11 @@ describe.skipIf(!canMount)('the mirror knows the source by what survives a remou
 if (!canMount) it.skip(NO_MOUNT_REASON, () => undefined);
 
 describe('one writer per database: a kernel lock that dies with its process', () => {
-  it('four processes racing for a stale lock (and for none at all): exactly one runs, every time', async () => {
+  it('four copies of one job started together, on a stale lock and on none: exactly one runs', async () => {
     const spec: Record<string, Buffer> = {};
     for (let i = 0; i < 2; i++) spec[`f${i}.bin`] = randomBytes(256 * 1024, i + 1); // a second at 512 KiB/s: the others all try meanwhile
     const src = tempTree(spec);
-    for (let trial = 0; trial < 6; trial++) {
+    for (let trial = 0; trial < 2; trial++) {
       const work = tempDir();
       const db = join(work, 'db');
       // Even trials: a lock file left by a process long gone; odd ones: no lock file at all.
@@ -116,6 +116,27 @@ describe('one writer per database: a kernel lock that dies with its process', ()
       expect(refused, `trial ${trial}`).toHaveLength(3);
       for (const r of refused) expect(r.stderr).toMatch(/^ferry: Another ferry process( \(pid \d+\))? is using the database/);
       expect(existsSync(`${db}.lock`)).toBe(false); // the holder removes it as it lets go
+    }
+  });
+
+  it('four processes calling the lock at the same instant on a stale lock file: exactly one holds it, every time', async () => {
+    const lock = new URL('../dist/store/lock.js', import.meta.url).href;
+    for (let trial = 0; trial < 6; trial++) {
+      const work = tempDir();
+      const db = join(work, 'j.db');
+      writeFileSync(`${db}.lock`, '999999999\n'); // left by a process long gone
+      const at = Date.now() + 700; // all four start the race at this instant (a busy wait, no sleep)
+      const script = `const { acquireLock } = await import(${JSON.stringify(lock)});
+        while (Date.now() < ${at});
+        try { acquireLock(${JSON.stringify(db)}); console.log('held'); await new Promise((r) => setTimeout(r, 300)); }
+        catch (e) { console.log('refused'); }`;
+      const runs = await Promise.all(Array.from({ length: 4 }, () => new Promise<string>((resolve) => {
+        const c = spawn(process.execPath, ['--input-type=module', '-e', script]);
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.on('close', () => resolve(out.trim()));
+      })));
+      expect(runs.filter((r) => r === 'held'), `trial ${trial}: ${runs.join(' ')}`).toHaveLength(1);
     }
   });
 
