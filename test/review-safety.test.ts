@@ -38,6 +38,30 @@ describe('permissions follow the source, and never widen', () => {
     }
   });
 
+  it.skipIf(process.getuid?.() !== 0)('as a user, read-only directories are copied, and copied into again next time (their copies keep the owner\'s rwx)', async () => {
+    const src = tempTree({ 'mod/pkg/a.go': 'a', 'mod/b.go': 'b' });
+    const work = tempDir();
+    chmodSync(src, 0o755);
+    chmodSync(work, 0o777);
+    for (const f of ['mod/pkg/a.go', 'mod/b.go']) chmodSync(join(src, f), 0o444);
+    chmodSync(join(src, 'mod/pkg'), 0o555);
+    chmodSync(join(src, 'mod'), 0o555);
+    const dst = join(work, 'dst');
+    const args = ['copy', src, dst, '--db', join(work, 'db')];
+    const first = await finished(startCli(args, { HOME: work }, { uid: 65534 }));
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(statSync(join(dst, 'mod/pkg')).mode & 0o777).toBe(0o755);
+    chmodSync(join(src, 'mod'), 0o755);
+    writeFileSync(join(src, 'mod/c.go'), 'c');
+    chmodSync(join(src, 'mod'), 0o555);
+    const again = await finished(startCli(args, { HOME: work }, { uid: 65534 }));
+    expect(again.code).toBe(0);
+    expect(readFileSync(join(dst, 'mod/c.go'), 'utf8')).toBe('c');
+    const third = await finished(startCli([...args, '--json'], { HOME: work }, { uid: 65534 }));
+    expect(events(third.stdout).find((e) => e.type === 'plan.done')?.pending).toBe(0); // no churn
+  });
+
   it.skipIf(process.getuid?.() !== 0)('--perms without --owner never makes a setuid copy owned by another user', async () => {
     const src = tempTree({ tool: '#!/bin/sh\n' });
     execFileSync('chown', ['65534', join(src, 'tool')]);

@@ -209,7 +209,7 @@ describe('a path that changes kind is replaced, as rsync does, and the run says 
     const refused = await runCli(base);
     expect(refused.code).toBe(1);
     const error = events(refused.stdout).find((e) => e.type === 'file.error' && e.path === 'd');
-    expect(String(error?.message)).toMatch(/d is a directory on the destination that is not empty; ferry replaces it by a file only when mirroring \(--delete-extras\) \(EISDIR\)/);
+    expect(String(error?.message)).toMatch(/d is a directory on the destination that is not empty; it gives way to the file only once a mirror \(--delete-extras\) has removed its contents \(EISDIR\)/);
     expect(readFileSync(join(dst, 'd/a.txt'), 'utf8')).toBe('a');
     const mirrored = await runCli([...base, '--delete-extras']);
     expect(mirrored.code).toBe(0);

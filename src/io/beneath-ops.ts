@@ -88,7 +88,7 @@ export const ops = {
       try {
         writeAll(fd, a.data);
         written = fstatSync(fd, { bigint: true });
-        applyAttrs(fd, a.attrs, out);
+        applyAttrs(fd, a.attrs, out, false, written);
         if (a.syncEach || written.dev !== a.place.pinDev) {
           fdatasyncSync(fd);
           flushed = true;

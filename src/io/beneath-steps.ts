@@ -89,7 +89,7 @@ export function closeQuietly(dir: Dir | undefined): void {
 
 /** A directory where a file must go. `notEmpty`: ferry will not delete it here (the mirror may). */
 export function dirInTheWay(rel: string, notEmpty: boolean): Error {
-  const e = fileError('EISDIR', `${rel} is a directory on the destination${notEmpty ? ' that is not empty; ferry replaces it by a file only when mirroring (--delete-extras)' : ''}`);
+  const e = fileError('EISDIR', `${rel} is a directory on the destination${notEmpty ? ' that is not empty; it gives way to the file only once a mirror (--delete-extras) has removed its contents' : ''}`);
   return Object.assign(e, { rel, notEmpty });
 }
 
@@ -117,8 +117,11 @@ export function moveAside(dir: Dir, name: string, rel: string, kind: EntryKind, 
     return;
   }
   if (!policy.trash && policy.aside) {
+    // A name near the 255-byte limit is cut (on a character) to leave room for the suffix.
+    let stem = name;
+    while (Buffer.byteLength(stem) > 200) stem = stem.slice(0, -1);
     for (let n = 0; ; n++) {
-      const as = `${name}.ferry-replaced-${policy.aside}${n === 0 ? '' : `.${n}`}`;
+      const as = `${stem}.ferry-replaced-${policy.aside}${n === 0 ? '' : `.${n}`}`;
       try {
         P.rename(dir, name, dir, as, true);
         out.replaced.push({ rel, kind, trashedTo: join(root, parentOf(rel), as) });
@@ -241,7 +244,14 @@ export function createTemp(dir: Dir, temp: string, mode: number, keep: boolean):
   return { fd: P.openFile(dir, temp, flags, mode), kept: 0 };
 }
 
-export function applyAttrs(fd: number, a: Attrs, out: Effects, fixMode?: boolean): void {
+/**
+ * Gives a new entry (open as `fd`) its owner and bits: --owner, --perms (`chmod`), a directory made on
+ * the way that now gets its own mode (`fixMode`); and in every case takes away any bit the
+ * destination gave it beyond what was asked (a share's "force create mode", an inherited ACL), so
+ * it is never wider than its source's. setuid and setgid stay only on a copy that has its source's
+ * owner and group.
+ */
+export function applyAttrs(fd: number, a: Attrs, out: Effects, fixMode?: boolean, known?: { mode: number | bigint; uid: number | bigint; gid: number | bigint }): void {
   const refused = (what: 'chmod' | 'chown', err: unknown): void => {
     if (!['EPERM', 'EACCES', 'EOPNOTSUPP', 'ENOTSUP', 'EROFS'].includes(code(err) ?? '')) throw err;
     if (!out.refused.includes(what)) out.refused.push(what);
@@ -253,8 +263,16 @@ export function applyAttrs(fd: number, a: Attrs, out: Effects, fixMode?: boolean
       refused('chown', err);
     }
   }
-  const mode = a.chmod ?? (fixMode ? a.mode & ~a.umask : undefined);
-  if (mode !== undefined) {
+  let mode = a.chmod ?? (fixMode ? a.mode & ~a.umask : undefined);
+  // The fstat the caller made right after writing, unless an owner was set since.
+  const got = known && !a.owner ? known : fstatSync(fd);
+  const st = { mode: Number(got.mode), uid: Number(got.uid), gid: Number(got.gid) };
+  if (mode !== undefined && mode & 0o6000 && (!a.owner || st.uid !== a.owner.uid || st.gid !== a.owner.gid)) mode &= ~0o6000;
+  if (mode === undefined) {
+    const extra = st.mode & 0o777 & ~(a.mode & ~a.umask);
+    if (extra) mode = st.mode & 0o7777 & ~extra;
+  }
+  if (mode !== undefined && mode !== (st.mode & 0o7777)) {
     try {
       fchmodSync(fd, mode);
     } catch (err) {

@@ -105,7 +105,16 @@ function nativePrims(n: NativeAddon): Prims {
     },
     closeDir: (dir) => n.close(dir as number),
     openFile: (dir, name, flags, mode) => n.openAt(dir as number, name, flags, mode),
-    rename: (from, a, to, b, noReplace) => n.renameAt(from as number, a, to as number, b, noReplace),
+    rename(from, a, to, b, noReplace) {
+      try {
+        n.renameAt(from as number, a, to as number, b, noReplace);
+      } catch (err) {
+        // FUSE daemons of libfuse 2 (exFAT, NTFS) answer EINVAL to RENAME_NOREPLACE: look, then rename.
+        if (!noReplace || code(err) !== 'EINVAL') throw err;
+        if (stat(to, b)) throw Object.assign(new Error(`EEXIST: file already exists, '${b}'`), { code: 'EEXIST' });
+        n.renameAt(from as number, a, to as number, b, false);
+      }
+    },
     unlink: (dir, name, isDir) => n.unlinkAt(dir as number, name, isDir),
     mkdir: (dir, name, mode) => n.mkdirAt(dir as number, name, mode),
     symlink: (target, dir, name) => n.symlinkAt(target, dir as number, name),

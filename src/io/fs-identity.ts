@@ -73,6 +73,9 @@ export function compareIdentity(was: DirIdentity, now: DirIdentity): Sameness {
     const uuid = (f: string): boolean => f.split(' ')[1]?.startsWith('uuid:') === true;
     if (was.fs.split(' ')[0] !== now.fs.split(' ')[0]) return 'other-filesystem';
     if (uuid(was.fs) === uuid(now.fs) && was.fs !== now.fs) return 'other-filesystem';
+    // UUIDs not to compare: a handle alone does not tell two filesystems apart (every ext4 root is
+    // inode 2, generation 0), the birth time does (each was made at another moment).
+    if (uuid(was.fs) !== uuid(now.fs) && was.btime !== '0' && now.btime !== '0' && was.btime !== now.btime) return 'other-filesystem';
   }
   if (was.handle && now.handle) return was.handle === now.handle ? 'same' : 'other-directory';
   if (was.btime !== '0' && now.btime !== '0' && was.btime !== now.btime) return 'other-directory';

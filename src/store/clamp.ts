@@ -12,6 +12,9 @@ export function clampNs(ns: bigint): bigint {
 export function permsOk(perms: 'narrow' | 'exact' | 'exact-no-setid' | 'ignore' = 'narrow'): string {
   if (perms === 'ignore') return 'TRUE';
   const bits = perms === 'exact' ? 4095 : perms === 'exact-no-setid' ? 1023 : 511;
-  const test = perms === 'narrow' ? '(d.mode & ~f.permissions & 511) = 0' : `(d.mode & ${bits}) = (f.permissions & ${bits})`;
+  // A directory's copy keeps its owner's rwx (targets/local.ts): that is not "wider".
+  const test = perms === 'narrow'
+    ? "(d.mode & ~(f.permissions | CASE WHEN f.kind = 'dir' THEN 448 ELSE 0 END) & 511) = 0"
+    : `(d.mode & ${bits}) = (f.permissions & ${bits})`;
   return `(d.mode IS NULL OR f.kind = 'symlink' OR ${test})`;
 }

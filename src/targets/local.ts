@@ -144,7 +144,9 @@ export class LocalTarget implements Target {
   }
 
   private attrs(a: EntryAttrs | undefined, dir = false): Attrs {
-    const bits = a ? a.mode & 0o777 : dir ? 0o777 : 0o666;
+    // A directory always keeps its owner's rwx (as rsync makes them): ferry, not root, must be able to
+    // write into a copy of a read-only directory the next time; no one else gains anything by it.
+    const bits = a ? (a.mode & 0o777) | (dir ? 0o700 : 0) : dir ? 0o777 : 0o666;
     return {
       mode: bits,
       umask: this.umask,
@@ -233,8 +235,13 @@ export class LocalTarget implements Target {
     const rootBefore = await stat(this.root, { bigint: true });
     const probe = join(this.root, randomTempName(this.tag));
     const fh = await open(probe, 'wx', 0o600);
-    await fh.chmod(0o604); // an odd mode no share picks for all its files
-    await fh.close();
+    let keepsModes = true;
+    try {
+      // An odd mode no share picks for all its files; one that refuses chmod keeps no modes either.
+      await fh.chmod(0o604).catch(() => (keepsModes = false));
+    } finally {
+      await fh.close();
+    }
     try {
       // An odd second (FAT keeps even ones) with a digit in every decimal place: what comes back
       // tells the stored precision.
@@ -245,12 +252,14 @@ export class LocalTarget implements Target {
       let precision = 1n;
       while (precision <= 1_000_000_000n && diff >= precision) precision *= 10n;
       if (precision > 1_000_000_000n) precision = 2_000_000_000n;
-      const upper = probe.replace(/[a-f]/g, (c) => c.toUpperCase()).replace('.ferry-tmp-', '.FERRY-TMP-');
+      // Only the probe's own name changes case (the root's path may hold letters too).
+      const name = probe.slice(probe.lastIndexOf('/') + 1);
+      const upper = probe.slice(0, probe.length - name.length) + name.replace(/[a-f]/g, (c) => c.toUpperCase()).replace('.ferry-tmp-', '.FERRY-TMP-');
       const caseSensitive = await lstat(upper).then(
         () => false,
         () => true,
       );
-      const keepsModes = ((await lstat(probe)).mode & 0o777) === 0o604;
+      keepsModes &&= ((await lstat(probe)).mode & 0o777) === 0o604;
       return { timePrecisionNs: precision, caseSensitive, keepsModes };
     } finally {
       await unlink(probe).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeFileError, errnoCode, EXIT, FerryError } from '../../core/errors.js';
 import { makeDirs } from '../../io/make-dirs.js';
@@ -158,6 +159,8 @@ export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): P
     });
     return { ...result, exitCode: exitCodeFor(result), db, log: logPath };
   } finally {
+    // This run's trash directory, if nothing went there: a watcher or a cron job runs again and again.
+    if (trash) await rmdir(trash).catch(() => undefined);
     await target?.close(); // the descriptor held for syncfs: a watched target copies again and again
     await audit?.close();
     await store.close();
