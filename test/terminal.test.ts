@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
@@ -49,8 +50,12 @@ describe('ferry copy on a terminal, stopped and with odd names', () => {
       };
       term.stdout.on('data', check);
     });
-    // The signal a terminal's Ctrl-C sends, to ferry itself (not to `script`).
-    const pid = execFileSync('pgrep', ['-f', db], { encoding: 'utf8' }).trim().split('\n').map(Number).find((p) => p !== term.pid);
+    // The signal a terminal's Ctrl-C sends, to ferry itself: not to `script`, nor to the `sh -c` that
+    // `script` runs the command through when $SHELL is dash (which, unlike bash, does not exec it).
+    const node = realpathSync(process.execPath);
+    const pid = execFileSync('pgrep', ['-f', db], { encoding: 'utf8' }).trim().split('\n').map(Number)
+      .find((p) => { try { return readlinkSync(`/proc/${p}/exe`) === node; } catch { return false; } });
+    expect(pid).toBeDefined();
     process.kill(pid!, 'SIGINT');
     await new Promise((resolve) => term.once('close', resolve));
     const after = out.slice(out.lastIndexOf('stopping: finishing the database writes'));
