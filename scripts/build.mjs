@@ -29,3 +29,4 @@ cpSync('src/store/sqlite/index-migrations', 'dist/store/sqlite/index-migrations'
 cpSync('src/store/sqlite/route-migrations', 'dist/store/sqlite/route-migrations', { recursive: true });
 cpSync('src/store/postgres/index-migrations', 'dist/store/postgres/index-migrations', { recursive: true });
 cpSync('src/store/postgres/migrations', 'dist/store/postgres/migrations', { recursive: true });
+cpSync('src/store/postgres/route-migrations', 'dist/store/postgres/route-migrations', { recursive: true });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { categorize, classify, detect, looksLikeText } from '../src/faces/route/classify.js';
+import { categorize, classify, detect, looksLikeText } from '../dist/faces/route/classify.js';
 import * as sample from './helpers/samples.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-classify-'));

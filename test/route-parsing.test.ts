@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keyLines, keyName, lineOf } from '../src/faces/route/config-lines.js';
-import { mountCandidates, parseMountInfo } from '../src/faces/route/mounts.js';
+import { mountCandidates, parseMountInfo } from '../src/engine/volumes.js';
 
 describe('the mount table', () => {
   const table = [

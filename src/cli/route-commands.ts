@@ -2,17 +2,16 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
-import { describeFileError, EXIT, FerryError } from '../core/errors.js';
+import { describeFileError, EXIT, exitCodeFor, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
 import { writeExampleConfig } from '../faces/route/config-file.js';
-import { checkConfig, checkWorld, defaultConfigPath, formatProblem, loadConfig, type RouteConfig } from '../faces/route/config.js';
-import type { DriveResult } from '../faces/route/deliver.js';
+import { checkConfig, checkWorld, defaultConfigPath, formatProblem, loadConfig } from '../faces/route/config.js';
 import { explain } from '../faces/route/explain.js';
 import { registerDrive } from '../faces/route/register.js';
-import { Router } from '../faces/route/router.js';
 import { runRouter } from '../faces/route/run.js';
+import { processPending, syncOnce, withRouter, type DeliveryReport } from '../faces/route/session.js';
 import { ndjsonRenderer } from '../report/ndjson.js';
-import { routeRenderer } from '../report/route.js';
+import { deliverySummaryJson, deliverySummaryLine, routeRenderer } from '../report/route.js';
 import { connectedLines, driveLines, explainLines, statusLines } from './route-views.js';
 import type { CliIo } from './watch-commands.js';
 
@@ -28,51 +27,14 @@ const withConfig = (c: Command): Command =>
 
 type Wrap = (json: boolean, run: () => Promise<number>) => Promise<void>;
 
-/** Opens the Router for a command and closes it after; `readOnly` for the commands that only read. */
-async function withRouter<T>(config: RouteConfig, emit: (e: FerryEvent) => void, signal: AbortSignal, use: (r: Router) => Promise<T>, readOnly = false): Promise<T> {
-  if (readOnly && !existsSync(config.database)) {
-    const r = await Router.open({ ...config, database: ':memory:' }, { emit, signal });
-    try {
-      return await use(r);
-    } finally {
-      await r.close();
-    }
-  }
-  const router = await Router.open(config, { emit, signal, readOnly });
-  try {
-    return await use(router);
-  } finally {
-    await router.close();
-  }
-}
-
 /** `ferry route …`: the ten commands of the seed, and `explain`. */
 export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSignal): Command {
   const { out, err } = io;
   const route = new Command('route').description('Classify files by content and deliver each category to its own removable drive.');
 
-  const events = (f: Flags): { emit: (e: FerryEvent) => void; failures: () => number } => {
-    let failures = 0;
-    const render = f.json ? ndjsonRenderer(out) : routeRenderer({ write: out, writeErr: err, verbose: f.verbose === true, tty: process.stdout.isTTY === true, columns: () => process.stdout.columns || 100 });
-    return {
-      emit: (e) => {
-        // Not all delivered: a file that could not be read or written, a source directory the scan could
-        // not read, a drive that filled up or failed. A drive that is away (or went) is not a failure.
-        if (e.type === 'file.error' || e.type === 'route.error' || e.type === 'scan.error') failures++;
-        if (e.type === 'drive.done' && (e.stoppedBy === 'full' || e.stoppedBy === 'error')) failures++;
-        render(e);
-      },
-      failures: () => failures,
-    };
-  };
-  const summary = (f: Flags, results: Map<string, DriveResult>, extra: Record<string, unknown>, text: string): void => {
-    if (f.json) out(`${JSON.stringify({ type: 'summary', ...extra, drives: Object.fromEntries(results) }, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`);
-    else out(`${text}\n`);
-  };
-  const pendingLine = async (router: Router): Promise<string> => {
-    const away = (await router.store.stats()).filter((s) => s.pending > 0 && !router.online.has(s.id));
-    return away.length === 0 ? '' : `; waiting for ${away.map((s) => `${s.label} (${s.pending})`).join(', ')}`;
-  };
+  const renderer = (f: Flags): ((e: FerryEvent) => void) =>
+    f.json ? ndjsonRenderer(out) : routeRenderer({ write: out, writeErr: err, verbose: f.verbose === true, tty: process.stdout.isTTY === true, columns: () => process.stdout.columns || 100 });
+  const summary = (f: Flags, r: DeliveryReport): void => out(f.json ? deliverySummaryJson(r) : deliverySummaryLine(r));
 
   withConfig(route.command('init').description('Write a commented example configuration.'))
     .option('--source <dir>', 'the directory to watch', '~/Incoming')
@@ -129,11 +91,11 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
       .action((f: Flags) =>
         wrap(f.json === true, async () => {
           const config = loadConfig(configPath(f));
-          await withRouter(config, () => undefined, new AbortController().signal, async (router) => {
+          await withRouter(config, { emit: () => undefined, signal: new AbortController().signal, readOnly: true }, async (router) => {
             await router.locate();
             const view = make(config, router, await router.store.stats());
             out(f.json ? `${JSON.stringify(view.json)}\n` : view.text);
-          }, true);
+          });
           return EXIT.ok;
         }),
       );
@@ -157,17 +119,9 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
     .action((f: Flags) =>
       wrap(f.json === true, async () => {
         const config = loadConfig(configPath(f));
-        const { emit, failures } = events(f);
-        const signal = interrupt();
-        return withRouter(config, emit, signal, async (router) => {
-          await router.locate();
-          const scan = await router.scan();
-          const results = await router.deliver();
-          const delivered = [...results.values()].reduce((n, r) => n + r.delivered + r.present, 0);
-          summary(f, results, { scan }, `scanned ${scan.files} file(s): ${scan.classified} new or changed, ${scan.queued} queued; delivered ${delivered}${await pendingLine(router)}`);
-          if (signal.aborted) return EXIT.interrupted;
-          return failures() > 0 ? EXIT.failedFiles : EXIT.ok;
-        });
+        const r = await syncOnce(config, { emit: renderer(f), signal: interrupt() });
+        summary(f, r);
+        return exitCodeFor(r.outcome);
       }),
     );
 
@@ -177,19 +131,9 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
     .action((f: Flags & { drive?: string }) =>
       wrap(f.json === true, async () => {
         const config = loadConfig(configPath(f));
-        const only = f.drive === undefined ? undefined : config.drives.filter((d) => d.label.toLowerCase() === f.drive!.toLowerCase()).map((d) => d.id);
-        if (only?.length === 0) throw new FerryError('USAGE', `No drive is labelled "${f.drive}".`, { hint: 'See `ferry route list-drives`.' });
-        const { emit, failures } = events(f);
-        const signal = interrupt();
-        return withRouter(config, emit, signal, async (router) => {
-          await router.locate();
-          if (only && !router.online.has(only[0]!)) throw new FerryError('DEST_UNAVAILABLE', `The drive "${f.drive}" is not here; its files stay queued.`);
-          const results = await router.deliver(only);
-          const delivered = [...results.values()].reduce((n, r) => n + r.delivered + r.present, 0);
-          summary(f, results, {}, `delivered ${delivered} file(s)${await pendingLine(router)}`);
-          if (signal.aborted) return EXIT.interrupted;
-          return failures() > 0 ? EXIT.failedFiles : EXIT.ok;
-        });
+        const r = await processPending(config, { emit: renderer(f), signal: interrupt(), drive: f.drive });
+        summary(f, r);
+        return exitCodeFor(r.outcome);
       }),
     );
 
@@ -199,9 +143,9 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
     .action((f: Flags) =>
       wrap(f.json === true, async () => {
         const config = loadConfig(configPath(f));
-        const { emit } = events(f);
+        const emit = renderer(f);
         const signal = interrupt();
-        return withRouter(config, emit, signal, async (router) => {
+        return withRouter(config, { emit, signal, audit: true }, async (router) => {
           if (!f.json) out(`watching ${config.source}; ${config.drives.length} drive(s) registered; Ctrl-C stops\n`);
           await runRouter(router, { emit, signal });
           if (!f.json) out('stopped\n');
@@ -232,7 +176,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
             return EXIT.ok;
           }
         }
-        const cleared = await withRouter(config, () => undefined, new AbortController().signal, (router) => router.store.clear(drive?.id ?? null));
+        const cleared = await withRouter(config, { emit: () => undefined, signal: new AbortController().signal }, (router) => router.store.clear(drive?.id ?? null));
         out(f.json ? `${JSON.stringify(cleared)}\n` : `cleared ${cleared.deliveries} delivery record(s) and ${cleared.pending} queued file(s)\n`);
         return EXIT.ok;
       }),

@@ -2,9 +2,9 @@ import { formatBytes } from '../core/units.js';
 import type { Explanation } from '../faces/route/explain.js';
 import type { RouteConfig } from '../faces/route/config.js';
 import { readMarker } from '../faces/route/drives.js';
-import { fsIdentity, mountCandidates, readMountTable } from '../faces/route/mounts.js';
+import { fsIdentity, mountCandidates, readMountTable } from '../engine/volumes.js';
 import type { Router } from '../faces/route/router.js';
-import type { DriveStats } from '../store/route-store.js';
+import type { DriveStats } from '../core/route-store.js';
 
 /** Tables for `list-drives`, `status`, `list-connected` and `explain`: text for people, JSON for scripts. */
 export interface View {

@@ -1,14 +1,16 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { FerryError } from '../core/errors.js';
-import { formatBytes, parseCount, parseDurationNs, parsePositiveInt } from '../core/units.js';
+import { exitCodeFor, FerryError } from '../core/errors.js';
+import type { FerryEvent } from '../core/events.js';
+import { parseCount, parseDurationNs, parsePositiveInt } from '../core/units.js';
 import { defaultIndexDbPath } from '../faces/watch/paths.js';
-import { SyncManager, type SyncEvent, type SyncManagerConfig } from '../faces/watch/sync-manager.js';
-import { DEFAULT_WATCH_MAX_DELETE, TargetSync, type TargetEvent } from '../faces/watch/target-sync.js';
-import type { IndexRecord, SyncOperation } from '../store/index-store.js';
-import type { IndexStore } from '../store/index-store.js';
-import { openIndexStore } from '../store/open-index.js';
+import { SyncManager, type SyncManagerConfig } from '../faces/watch/sync-manager.js';
+import { DEFAULT_WATCH_MAX_DELETE } from '../faces/watch/target-sync.js';
+import { reconcileOutcome, WatchSession } from '../faces/watch/watch.js';
+import { jsonLine as json, ndjsonRenderer } from '../report/ndjson.js';
+import { operationLine, recordLine, watchRenderer } from '../report/watch.js';
+import type { IndexStore } from '../core/index-store.js';
+import { openIndexStore } from '../store/open.js';
 import { isPgUrl } from '../store/url.js';
 
 /** What the watch commands need from main: output, and the signal that stops `ferry watch`. */
@@ -69,20 +71,6 @@ async function withStore<T>(f: DbFlags, use: (store: IndexStore) => Promise<T>, 
 
 const withReader = <T>(f: DbFlags, use: (store: IndexStore) => Promise<T>): Promise<T> => withStore(f, use, true);
 
-function operationLine(o: SyncOperation): string {
-  const when = new Date(o.startTime).toISOString();
-  const took = o.durationMs === null ? '' : ` in ${o.durationMs} ms`;
-  const error = o.errorMessage ? `: ${o.errorMessage}` : '';
-  return `${when} ${o.repositoryId} ${o.operationType} ${o.status}: ${o.filesScanned} scanned, +${o.filesAdded} ~${o.filesUpdated} -${o.filesRemoved}${took}${error}\n`;
-}
-
-function recordLine(r: IndexRecord): string {
-  return `${r.filePath}\t${formatBytes(r.fileSize)}\t${r.contentHash ?? '-'}\n`;
-}
-
-/** JSON with bigint times as strings. */
-const json = (v: unknown): string => `${JSON.stringify(v, (_, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}\n`;
-
 /** `ferry watch`, `ferry roots …`, `ferry index …`; `wrap` runs an action and turns its result or error into the exit code. */
 export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promise<number>) => Promise<void>): Command[] {
   const dbOption = (c: Command): Command =>
@@ -112,47 +100,17 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
         const maxDelete = f.maxDelete === undefined ? undefined : parseCount(f.maxDelete, '--max-delete');
         const dbPath = f.db ?? defaultIndexDbPath();
         return withStore(f, async (store) => {
-          const rootId = roots.length === 1 ? resolve(roots[0]!) : undefined;
-          const onTarget = (e: TargetEvent): void => {
-            if (f.json) io.out(json(e));
-            else if (e.type === 'target.error') io.err(`warning: target ${e.target}: ${e.message}\n`);
-            else {
-              const s = e.summary;
-              io.out(`target ${e.target}: copied ${s.filesCopied} file(s), ${formatBytes(s.bytesCopied)}, deleted ${s.filesDeleted}, ` +
-                `failed ${s.filesFailed}${s.error ? ` (${s.error.message})` : ''}\n`);
-              if (e.refused) io.err(`warning: target ${e.target}: nothing was deleted: ${e.refused}\n`);
-            }
-          };
-          const mirror = f.target === undefined ? undefined
-            : new TargetSync({ root: rootId!, target: resolve(f.target), deleteExtras: f.deleteExtras === true, maxDelete, db: f.targetDb }, onTarget);
-          const listen = (e: SyncEvent): void => {
-            if (e.type === 'activity') {
-              // The copy takes the whole root, files the index leaves out included: any activity counts.
-              if (mirror && e.repositoryId === rootId) void mirror.request();
-              return;
-            }
-            if (f.json) io.out(json(e));
-            else if (e.type === 'operation') io.out(operationLine(e.operation));
-            else io.err(`warning: ${e.repositoryId}: ${e.message}\n`);
-          };
-          // ferry's own files may sit inside a root (`ferry watch ~` with the index in ~/.local/state).
-          const ownFiles = [isPgUrl(dbPath) ? [] : [dbPath], mirror?.ownFiles ?? []].flat();
-          const manager = new SyncManager(store, { ...cfg, ownFiles }, listen);
+          const render: (e: FerryEvent) => void = f.json ? ndjsonRenderer(io.out) : watchRenderer({ write: io.out, writeErr: io.err });
+          const target = f.target === undefined ? undefined
+            : { dir: f.target, deleteExtras: f.deleteExtras === true, maxDelete, db: f.targetDb };
+          const session = new WatchSession(store, { roots, config: cfg, db: dbPath, target }, render);
           const stopped = io.stopped(); // the signal handlers, before anything can be interrupted
           try {
-            await manager.start();
-            // Roots already in the index were watched (and synced once) by start(): only new ones are added.
-            const known = new Set((await store.roots()).map((r) => r.path));
-            for (const r of roots) if (!known.has(resolve(r))) await manager.addRoot(resolve(r), r);
-            await mirror?.request(); // the first copy, whatever the index found
-            if ((await store.roots()).length === 0) {
-              throw new FerryError('USAGE', 'There is nothing to watch: name a ROOT, or add one with `ferry roots add ID PATH`.');
-            }
-            if (!f.json) io.out(`watching ${(await store.roots()).map((r) => r.path).join(', ')} (Ctrl-C to stop)\n`);
+            const watching = await session.start();
+            if (!f.json) io.out(`watching ${watching.join(', ')} (Ctrl-C to stop)\n`);
             await stopped;
           } finally {
-            await manager.stop();
-            await mirror?.close();
+            await session.stop();
           }
           return 0;
         });
@@ -171,7 +129,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
           withStore(f, async (store) => {
             const r = await new SyncManager(store, { calculateHashes: f.hash }).addRoot(id, path);
             io.out(f.json ? json(r) : `added ${id}: ${r.filesScanned} file(s) indexed${r.error ? ` (${r.error})` : ''}\n`);
-            return r.status === 'completed' ? 0 : 1;
+            return exitCodeFor(reconcileOutcome(r));
           }),
         ),
       ),
@@ -259,7 +217,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
             const r = await new SyncManager(store, { calculateHashes: f.hash }).reconcile(id);
             const [op] = await store.operations(id, 1);
             io.out(f.json ? json(r) : op ? operationLine(op) : '');
-            return r.status === 'completed' ? 0 : 1;
+            return exitCodeFor(reconcileOutcome(r));
           }),
         ),
       ),

@@ -11,6 +11,27 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/**
+ * How a face's work ended, whatever the face: `failed` when some files (or a root's walk) could not
+ * be done and the rest was, `refused` when a mirror delete was refused for safety, `interrupted`
+ * when the user stopped it (it resumes next time).
+ */
+export type Outcome = 'ok' | 'failed' | 'refused' | 'interrupted';
+
+/** The one mapping of a face's outcome to its documented exit code (a FerryError's goes by ERROR_CODES). */
+export function exitCodeFor(outcome: Outcome): number {
+  switch (outcome) {
+    case 'ok':
+      return EXIT.ok;
+    case 'refused':
+      return EXIT.refused;
+    case 'interrupted':
+      return EXIT.interrupted;
+    case 'failed':
+      return EXIT.failedFiles;
+  }
+}
+
 export const ERROR_CODES = {
   USAGE: { exit: EXIT.usage, doc: 'a malformed command line or option value' },
   CONFIG: { exit: EXIT.usage, doc: 'a database or configuration that ferry cannot use' },

@@ -1,3 +1,5 @@
+import type { SyncOperation } from './index-store.js';
+
 /**
  * The one typed stream of what ferry does. Faces and the engine emit these; renderers (tty, plain,
  * ndjson), the audit log and later the server's WebSocket consume them. Byte counts travel in the
@@ -69,7 +71,33 @@ export type FerryEvent =
   | { type: 'drive.refused'; drive: string; location: string; reason: string }
   | { type: 'drive.done'; drive: string; delivered: number; bytes: number; failed: number; pendingLeft: number; stopped?: string; stoppedBy?: 'away' | 'full' | 'error' | 'interrupted' }
   | ({ type: 'stats' } & StatsSnapshot)
-  | { type: 'run.end'; status: RunStatus; summary: RunSummary };
+  | { type: 'run.end'; status: RunStatus; summary: RunSummary }
+  /**
+   * A path changed in a watched tree (created, modified, renamed or deleted: the watcher does not say
+   * which). `root` is the tree's directory, `path` relative to it. Emitted by the shared watcher
+   * (engine/watcher.ts) once per path as it settles, for paths a face's filters leave out too.
+   */
+  | { type: 'change'; root: string; path: string }
+  /**
+   * Two sides changed one path since they last agreed: the content both last saw (`baseHash`, null
+   * when the path is new on both) is neither side's now. `kept` is the side whose content stays at
+   * `path`; the other's is kept beside it as `keptAs` (`name.sync-conflict-YYYYMMDD-HHMMSS-<client>.ext`).
+   * Nothing emits it yet: no face today has two sides that both write. The server emits it when a
+   * client's upload names a base hash that is no longer the path's current one (seed 004), the client
+   * when a download meets a local edit; the dashboard shows it.
+   */
+  | { type: 'conflict'; root: string; path: string; baseHash: string | null; kept: 'local' | 'remote'; keptAs: string; client?: string }
+  /** An operation on a watched root's index (realtime update, startup sync, reconciliation) ended; `ferry index history` lists them. */
+  | { type: 'operation'; operation: IndexOperation }
+  /** Something about a watched root the user should know; the index stays as it was or is walked again. */
+  | { type: 'warning'; repositoryId: string; message: string }
+  /** `ferry watch --target`: one copy of the root into the target ran (its exit code as `ferry copy`'s; `refused`: why the mirror deleted nothing). */
+  | { type: 'target.copied'; root: string; target: string; exitCode: number; summary: RunSummary; refused?: string }
+  /** `ferry watch --target`: a copy could not run at all (a fatal error, as one sentence); the next change tries again. */
+  | { type: 'target.error'; root: string; target: string; message: string };
+
+/** One row of a watched root's history, as the index Store records it (times in ms since the epoch). */
+export type IndexOperation = SyncOperation;
 
 export type RunStatus = 'done' | 'failed' | 'interrupted' | 'refused' | 'error';
 

@@ -1,4 +1,5 @@
 import type { FileEntry } from './entry.js';
+import type { ListBatch, ListOptions, Tree } from './tree.js';
 
 /** What a target can keep, found by probing it rather than assumed. */
 export interface TargetCaps {
@@ -54,28 +55,29 @@ export interface WriteHandle {
 }
 
 /**
- * Where copies go. Paths are POSIX and relative to the target's root. Every write and delete stays
- * below the root whatever another process does to the tree meanwhile: no directory on the way is
- * followed if it is a symlink, and none is trusted because an earlier call found it real. New files
- * and directories get the source's permission bits (`EntryAttrs.mode`, masked by the umask), never
- * wider (without attrs: 0o666 masked by the umask, as any new file). Safe to repeat: `stat`, `available`, `probe`, `remove` of a missing path.
+ * Where copies go: a Tree (tree.ts) that can also be written. Paths are POSIX and relative to the
+ * target's root. Every write and delete stays below the root whatever another process does to the
+ * tree meanwhile: no directory on the way is followed if it is a symlink, and none is trusted because
+ * an earlier call found it real. New files and directories get the source's permission bits
+ * (`EntryAttrs.mode`, masked by the umask), never wider (without attrs: 0o666 masked by the umask, as
+ * any new file). Safe to repeat: `stat`, `available`, `probe`, `remove` of a missing path.
+ * How a target writes (temp files, their names, their clean-up) is its own business: its `list`
+ * never shows them, and `reservedName` tells the names a source file cannot be copied under.
  */
-export interface Target {
-  readonly root: string;
-  /** True when the root exists and is a directory (the drive is mounted, the share is there). */
-  available(): Promise<boolean>;
+export interface Target extends Tree {
+  /** Walks the target as a Tree does, leaving out its own temp files and what `exclude` names. */
+  list(options?: TargetListOptions): AsyncIterable<ListBatch>;
   /**
    * Measures the target's capabilities by writing a small probe file in the root, then removing it
    * and putting the root's times back (its ctime still moves: call it once, not on every run).
    */
   probe(): Promise<TargetCaps>;
-  /** The live entry at `rel` (not following a final symlink), or undefined when absent. */
-  stat(rel: string): Promise<FileEntry | undefined>;
   /**
    * Starts writing `rel` through a temp file. Creates missing parent directories. What stands in
    * the way (a file or symlink where a directory goes, an empty directory where the file goes) is
    * replaced when the target replaces (a symlink's target is never touched), else rejects ENOTDIR
-   * or EISDIR; a directory that is not empty rejects EISDIR with `notEmpty` (the mirror may remove it).
+   * or EISDIR (here or at the latest at `commit`); a directory that is not empty rejects EISDIR with
+   * `notEmpty` (the mirror may remove it).
    * `keepPartial`: reuse a temp file a stopped run left (see `WriteHandle.kept`).
    */
   openWrite(rel: string, attrs?: EntryAttrs, options?: { keepPartial?: boolean }): Promise<WriteHandle>;
@@ -113,13 +115,19 @@ export interface Target {
   partialSize?(rel: string): Promise<number>;
   /** Releases what the target holds open (so a drive can be unmounted); safe to call twice. */
   close?(): Promise<void>;
-  /** True for names this target uses for its own temp files (never user data). */
-  isTempName(name: string): boolean;
-  /** The same names as a pattern (it crosses to the walker threads, where a function cannot). */
-  readonly tempNamePattern: RegExp;
   /**
-   * Removes a temp file left by an interrupted run: this job's at any age, another job's only once
-   * it is old enough that no live writer can own it. Resolves whether it was removed.
+   * Names this target uses for its own files (never user data): a source file named so is not
+   * copied (it would be taken for one of them), and a directory holding one is always listed again.
    */
-  removeStaleTemp(rel: string, mtimeNs: bigint): Promise<boolean>;
+  readonly reservedName: RegExp;
+}
+
+export interface TargetListOptions extends ListOptions {
+  /** Relative paths not to walk (a trash directory inside the target). */
+  exclude?: string[];
+  /**
+   * Remove the temp files interrupted writes left (another job's only once old enough that no live
+   * writer can own them), counting them in `ListBatch.removedTemps`. Off for a dry run.
+   */
+  tidy?: boolean;
 }

@@ -71,3 +71,23 @@ export function formatNsDuration(ns: bigint): string {
   }
   return `${ns}ns`;
 }
+
+const STEPS = [2_000_000_000n, 1_000_000_000n, 100_000_000n, 10_000_000n, 1_000_000n, 1_000n, 100n, 1n];
+
+/** Tracks the coarsest step that divides every mtime seen: 1s for a tree copied by a tool that drops ns. */
+export class TimeGranularity {
+  private step = STEPS[0]!;
+  private seen = false;
+
+  observe(mtimeNs: bigint): void {
+    this.seen = true;
+    while (this.step > 1n && mtimeNs % this.step !== 0n) {
+      this.step = STEPS[STEPS.indexOf(this.step) + 1]!;
+    }
+  }
+
+  /** The step, or 1 ns when nothing was observed (assume the finest). */
+  get ns(): bigint {
+    return this.seen ? this.step : 1n;
+  }
+}

@@ -1,11 +1,11 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeFileError } from '../core/errors.js';
-import type { IndexRoot, IndexStore, OperationCounts, SeenFile } from '../store/index-store.js';
+import type { IndexRoot, IndexStore, OperationCounts, SeenFile } from '../core/index-store.js';
 import { hashFile } from '../io/hash-file.js';
 import { F, FIELDS, listDir } from '../io/list-dir.js';
-import { mapLimit } from './reconcile.js';
-import { walkTree } from './scan.js';
+import { mapLimit } from '../core/map-limit.js';
+import { walkTree } from '../io/walk.js';
 
 export interface UpdateOptions {
   hashes: boolean;

@@ -1,10 +1,9 @@
-import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { kindOf } from '../core/entry.js';
 import { describeFileError, errnoCode } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import type { Target } from '../core/target.js';
-import type { JobInfo, Store } from '../store/store.js';
+import type { Tree } from '../core/tree.js';
+import type { JobInfo, Store } from '../core/store.js';
 import { missingMountReason, sourceRootChanged } from './source-guard.js';
 
 export interface MirrorOptions {
@@ -30,30 +29,30 @@ const PAGE = 512;
 const fold = (name: string): string => name.normalize('NFC').toLowerCase();
 
 /** Whether the source has, in the same place, a name equal to `rel`'s ignoring case (Unicode). */
-async function sourceHasFolded(sourceRoot: string, rel: string): Promise<boolean> {
-  let dir = sourceRoot;
+async function sourceHasFolded(source: Tree, rel: string): Promise<boolean> {
+  let dir = '';
   const parts = rel.split('/');
   for (const part of parts) {
     let names: string[];
     try {
-      names = await readdir(dir);
+      names = await source.names(dir);
     } catch {
       return false;
     }
     const match = names.find((n) => fold(n) === fold(part));
     if (match === undefined) return false;
-    dir = join(dir, match);
+    dir = dir === '' ? match : `${dir}/${match}`;
   }
   return true;
 }
 
 /** The guards that must all pass before any delete (§3.4 and DESIGN "Nothing lost"). */
-async function refusal(job: JobInfo, extras: number, maxDelete?: number): Promise<string | undefined> {
+async function refusal(source: Tree, job: JobInfo, extras: number, maxDelete?: number): Promise<string | undefined> {
   let names: string[];
   try {
-    const changed = await sourceRootChanged(job);
+    const changed = await sourceRootChanged(source, job);
     if (changed) return changed;
-    names = await readdir(job.sourceRoot);
+    names = await source.names('');
   } catch (err) {
     return `the source root ${job.sourceRoot} cannot be read (${describeFileError(err)})`;
   }
@@ -72,11 +71,12 @@ async function refusal(job: JobInfo, extras: number, maxDelete?: number): Promis
 
 /**
  * Removes destination entries the last scan found with no source counterpart, after the transfer.
- * Each delete is preceded by a live `lstat` of the source path: present there means not extra.
+ * Each delete is preceded by a live look at the source (`Tree.stat`): present there means not extra.
  * With `trashDir`, entries are moved there instead. Directories go only when empty, deepest first.
  */
 export async function mirrorExtras(
   store: Store,
+  source: Tree,
   target: Target,
   job: JobInfo,
   options: MirrorOptions,
@@ -98,7 +98,7 @@ export async function mirrorExtras(
   }
   const result: MirrorResult = { deleted: 0, failed: 0, held: heldCount };
   if (count === 0 && !(await store.extras(null, 1, options.caseInsensitive)).length) return result;
-  const why = await refusal(job, count, options.maxDelete);
+  const why = await refusal(source, job, count, options.maxDelete);
   if (why) {
     emit({ type: 'mirror.refused', reason: why, destination: job.destRoot });
     return { ...result, refused: why };
@@ -114,10 +114,10 @@ export async function mirrorExtras(
       const base = { path: rel, source: join(job.sourceRoot, rel), destination: join(job.destRoot, rel), size: 0 };
       let sourceKind: string | undefined;
       try {
-        const there = await lstat(base.source);
+        const there = await source.stat(rel);
         // The live check found it at the source: not extra, unless it is of another kind there now
         // (a directory that became a file: the directory goes, and the file takes its place).
-        sourceKind = kindOf(there);
+        sourceKind = there?.kind;
         if (sourceKind === kind) continue;
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') {
@@ -128,7 +128,7 @@ export async function mirrorExtras(
       }
       // On a destination that ignores case (exFAT, SMB: they fold every letter, not ASCII alone as
       // the Store's matching does), the source may hold this very entry under another case.
-      if (options.caseInsensitive && (await sourceHasFolded(job.sourceRoot, rel))) continue;
+      if (options.caseInsensitive && (await sourceHasFolded(source, rel))) continue;
       let live;
       try {
         live = await target.stat(rel);

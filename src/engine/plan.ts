@@ -1,28 +1,10 @@
+import { nanosecondTimes } from '../io/native.js';
+
 /**
  * The skip rule (§3.2): a destination file is up to date when it exists with the same size and an
  * mtime within the modify window of the source's. The window is the coarsest time step of either
  * tree, so a copy made by ferry (or by cp/rsync onto a FAT or SMB share) counts as unchanged.
  */
-
-const STEPS = [2_000_000_000n, 1_000_000_000n, 100_000_000n, 10_000_000n, 1_000_000n, 1_000n, 100n, 1n];
-
-/** Tracks the coarsest step that divides every mtime seen: 1s for a tree copied by a tool that drops ns. */
-export class TimeGranularity {
-  private step = STEPS[0]!;
-  private seen = false;
-
-  observe(mtimeNs: bigint): void {
-    this.seen = true;
-    while (this.step > 1n && mtimeNs % this.step !== 0n) {
-      this.step = STEPS[STEPS.indexOf(this.step) + 1]!;
-    }
-  }
-
-  /** The step, or 1 ns when nothing was observed (assume the finest). */
-  get ns(): bigint {
-    return this.seen ? this.step : 1n;
-  }
-}
 
 /**
  * The automatic modify window: the coarsest of the source's observed granularity, the destination's
@@ -39,3 +21,6 @@ export function modifyWindow(parts: { source: bigint; destination: bigint; sette
 export function explicitWindow(ns: bigint): bigint {
   return ns + 1n;
 }
+
+/** The step ferry sets times in: 1 ns with the native helper, 1 µs without (Node's utimes). */
+export const SETTER_PRECISION_NS: bigint = nanosecondTimes ? 1n : 1000n;

@@ -1,9 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { describeFileError } from '../core/errors.js';
-import type { IndexRoot, IndexStore, OperationCounts, OperationType, SeenFile } from '../store/index-store.js';
+import type { IndexRoot, IndexStore, OperationCounts, OperationType, SeenFile } from '../core/index-store.js';
 import { hashFile } from '../io/hash-file.js';
-import { walkTree } from './scan.js';
+import { walkTree } from '../io/walk.js';
 import { compareIdentity, identify, parseIdentity } from '../io/fs-identity.js';
+import { mapLimit } from '../core/map-limit.js';
 
 export interface ReconcileOptions {
   /** Files compared against the records per Store transaction (seed default 100). */
@@ -57,21 +58,6 @@ async function untrustedRoot(store: IndexStore, root: IndexRoot, notices: string
     return `the root ${root.path} is empty while the index holds files for it (an unmounted share?)`;
   }
   return undefined;
-}
-
-/** Runs `task` over `items` with at most `limit` at once; results in the items' order. */
-export async function mapLimit<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await task(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 /**

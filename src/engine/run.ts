@@ -1,17 +1,17 @@
-import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Emit, RunMode, RunStatus, RunSummary } from '../core/events.js';
 import type { Target } from '../core/target.js';
-import type { JobInfo, Store } from '../store/store.js';
+import type { Tree } from '../core/tree.js';
+import type { JobInfo, Store } from '../core/store.js';
 import { mirrorExtras, type MirrorOptions } from './mirror.js';
 import { explicitWindow, modifyWindow } from './plan.js';
 import { scanTrees } from './scan-trees.js';
 import { checkSourceMounts, recordSourceRoot } from './source-guard.js';
 import { StatsTracker } from './stats.js';
+import { StoreBacklog } from './store-backlog.js';
 import { transferBacklog, type TransferOptions } from './transfer.js';
 
 export interface RunOptions extends Omit<TransferOptions, 'timeToleranceNs'> {
-  sourceRoot: string;
   rescan: boolean;
   dryRun: boolean;
   /** `--modify-window`, when given. */
@@ -49,9 +49,9 @@ function chooseMode(job: JobInfo, pending: number, o: RunOptions): RunMode {
  * One run of a copy job: resume or scan + plan, then transfer, directory times and, when asked,
  * mirror. Per-file failures are recorded and counted, never thrown; only fatal errors reject.
  */
-export async function runJob(store: Store, target: Target, o: RunOptions, emit: Emit, signal: AbortSignal): Promise<RunResult> {
+export async function runJob(store: Store, source: Tree, target: Target, o: RunOptions, emit: Emit, signal: AbortSignal): Promise<RunResult> {
   const started = performance.now();
-  const job = await store.bindJob(o.sourceRoot, target.root);
+  const job = await store.bindJob(source.root, target.root);
   let backlog = await store.backlog();
   const mode = chooseMode(job, backlog.files, o);
   const runId = o.dryRun ? 0 : await store.startRun(mode);
@@ -60,7 +60,7 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
   const summary: RunSummary = {
     mode, filesCopied: 0, bytesCopied: 0, filesFailed: 0, filesSkippedChanged: 0, filesDeleted: 0, pendingLeft: 0, elapsedMs: 0,
   };
-  emit({ type: 'run.start', mode, source: o.sourceRoot, destination: target.root, db: store.location, backlogFiles: backlog.files, backlogBytes: Number(backlog.bytes) });
+  emit({ type: 'run.start', mode, source: source.root, destination: target.root, db: store.location, backlogFiles: backlog.files, backlogBytes: Number(backlog.bytes) });
   stats.start();
   let status: RunStatus = 'done';
   let refused: string | undefined;
@@ -77,13 +77,11 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       stats.phase = 'scanning';
       const trash = o.mirror?.trashDir ? relative(target.root, o.mirror.trashDir) : undefined;
       const scan = await scanTrees(store, {
-        sourceRoot: o.sourceRoot,
-        destRoot: target.root,
+        source,
+        target,
         destExists,
         destExclude: trash && !trash.startsWith('..') ? [trash] : [],
-        isTempName: (n) => target.isTempName(n),
-        tempNamePattern: target.tempNamePattern,
-        removeStaleTemp: o.dryRun ? undefined : (rel, mtimeNs) => target.removeStaleTemp(rel, mtimeNs),
+        tidy: !o.dryRun,
         emit,
         signal,
       });
@@ -98,8 +96,8 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       if (scan.staleTemps > 0) emit({ type: 'notice', message: `removed ${scan.staleTemps} temp file(s) left by an interrupted run` });
       tempNamed = scan.tempNamed;
       if (!o.dryRun) {
-        await recordSourceRoot(store, job);
-        await checkSourceMounts(store, o.sourceRoot, scan.sourceMounts, o.rescan);
+        await recordSourceRoot(store, source, job);
+        await checkSourceMounts(store, source, scan.sourceMounts, o.rescan);
       }
       backlog = await store.backlog();
     }
@@ -110,7 +108,7 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
     // A copy counts as "times held" within what the destination can store, whatever --modify-window says.
     const toleranceNs = windowNs > auto ? windowNs : auto;
     const transfer = async (deferBlocked: boolean): Promise<void> => {
-      const t = await transferBacklog({ store, target, options: { ...o, timeToleranceNs: toleranceNs, deferBlocked }, emit, stats, signal });
+      const t = await transferBacklog({ backlog: new StoreBacklog(store), source, target, options: { ...o, timeToleranceNs: toleranceNs, deferBlocked }, emit, stats, signal });
       summary.filesCopied += t.copied;
       summary.bytesCopied += t.bytes;
       summary.filesFailed += t.failed;
@@ -118,7 +116,7 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
       if (signal.aborted) throw signal.reason;
       destinationFull ||= t.destinationFull;
       blocked = t.blocked;
-      if (t.copied > 0) await restoreDirectoryTimes(store, target, o.sourceRoot);
+      if (t.copied > 0) await restoreDirectoryTimes(store, source, target);
     };
     if (o.dryRun) {
       await listDryRun(store, emit);
@@ -134,8 +132,8 @@ export async function runJob(store: Store, target: Target, o: RunOptions, emit: 
     if (o.mirror) {
       // Runs after a full destination too: deleting what the source no longer has may be what frees the space.
       stats.phase = 'mirroring';
-      const current = await store.bindJob(o.sourceRoot, target.root);
-      const m = await mirrorExtras(store, target, current, { ...o.mirror, dryRun: o.dryRun, caseInsensitive, signal }, emit);
+      const current = await store.bindJob(source.root, target.root);
+      const m = await mirrorExtras(store, source, target, current, { ...o.mirror, dryRun: o.dryRun, caseInsensitive, signal }, emit);
       summary.filesDeleted = m.deleted;
       summary.filesFailed += m.failed;
       refused = m.refused;
@@ -203,7 +201,7 @@ async function listDryRun(store: Store, emit: Emit): Promise<void> {
 }
 
 /** Writing files into a directory moves its mtime; put the source's back, deepest first. */
-async function restoreDirectoryTimes(store: Store, target: Target, sourceRoot: string): Promise<void> {
+async function restoreDirectoryTimes(store: Store, source: Tree, target: Target): Promise<void> {
   for (let after: string | null = null; ; ) {
     const dirs = await store.directories(after, 512);
     if (dirs.length === 0) break;
@@ -212,6 +210,6 @@ async function restoreDirectoryTimes(store: Store, target: Target, sourceRoot: s
       await target.setTimes(d.rel, { atimeNs: d.accessedNs, mtimeNs: d.modifiedNs }).catch(() => undefined);
     }
   }
-  const root = await stat(sourceRoot, { bigint: true });
-  await target.setTimes('', { atimeNs: root.atimeNs, mtimeNs: root.mtimeNs }).catch(() => undefined);
+  const root = await source.stat('');
+  if (root) await target.setTimes('', { atimeNs: root.atimeNs, mtimeNs: root.mtimeNs }).catch(() => undefined);
 }

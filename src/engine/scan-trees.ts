@@ -1,21 +1,19 @@
 import { basename, join } from 'node:path';
 import type { FileEntry } from '../core/entry.js';
 import type { Emit, Side } from '../core/events.js';
-import type { Store } from '../store/store.js';
-import { walkTree } from './scan.js';
+import type { Target } from '../core/target.js';
+import type { ListBatch, Tree } from '../core/tree.js';
+import type { Store } from '../core/store.js';
 
 export interface ScanOptions {
-  sourceRoot: string;
-  destRoot: string;
+  source: Tree;
+  target: Target;
   /** Whether the destination root exists (a first copy into a new directory has nothing to walk). */
   destExists: boolean;
   /** Relative destination paths not to walk (the trash directory when it sits inside). */
   destExclude: string[];
-  isTempName(name: string): boolean;
-  /** The same names as a pattern, for the walker threads: a directory holding one is always re-read. */
-  tempNamePattern: RegExp;
-  /** Removes a stale ferry temp file found on the destination (undefined on a dry run). */
-  removeStaleTemp?: (rel: string, mtimeNs: bigint) => Promise<boolean>;
+  /** Remove the temp files interrupted runs left on the destination (not on a dry run). */
+  tidy: boolean;
   emit: Emit;
   signal: AbortSignal;
 }
@@ -48,7 +46,6 @@ export async function scanTrees(store: Store, o: ScanOptions): Promise<ScanOutco
   };
 
   const side = async (which: Side): Promise<void> => {
-    const root = which === 'source' ? o.sourceRoot : o.destRoot;
     let granularityNs = 1n;
     const known = await store.dirDigests(which);
     const counts = { files: 0, dirs: 0, bytes: 0, errors: 0 };
@@ -57,27 +54,31 @@ export async function scanTrees(store: Store, o: ScanOptions): Promise<ScanOutco
     const progress = (done: boolean): void => {
       o.emit({ type: 'scan.progress', side: which, ...counts, done });
     };
-    for await (const batch of walkTree(root, { signal: o.signal, known, volatileName: o.tempNamePattern })) {
+    const reserved = o.target.reservedName;
+    const walk: AsyncIterable<ListBatch> = which === 'source'
+      ? o.source.list({ signal: o.signal, known, volatileName: reserved })
+      : o.target.list({ signal: o.signal, known, tidy: o.tidy, exclude: o.destExclude });
+    for await (const batch of walk) {
       for (const e of batch.errors) {
         counts.errors++;
         o.emit({ type: 'scan.error', side: which, path: e.rel, message: e.message });
       }
-      // ferry's temp files are never data: not copied from a source (a tree ferry once wrote into),
-      // not listed on the destination (so never mirrored), and removed there once stale.
-      const entries: FileEntry[] = [];
-      if (which === 'source') outcome.sourceMounts.push(...batch.mounts);
-      for (const e of batch.entries) {
-        if (e.kind === 'file' && o.isTempName(basename(e.rel))) {
-          if (which === 'destination' && (await o.removeStaleTemp?.(e.rel, e.mtimeNs))) outcome.staleTemps++;
-          if (which === 'source') {
-            // Nothing is skipped without a word: a source file named like ferry's temp files.
+      // The target's own names are never data: a source file named so is reported, never copied (a
+      // tree ferry once wrote into); the target leaves its own temp files out of its listing.
+      let entries: FileEntry[] = batch.entries;
+      if (which === 'source') {
+        outcome.sourceMounts.push(...batch.mounts);
+        entries = [];
+        for (const e of batch.entries) {
+          if (e.kind === 'file' && reserved.test(basename(e.rel))) {
             outcome.tempNamed++;
-            o.emit({ type: 'file.skip', path: e.rel, source: join(o.sourceRoot, e.rel), destination: join(o.destRoot, e.rel), size: Number(e.size), reason: 'temp-name' });
+            o.emit({ type: 'file.skip', path: e.rel, source: join(o.source.root, e.rel), destination: join(o.target.root, e.rel), size: Number(e.size), reason: 'temp-name' });
+            continue;
           }
-          continue;
+          entries.push(e);
         }
-        if (which === 'destination' && o.destExclude.some((x) => e.rel === x || e.rel.startsWith(`${x}/`))) continue;
-        entries.push(e);
+      } else {
+        outcome.staleTemps += batch.removedTemps ?? 0;
       }
       for (const e of entries) {
         if (e.kind === 'dir') continue;

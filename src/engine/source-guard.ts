@@ -1,8 +1,6 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { compareIdentity, identify, parseIdentity } from '../io/fs-identity.js';
-import { readMountTable } from '../io/mounts.js';
-import type { JobInfo, SourceMount, Store } from '../store/store.js';
+import type { IdentityMatch, Tree } from '../core/tree.js';
+import { parseIdentity } from '../io/fs-identity.js';
+import type { JobInfo, SourceMount, Store } from '../core/store.js';
 
 /**
  * What keeps the mirror from taking a source that is not there for a source that is empty: the
@@ -11,24 +9,29 @@ import type { JobInfo, SourceMount, Store } from '../store/store.js';
  */
 
 /** Records the source root's identity the first time a job scans it (and for a job begun before ferry kept one). */
-export async function recordSourceRoot(store: Store, job: JobInfo): Promise<void> {
-  if (job.sourceIdentity !== null) return;
-  const root = await stat(job.sourceRoot, { bigint: true });
+export async function recordSourceRoot(store: Store, source: Tree, job: JobInfo): Promise<void> {
+  if (job.sourceIdentity !== null || !source.identity) return;
   // A job that recorded only the device and inode adopts an identity only while those still hold.
-  if (job.sourceDevice !== null && (root.dev !== job.sourceDevice || root.ino !== job.sourceInode)) return;
-  const id = await identify(job.sourceRoot);
-  await store.saveJobFacts({ sourceDevice: root.dev, sourceInode: root.ino, sourceIdentity: JSON.stringify(id) });
+  const legacy = legacyIdentity(job);
+  if (legacy && source.compareIdentity && (await source.compareIdentity(legacy)) !== 'same') return;
+  const id = await source.identity();
+  if (id === undefined) return;
+  const parsed = parseIdentity(id);
+  await store.saveJobFacts(parsed ? { sourceDevice: BigInt(parsed.dev), sourceInode: BigInt(parsed.ino), sourceIdentity: id } : { sourceIdentity: id });
+}
+
+/** The identity of a job that kept only the source root's device and inode: only those compare. */
+function legacyIdentity(job: JobInfo): string | undefined {
+  if (job.sourceDevice === null) return undefined;
+  return JSON.stringify({ fs: '', handle: '', dev: String(job.sourceDevice), ino: String(job.sourceInode ?? ''), btime: '0' });
 }
 
 /** Why the source root is not the one the job began with, or undefined when it is. */
-export async function sourceRootChanged(job: JobInfo): Promise<string | undefined> {
-  const root = await stat(job.sourceRoot, { bigint: true });
-  if (!root.isDirectory()) return `the source root ${job.sourceRoot} is not a directory`;
-  const was = parseIdentity(job.sourceIdentity);
-  let sameness: 'same' | 'other-filesystem' | 'other-directory' = 'same';
-  if (was) sameness = compareIdentity(was, await identify(job.sourceRoot));
-  else if (job.sourceDevice !== null && root.dev !== job.sourceDevice) sameness = 'other-filesystem';
-  else if (job.sourceInode !== null && root.ino !== job.sourceInode) sameness = 'other-directory';
+export async function sourceRootChanged(source: Tree, job: JobInfo): Promise<string | undefined> {
+  const root = await source.stat('');
+  if (root?.kind !== 'dir') return `the source root ${job.sourceRoot} is not a directory`;
+  const was = parseIdentity(job.sourceIdentity) ? job.sourceIdentity! : legacyIdentity(job);
+  const sameness: IdentityMatch = was && source.compareIdentity ? await source.compareIdentity(was) : 'same';
   if (sameness === 'other-filesystem') {
     return `the source root ${job.sourceRoot} is on another filesystem than when this job began (an unmounted share, or another one mounted in its place?); if this filesystem is the source now (a disk replaced, its data restored), start a new job for it with another --db`;
   }
@@ -44,12 +47,12 @@ export async function sourceRootChanged(job: JobInfo): Promise<string | undefine
  * its place), is `missing`, and keeps its record, so the mirror deletes nothing below it until it is
  * back. `accept` (--rescan) takes what is mounted now as the truth. Resolves the missing ones.
  */
-export async function checkSourceMounts(store: Store, sourceRoot: string, found: string[], accept: boolean): Promise<SourceMount[]> {
-  const table = readMountTable();
+export async function checkSourceMounts(store: Store, source: Tree, found: string[], accept: boolean): Promise<SourceMount[]> {
   const now = new Map<string, string>();
   for (const rel of found) {
     try {
-      now.set(rel, JSON.stringify(await identify(join(sourceRoot, rel), table)));
+      const id = await source.identity?.(rel);
+      if (id !== undefined) now.set(rel, id);
     } catch {
       // gone since the walk: not mounted now
     }
@@ -57,9 +60,7 @@ export async function checkSourceMounts(store: Store, sourceRoot: string, found:
   const recorded = accept ? [] : await store.sourceMounts();
   const next: SourceMount[] = [];
   for (const m of recorded) {
-    const was = parseIdentity(m.identity);
-    const is = parseIdentity(now.get(m.rel));
-    const missing = !was || !is || compareIdentity(was, is) !== 'same';
+    const missing = !now.has(m.rel) || !source.compareIdentity || (await source.compareIdentity(m.identity, m.rel).catch(() => 'gone')) !== 'same';
     next.push({ rel: m.rel, identity: m.identity, missing });
     now.delete(m.rel);
   }

@@ -1,9 +1,10 @@
 import { describeFileError, errnoCode, FerryError } from '../core/errors.js';
 import type { Emit, FileOutcome } from '../core/events.js';
+import { join } from 'node:path';
+import type { Backlog, BacklogItem, SyncedRow } from '../core/backlog.js';
 import type { Target } from '../core/target.js';
-import type { FileRecord, Store, SyncedFile } from '../store/store.js';
+import type { Tree } from '../core/tree.js';
 import type { Algorithm } from '../core/hash.js';
-import { fsPool } from '../io/fs-pool.js';
 import { nanosecondTimes } from '../io/native.js';
 import { BufferPool, type Block, type FileTask } from './pipeline/block.js';
 import { TokenBucket } from './pipeline/limiter.js';
@@ -13,8 +14,6 @@ import { Writer } from './pipeline/writer.js';
 import type { StatsTracker } from './stats.js';
 
 export interface TransferOptions {
-  /** The source tree: every source path of the backlog is below it, and read without leaving it. */
-  sourceRoot: string;
   blockSize: number;
   queueCapacity: number;
   transfers: number;
@@ -31,11 +30,11 @@ export interface TransferOptions {
   deferBlocked?: boolean;
 }
 
-/** What the transfer needs of a Store: the backlog, and where each file's outcome goes. */
-export type BacklogStore = Pick<Store, 'pendingAfter' | 'markSynced' | 'markFailed' | 'requeue' | 'forget'>;
-
 export interface TransferContext {
-  store: BacklogStore;
+  /** What to copy, and where each row's outcome goes (core/backlog.ts). */
+  backlog: Backlog;
+  /** The tree every row is read from, without leaving it. */
+  source: Tree;
   target: Target;
   options: TransferOptions;
   emit: Emit;
@@ -67,7 +66,7 @@ const GONE = 'ENXIO';
  * and symlink in it. A target without `flushAll` only ever writes `durable` files.
  */
 class SyncedBatch {
-  private rows: SyncedFile[] = [];
+  private rows: SyncedRow[] = [];
   private undurable = false;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -75,12 +74,12 @@ class SyncedBatch {
   failure: FerryError | undefined;
 
   constructor(
-    private readonly store: BacklogStore,
+    private readonly store: Backlog,
     private readonly target: Target,
     private readonly onFailure: () => void,
   ) {}
 
-  add(row: SyncedFile, durable: boolean): void {
+  add(row: SyncedRow, durable: boolean): void {
     this.rows.push(row);
     this.undurable ||= !durable;
     if (this.rows.length >= 1024) void this.flush();
@@ -149,12 +148,12 @@ let saidNoNative = false;
 const WHOLE_FILE_MAX = 1024 * 1024;
 
 /**
- * The transfer phase: takes pending rows from the Store (never a new scan), streams regular files
+ * The transfer phase: takes pending rows from the backlog (never a new scan), streams regular files
  * through reader → bounded queue → writer with `transfers` files in flight, recreates symlinks and
  * directories, and marks each row synced only after its bytes and times are in place.
  */
 export async function transferBacklog(ctx: TransferContext): Promise<TransferResult> {
-  const { store, target, options, emit, stats } = ctx;
+  const { backlog: store, source, target, options, emit, stats } = ctx;
   const result: TransferResult = { copied: 0, bytes: 0, failed: 0, changed: 0, destinationFull: false, blocked: 0 };
   let gone: unknown;
   const stop = new AbortController();
@@ -182,19 +181,19 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   const wholeMax = limiter ? -1 : Math.min(options.blockSize, WHOLE_FILE_MAX);
   // At most `transfers` files stream block by block at once, however many small ones are in flight.
   const streaming = new Slots(options.transfers);
-  const outcome = (r: FileRecord): FileOutcome => ({
-    path: r.rel,
-    source: r.sourcePath,
-    destination: r.destPath,
+  const sourcePath = (r: BacklogItem): string => join(source.root, r.sourceRel);
+  const destPath = (r: BacklogItem): string => join(target.root, r.destRel);
+  const outcome = (r: BacklogItem): FileOutcome => ({
+    path: r.destRel,
+    source: sourcePath(r),
+    destination: destPath(r),
     size: Number(r.size),
   });
 
-  const root = options.sourceRoot.endsWith('/') ? options.sourceRoot : `${options.sourceRoot}/`;
-  const sourceRelOf = (sourcePath: string): string => (sourcePath.startsWith(root) ? sourcePath.slice(root.length) : sourcePath);
-  const records = new Map<number, FileRecord>();
+  const records = new Map<number, BacklogItem>();
   const failures: Array<Promise<void>> = [];
   let storeFailure: unknown;
-  const fail = async (r: FileRecord, id: number, err: unknown): Promise<void> => {
+  const fail = async (r: BacklogItem, id: number, err: unknown): Promise<void> => {
     if (errnoCode(err) === GONE) {
       // Not this file's failure: nothing more can land there. Everything not copied stays pending.
       gone ??= err;
@@ -217,7 +216,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     const message = describeFileError(err);
     result.failed++;
     stats.fileFinished(id, 'failed', Number(r.size));
-    await store.markFailed(r.sourcePath, message);
+    await store.markFailed(r.id, message);
     emit({ type: 'file.error', ...outcome(r), message, errno: errnoCode(err) });
   };
 
@@ -237,7 +236,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
       result.bytes += Number(entry.size);
       stats.fileFinished(task.id, 'done', task.size);
       batch.add({
-        sourcePath: r.sourcePath,
+        id: r.id,
         hash: block.fileHash,
         algorithm: block.fileHash ? options.algorithm : null,
         size: entry.size,
@@ -261,15 +260,15 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   const writing = writer.run(queue);
 
   let cursor = 0;
-  let page: Array<FileRecord & { rowid: number }> = [];
+  let page: BacklogItem[] = [];
   let exhausted = false;
   let fetching: Promise<void> | undefined;
-  const next = async (): Promise<(FileRecord & { rowid: number }) | undefined> => {
+  const next = async (): Promise<BacklogItem | undefined> => {
     while (page.length === 0 && !exhausted) {
       fetching ??= store.pendingAfter(cursor, PAGE, 'entries').then((rows) => {
         page = rows;
         if (rows.length === 0) exhausted = true;
-        else cursor = rows[rows.length - 1]!.rowid;
+        else cursor = rows[rows.length - 1]!.id;
         fetching = undefined;
       });
       await fetching;
@@ -277,23 +276,23 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     return page.shift();
   };
 
-  const copyOne = async (r: FileRecord & { rowid: number }): Promise<void> => {
+  const copyOne = async (r: BacklogItem): Promise<void> => {
     const task: FileTask = {
-      id: r.rowid,
-      rel: r.rel,
-      sourcePath: r.sourcePath,
-      sourceRoot: options.sourceRoot,
-      sourceRel: sourceRelOf(r.sourcePath),
-      destinationPath: r.destPath,
-      destinationRel: r.rel,
+      id: r.id,
+      rel: r.destRel,
+      sourcePath: sourcePath(r),
+      sourceRel: r.sourceRel,
+      destinationPath: destPath(r),
+      destinationRel: r.destRel,
       size: Number(r.size),
       kept: 0,
       cancelled: false,
     };
-    if (options.partial && task.size > wholeMax && target.partialSize) task.kept = await target.partialSize(r.rel).catch(() => 0);
+    if (options.partial && task.size > wholeMax && target.partialSize) task.kept = await target.partialSize(r.destRel).catch(() => 0);
     records.set(task.id, r);
     emit({ type: 'file.start', ...outcome(r) });
     const read = await readIntoQueue(task, {
+      source,
       pool,
       queue,
       blockSize: readSize,
@@ -313,32 +312,32 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     stats.fileFinished(task.id, 'skipped', Number(r.size));
     if (read.kind === 'changed') {
       result.changed++;
-      await store.requeue(r.sourcePath, read.entry);
+      await store.requeue(r.id, read.entry);
       emit({ type: 'file.skip', ...outcome(r), reason: 'changed' });
     } else {
-      await store.forget(r.sourcePath);
+      await store.forget(r.id);
       emit({ type: 'file.skip', ...outcome(r), reason: 'vanished' });
     }
   };
 
-  const makeOther = async (r: FileRecord & { rowid: number }): Promise<void> => {
+  const makeOther = async (r: BacklogItem): Promise<void> => {
     const attrs = { mode: r.permissions, uid: r.uid, gid: r.gid };
     try {
       if (r.kind === 'dir') {
-        await target.mkdir(r.rel, attrs);
+        await target.mkdir(r.destRel, attrs);
       } else {
-        const link = await fsPool().call('readlink', { root: options.sourceRoot, rel: sourceRelOf(r.sourcePath) });
-        await target.symlink(r.rel, link, { atimeNs: r.accessedNs, mtimeNs: r.modifiedNs }, attrs);
-        stats.fileFinished(r.rowid, 'done', 0);
+        const link = await source.readlink(r.sourceRel);
+        await target.symlink(r.destRel, link, { atimeNs: r.accessedNs, mtimeNs: r.modifiedNs }, attrs);
+        stats.fileFinished(r.id, 'done', 0);
         result.copied++;
       }
-      batch.add({ sourcePath: r.sourcePath, hash: null, algorithm: null, size: r.size, modifiedNs: r.modifiedNs }, true);
+      batch.add({ id: r.id, hash: null, algorithm: null, size: r.size, modifiedNs: r.modifiedNs }, true);
     } catch (err) {
       if ((errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') && r.kind === 'symlink') {
-        await store.forget(r.sourcePath);
+        await store.forget(r.id);
         return;
       }
-      await fail(r, r.rowid, err);
+      await fail(r, r.id, err);
     }
   };
 
@@ -362,7 +361,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     for (let after = 0; !signal.aborted; ) {
       const dirs = await store.pendingAfter(after, PAGE, 'dirs');
       if (dirs.length === 0) break;
-      after = dirs[dirs.length - 1]!.rowid;
+      after = dirs[dirs.length - 1]!.id;
       for (const d of dirs) {
         if (signal.aborted) break;
         await makeOther(d);

@@ -14,7 +14,7 @@ import {
   applyAttrs, baseOf, closeQuietly, code, createTemp, effects, ensureDir, entryIn, foreignWrite, mayReplace, moveAside, openSource,
   parentOf, placeFinal, settle, writeAll, type Attrs, type Effects, type Times, type WritePolicy,
 } from './beneath-steps.js';
-import { F } from './list-dir.js';
+import { F, listDir } from './list-dir.js';
 
 export type { Attrs, Effects, Planned, Replaced, Times, WritePolicy } from './beneath-steps.js';
 
@@ -61,6 +61,11 @@ export const ops = {
     } finally {
       closeFile(fd);
     }
+  },
+
+  /** The names in the directory `rel`, reached below the root without following links. */
+  names(a: { place: Place; rel: string }): string[] {
+    return listDir(a.place.root, a.rel).names;
   },
 
   readlink(a: { root: string; rel: string }): string {
@@ -310,15 +315,6 @@ export const ops = {
       P.setTimes(dir, baseOf(a.rel), a.times.atimeNs, a.times.mtimeNs);
     } finally {
       closeQuietly(dir);
-    }
-  },
-
-  /** Rejects ENOTDIR when a parent of rel is not a real directory; parents not there yet are fine. */
-  checkParents(a: { place: Place; rel: string }): void {
-    try {
-      closeQuietly(P.openDir(a.place, parentOf(a.rel)));
-    } catch (err) {
-      if (code(err) !== 'ENOENT') throw err;
     }
   },
 };

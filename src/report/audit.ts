@@ -1,5 +1,3 @@
-import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
-import { describeFileError, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
 
 /** One line of the audit log (§4.2), JSON Lines. */
@@ -15,7 +13,10 @@ export interface AuditRecord {
   trashedTo?: string;
 }
 
-/** Turns an event into its audit record, or undefined for events the audit does not keep. */
+/**
+ * The audit renderer: an event as its audit record, or undefined for events the audit does not keep.
+ * engine/audit-log.ts appends the records to the log file.
+ */
 export function auditRecord(e: FerryEvent, now = new Date()): AuditRecord | undefined {
   const time = now.toISOString();
   switch (e.type) {
@@ -36,34 +37,5 @@ export function auditRecord(e: FerryEvent, now = new Date()): AuditRecord | unde
       return { time, status: 'skipped', source: e.source, destination: e.destination, checksum: null, algorithm: null, size: e.size, error: 'named like ferry\'s temp files: not copied' };
     default:
       return undefined;
-  }
-}
-
-/** Appends audit records to a file. Opening checks the path first, so a bad --log fails before any copy. */
-export class AuditLog {
-  private readonly stream: WriteStream;
-
-  constructor(readonly path: string) {
-    try {
-      closeSync(openSync(path, 'a'));
-    } catch (err) {
-      throw new FerryError('USAGE', `Cannot write the audit log ${path}: ${describeFileError(err)}.`, { cause: err });
-    }
-    this.stream = createWriteStream(path, { flags: 'a' });
-  }
-
-  readonly listener = (e: FerryEvent): void => {
-    const r = auditRecord(e);
-    if (!r) return;
-    // The lines of one turn of the event loop leave in one write, not one write each.
-    if (!this.stream.writableCorked) {
-      this.stream.cork();
-      setImmediate(() => this.stream.uncork());
-    }
-    this.stream.write(`${JSON.stringify(r)}\n`);
-  };
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.stream.end(resolve));
   }
 }

@@ -88,3 +88,24 @@ export function routeRenderer(o: RouteRendererOptions): (e: FerryEvent) => void 
     }
   };
 }
+
+/** What `sync-once` and `process-pending` say at the end (the face's DeliveryReport, as report/ sees it). */
+export interface DeliverySummary {
+  scan?: { files: number; classified: number; queued: number };
+  drives: Map<string, object>;
+  delivered: number;
+  waiting: Array<{ label: string; pending: number }>;
+}
+
+/** The summary line: what the scan found (sync-once), what was delivered, which drives are awaited. */
+export function deliverySummaryLine(s: DeliverySummary): string {
+  const waiting = s.waiting.length === 0 ? '' : `; waiting for ${s.waiting.map((w) => `${w.label} (${w.pending})`).join(', ')}`;
+  if (!s.scan) return `delivered ${s.delivered} file(s)${waiting}\n`;
+  return `scanned ${s.scan.files} file(s): ${s.scan.classified} new or changed, ${s.scan.queued} queued; delivered ${s.delivered}${waiting}\n`;
+}
+
+/** `--json`: the summary as the last JSON line, each drive's result under its id. */
+export function deliverySummaryJson(s: DeliverySummary): string {
+  const summary = { type: 'summary', ...(s.scan ? { scan: s.scan } : {}), drives: Object.fromEntries(s.drives) };
+  return `${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`;
+}

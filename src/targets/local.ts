@@ -4,11 +4,14 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import type { FileEntry } from '../core/entry.js';
 import { errnoCode, fileError } from '../core/errors.js';
-import type { EntryAttrs, FileTimes, Target, TargetCaps, WriteHandle } from '../core/target.js';
+import type { EntryAttrs, FileTimes, Target, TargetCaps, TargetListOptions, WriteHandle } from '../core/target.js';
+import type { ListBatch } from '../core/tree.js';
 import type { Place } from '../io/beneath.js';
 import type { Attrs, Effects, Planned, Replaced, WritePolicy } from '../io/beneath-ops.js';
 import { fsPool } from '../io/fs-pool.js';
 import { nanosecondTimes, setTimesNs } from '../io/native.js';
+import { walkTree } from '../io/walk.js';
+import { LocalTree } from './local-tree.js';
 import { LocalWriteHandle } from './local-write-handle.js';
 import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
 
@@ -54,7 +57,7 @@ const IMPLICIT_LIMIT = 65_536;
  * from the root without following links, and the root must still be the directory it was when the
  * target first used it (else ENXIO: an unmounted share, a pulled drive, a root swapped away).
  */
-export class LocalTarget implements Target {
+export class LocalTarget extends LocalTree implements Target {
   private readonly tag: string;
   readonly writeWhole?: (rel: string, data: Uint8Array, times: FileTimes, attrs?: EntryAttrs) => Promise<FileEntry>;
   readonly flushAll?: () => Promise<void>;
@@ -71,10 +74,11 @@ export class LocalTarget implements Target {
   private planned = new Map<string, Planned>();
 
   constructor(
-    readonly root: string,
+    root: string,
     identity = root,
     private readonly options: LocalTargetOptions = {},
   ) {
+    super(root);
     this.tag = jobTag(identity);
     this.policy = {
       replace: options.replace !== false,
@@ -128,7 +132,7 @@ export class LocalTarget implements Target {
   }
 
   /** The root as the I/O threads check it: pinned to its device and inode at first use. */
-  private place(): Promise<Place> {
+  protected override place(): Promise<Place> {
     this.pinned ??= stat(this.root, { bigint: true }).then(
       (st) => {
         if (!st.isDirectory()) throw fileError('ENOTDIR', `${this.root} is not a directory`);
@@ -179,11 +183,6 @@ export class LocalTarget implements Target {
     return this.durability;
   }
 
-  /** Rejects ENOTDIR when a parent of `rel` is not a real directory (a symlink, a file); creates nothing. */
-  async checkParents(rel: string): Promise<void> {
-    await fsPool().call('checkParents', { place: await this.place(), rel });
-  }
-
   /**
    * Lets go of the descriptor held on the root for syncfs, so a removable drive can be unmounted.
    * Call it after the last write has been flushed; a later write opens a new one.
@@ -204,31 +203,36 @@ export class LocalTarget implements Target {
     return temp;
   }
 
-  readonly tempNamePattern = TEMP_NAME;
+  readonly reservedName = TEMP_NAME;
 
-  isTempName(name: string): boolean {
-    return TEMP_NAME.test(name);
+  /**
+   * The tree as a walk finds it, without ferry's temp files: those of an interrupted run are removed
+   * (`tidy`) once stale, this job's kept with --partial; a directory holding one is always re-read.
+   */
+  override async *list(options: TargetListOptions = {}): AsyncGenerator<ListBatch> {
+    const exclude = options.exclude ?? [];
+    const excluded = (rel: string): boolean => exclude.some((x) => rel === x || rel.startsWith(`${x}/`));
+    for await (const batch of walkTree(this.root, { ...options, volatileName: TEMP_NAME })) {
+      let removed = 0;
+      const entries = [];
+      for (const e of batch.entries) {
+        if (e.kind === 'file' && TEMP_NAME.test(e.rel.slice(e.rel.lastIndexOf('/') + 1))) {
+          if (options.tidy && (await this.removeStaleTemp(e.rel, e.mtimeNs))) removed++;
+          continue;
+        }
+        if (!excluded(e.rel)) entries.push(e);
+      }
+      yield { ...batch, entries, removedTemps: removed };
+    }
   }
 
-  async removeStaleTemp(rel: string, mtimeNs: bigint): Promise<boolean> {
+  private async removeStaleTemp(rel: string, mtimeNs: bigint): Promise<boolean> {
     const name = rel.slice(rel.lastIndexOf('/') + 1);
     if (!isStaleTemp(name, this.tag, mtimeNs, BigInt(Date.now()) * 1_000_000n)) return false;
     // --partial: this job's own temp files are kept for the copy that goes on from them.
     if (this.options.keepPartial && TEMP_NAME.exec(name)?.[1] === this.tag) return false;
     await fsPool().call('remove', { place: await this.place(), rel });
     return true;
-  }
-
-  async available(): Promise<boolean> {
-    try {
-      return (await stat(this.root)).isDirectory(); // a root that is a symlink to a directory is fine
-    } catch {
-      return false;
-    }
-  }
-
-  async stat(rel: string): Promise<FileEntry | undefined> {
-    return (await fsPool().call('stat', { place: await this.place(), rel })) ?? undefined;
   }
 
   async probe(): Promise<TargetCaps> {

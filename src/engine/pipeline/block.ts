@@ -3,8 +3,7 @@ export interface FileTask {
   id: number;
   rel: string;
   sourcePath: string;
-  /** The source tree's root and the file's path below it: reads never leave it (io/beneath.ts). */
-  sourceRoot: string;
+  /** The file's path in the source tree (reads never leave it). */
   sourceRel: string;
   destinationPath: string;
   /** The destination path relative to the target's root. */

@@ -1,14 +1,14 @@
-import type { BigIntStats } from 'node:fs';
-import { entryFromStats, type FileEntry } from '../../core/entry.js';
+import type { FileEntry } from '../../core/entry.js';
 import { errnoCode } from '../../core/errors.js';
 import { createHasher, type Algorithm } from '../../core/hash.js';
+import type { ReadHandle, Tree } from '../../core/tree.js';
 import type { Block, BufferPool, FileTask } from './block.js';
-import { closeFd, readAt, statFd } from '../../io/fd.js';
-import { fsPool } from '../../io/fs-pool.js';
 import type { TokenBucket } from './limiter.js';
 import type { BlockQueue } from './queue.js';
 
 export interface ReaderContext {
+  /** The tree the files are read from (never by a path of its own). */
+  source: Tree;
   pool: BufferPool;
   queue: BlockQueue<Block>;
   blockSize: number;
@@ -43,22 +43,6 @@ const EMPTY = Buffer.alloc(0);
 export const SYSCALL_MAX = 256 * 1024;
 
 
-/** A source file opened below its root (never through a link), read-only, no FIFO wait, no atime update. */
-interface Source {
-  read(into: Buffer, at: number, length: number, position: number): Promise<{ bytesRead: number }>;
-  stat(): Promise<BigIntStats>;
-  close(): Promise<void>;
-}
-
-async function openSource(task: FileTask): Promise<Source> {
-  const fd = await fsPool().call('openSource', { root: task.sourceRoot, rel: task.sourceRel });
-  return {
-    read: async (into, at, length, position) => ({ bytesRead: await readAt(fd, into, at, length, position) }),
-    stat: () => statFd(fd),
-    close: () => closeFd(fd),
-  };
-}
-
 /** Not a file of the source any more: gone, or a directory on its way is no longer one. */
 const vanished = (code: string | undefined): boolean => code === 'ENOENT' || code === 'ENOTDIR';
 
@@ -79,9 +63,9 @@ export async function readIntoQueue(task: FileTask, ctx: ReaderContext): Promise
 }
 
 async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<ReadOutcome> {
-  let fh: Source;
+  let fh: ReadHandle;
   try {
-    fh = await openSource(task);
+    fh = await ctx.source.openRead(task.sourceRel);
   } catch (err) {
     if (vanished(errnoCode(err))) return { kind: 'vanished' };
     if (errnoCode(err) === 'ELOOP') return { kind: 'changed', entry: undefined }; // now a symlink
@@ -95,7 +79,7 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
   let template: Block | undefined;
   try {
     const before = await fh.stat();
-    if (!before.isFile()) return { kind: 'changed', entry: entryFromStats(task.rel, before) };
+    if (before.kind !== 'file') return { kind: 'changed', entry: { ...before, rel: task.sourceRel } };
     const size = Number(before.size);
     task.size = size;
     ctx.onOpen(task);
@@ -107,7 +91,7 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
       offset: 0,
       destinationPath: task.destinationPath,
       timestamps: { atimeNs: before.atimeNs, mtimeNs: before.mtimeNs, ctimeNs: before.ctimeNs },
-      permissions: { mode: Number(before.mode), uid: Number(before.uid), gid: Number(before.gid) },
+      permissions: { mode: before.mode, uid: before.uid, gid: before.gid },
       isLastBlock: false,
       fileHash: null,
     };
@@ -123,7 +107,7 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
       try {
         const want = Math.min(ctx.blockSize, size - offset);
         while (n < want) {
-          const { bytesRead } = await fh.read(buffer, n, Math.min(SYSCALL_MAX, want - n), offset + n);
+          const bytesRead = await fh.read(buffer, n, Math.min(SYSCALL_MAX, want - n), offset + n);
           if (bytesRead === 0) break;
           n += bytesRead;
         }
@@ -131,7 +115,7 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
         if (after && (n < want || after.size !== before.size || after.mtimeNs !== before.mtimeNs)) {
           ctx.pool.release(buffer);
           await abandon('changed', base);
-          return { kind: 'changed', entry: entryFromStats(task.rel, after) };
+          return { kind: 'changed', entry: { ...after, rel: task.sourceRel } };
         }
         const data = buffer.subarray(0, n);
         hasher?.update(data);
@@ -173,7 +157,7 @@ async function streamIntoQueue(task: FileTask, ctx: ReaderContext): Promise<Read
 async function readWhole(task: FileTask, ctx: ReaderContext): Promise<ReadOutcome | undefined> {
   let r;
   try {
-    r = await fsPool().call('read', { root: task.sourceRoot, rel: task.sourceRel, algorithm: ctx.algorithm, maxSize: ctx.wholeFileMax });
+    r = await ctx.source.readWhole(task.sourceRel, ctx.wholeFileMax, ctx.algorithm);
   } catch (err) {
     if (vanished(errnoCode(err))) return { kind: 'vanished' };
     if (errnoCode(err) === 'ELOOP') return { kind: 'changed', entry: undefined };

@@ -1,187 +1,31 @@
-import { rmdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { describeFileError, errnoCode, EXIT, FerryError } from '../../core/errors.js';
-import { makeDirs } from '../../io/make-dirs.js';
-import { EventBus, type Emit } from '../../core/events.js';
+import { exitCodeFor } from '../../core/errors.js';
+import type { Emit } from '../../core/events.js';
 import type { Algorithm } from '../../core/hash.js';
-import { runJob, type RunResult } from '../../engine/run.js';
-import { AuditLog } from '../../report/audit.js';
-import { PgStore } from '../../store/postgres/pg-store.js';
-import { redact } from '../../store/postgres/open.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import type { Store } from '../../store/store.js';
-import { isPgUrl } from '../../store/url.js';
-import { LocalTarget } from '../../targets/local.js';
-import { nanosecondTimes } from '../../io/native.js';
-import { assertOutsideRoots, defaultDbPath, defaultLogPath, resolveRoots } from './paths.js';
+import { PIPELINE_DEFAULTS } from '../../core/defaults.js';
+import { runCopyJob, type JobOptions, type JobResult } from '../../engine/job.js';
 
-/** Everything `ferry copy` takes, already parsed and validated by the CLI. */
-export interface CopyOptions {
-  source: string;
-  destination: string;
-  db?: string;
-  log?: string;
-  bwlimit?: number;
-  checksum: Algorithm | null;
-  deleteExtras: boolean;
-  maxDelete?: number;
-  trash?: string;
-  rescan: boolean;
-  blockSize: number;
-  queueCapacity: number;
-  transfers: number;
-  modifyWindowNs?: bigint;
-  dryRun: boolean;
-  /** --perms: copies get exactly the source's permission bits (by default: the source's, masked by the umask). */
-  perms?: boolean;
-  /** --owner: copies get the source's owner and group (root only; refused elsewhere with one notice). */
-  owner?: boolean;
-  /** --partial: a stopped file keeps its temp file, and the next run goes on from it after comparing it with the source. */
-  partial?: boolean;
-  statsIntervalMs?: number;
-}
+/**
+ * Everything `ferry copy` takes, already parsed and validated by the CLI: the job's roots and
+ * ferry's files (`db`, `log`, `trash`), and how the engine copies (see engine/job.ts).
+ */
+export type CopyOptions = JobOptions;
 
+/** What `ferry copy` uses unless told otherwise: sha256, and the pipeline's defaults. */
 export const COPY_DEFAULTS = {
   checksum: 'sha256' as Algorithm,
-  blockSize: 5 * 1024 * 1024,
-  queueCapacity: 20,
-  transfers: 4,
+  ...PIPELINE_DEFAULTS,
 };
 
-export interface CopyResult extends RunResult {
+export interface CopyResult extends JobResult {
   exitCode: number;
-  db: string;
-  log?: string;
-}
-
-/** Maps a run's outcome to the documented exit code. */
-export function exitCodeFor(r: RunResult): number {
-  switch (r.status) {
-    case 'done':
-      return EXIT.ok;
-    case 'refused':
-      return EXIT.refused;
-    case 'interrupted':
-      return EXIT.interrupted;
-    default:
-      return EXIT.failedFiles;
-  }
 }
 
 /**
- * `ferry copy SRC DST`: a resumable, checksummed copy of one tree into another (seed 001).
- * Policy only: resolves the roots and defaults, opens the Store, the target and the audit log,
- * and hands them to the engine. Bad input rejects with a FerryError before anything is written.
+ * `ferry copy SRC DST`: a resumable, checksummed copy of one tree into another (seed 001). The
+ * engine runs the job (engine/job.ts: roots, Store, audit log, target, run); the face adds its
+ * defaults (COPY_DEFAULTS, through the CLI) and the exit code its outcome means.
  */
 export async function copy(o: CopyOptions, listen: Emit, signal: AbortSignal): Promise<CopyResult> {
-  const roots = resolveRoots(o.source, o.destination);
-  if (o.maxDelete !== undefined && !o.deleteExtras) throw new FerryError('USAGE', '--max-delete only applies with --delete-extras.');
-  // --db is a SQLite file, or a PostgreSQL URL (then the audit log defaults to where the file would be).
-  const pgUrl = o.db !== undefined && isPgUrl(o.db) ? o.db : undefined;
-  const dbPath = pgUrl ? redact(pgUrl) : resolve(o.db ?? defaultDbPath(roots.source, roots.destination));
-  const logPath = o.dryRun ? undefined : resolve(o.log ?? defaultLogPath(pgUrl ? defaultDbPath(roots.source, roots.destination) : dbPath));
-  if (!pgUrl) assertOutsideRoots(dbPath, 'The database', roots);
-  if (logPath) assertOutsideRoots(logPath, 'The audit log', roots);
-  if (o.trash) assertOutsideRoots(resolve(o.trash), 'The trash directory', roots);
-  // Each run trashes into its own subdirectory, so a name trashed twice keeps both versions.
-  const trash = o.trash ? join(resolve(o.trash), new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
-  const db = o.dryRun ? ':memory:' : dbPath;
-
-  const store: Store = pgUrl && !o.dryRun ? await PgStore.open(pgUrl) : SqliteStore.open(db);
-  const bus = new EventBus();
-  bus.on(listen);
-  let audit: AuditLog | undefined;
-  let target: LocalTarget | undefined;
-  try {
-    await store.bindJob(roots.source, roots.destination);
-    if (logPath) {
-      // The default log sits in ferry's state directory, which a PostgreSQL job has not made yet.
-      if (o.log === undefined) makeDirs(dirname(logPath));
-      audit = new AuditLog(logPath);
-      bus.on(audit.listener);
-    }
-    if (!o.dryRun) {
-      for (const dir of trash ? [roots.destination, trash] : [roots.destination]) {
-        try {
-          makeDirs(dir);
-        } catch (err) {
-          throw new FerryError('DEST_UNAVAILABLE', `Cannot create ${dir}: ${describeFileError(err)}.`, { cause: err });
-        }
-      }
-    }
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    target = new LocalTarget(roots.destination, `${dbPath}\0${roots.source}`, {
-      trashDir: trash,
-      // Not a mirror: what stands where the source has an entry of another kind may be the user's own.
-      aside: o.deleteExtras ? undefined : stamp,
-      // Directories made on the way to a file before their own row gives them the source's bits: private until then.
-      parentMode: 0o700,
-      perms: o.perms,
-      owner: o.owner,
-      keepPartial: o.partial,
-      onReplaced: (r) => bus.emit({ type: 'file.replaced', path: r.rel, destination: join(roots.destination, r.rel), was: r.kind, trashedTo: r.trashedTo }),
-      onRefused: (what, rel) => bus.emit({ type: 'notice', message: `the destination refused to ${what === 'chmod' ? 'set permissions' : 'set owners'} (first at ${rel}); copies keep what it gave them` }),
-    });
-    if (!o.dryRun) await target.pin().catch(() => undefined); // (a missing root is reported by the run)
-    if (trash && !o.dryRun) {
-      try {
-        await target.checkTrash(trash);
-      } catch (err) {
-        if (errnoCode(err) !== 'EXDEV') throw new FerryError('DEST_UNAVAILABLE', `Cannot use the trash directory ${o.trash}: ${describeFileError(err)}.`, { cause: err });
-        throw new FerryError('USAGE', `The trash directory ${o.trash} is on another filesystem than the destination ${roots.destination}; ferry moves extras there by rename, which cannot cross filesystems.`, {
-          hint: 'Choose a --trash on the destination\'s filesystem (a directory beside it, say).',
-        });
-      }
-    }
-    const result = await runJob(
-      store,
-      target,
-      {
-        sourceRoot: roots.source,
-        rescan: o.rescan,
-        dryRun: o.dryRun,
-        modifyWindowNs: o.modifyWindowNs,
-        setterPrecisionNs: nanosecondTimes ? 1n : 1000n,
-        blockSize: o.blockSize,
-        queueCapacity: o.queueCapacity,
-        transfers: o.transfers,
-        algorithm: o.checksum,
-        bwlimit: o.bwlimit,
-        mirror: o.deleteExtras ? { maxDelete: o.maxDelete, trashDir: trash } : undefined,
-        statsIntervalMs: o.statsIntervalMs,
-        partial: o.partial,
-        perms: o.perms ? (o.owner ? 'exact' : 'exact-no-setid') : 'narrow',
-      },
-      bus.emit,
-      signal,
-    ).catch((err: unknown) => {
-      throw destinationError(err, roots.destination, db);
-    });
-    return { ...result, exitCode: exitCodeFor(result), db, log: logPath };
-  } finally {
-    // This run's trash directory, if nothing went there: a watcher or a cron job runs again and again.
-    if (trash) await rmdir(trash).catch(() => undefined);
-    await target?.close(); // the descriptor held for syncfs: a watched target copies again and again
-    await audit?.close();
-    await store.close();
-  }
-}
-
-/**
- * Fatal errors the user can act on, in their words: the database cannot be written (a full disk,
- * I/O errors) → CONFIG; the destination root itself is unwritable or gone → DEST_UNAVAILABLE.
- */
-function destinationError(err: unknown, destination: string, db: string): unknown {
-  if (err instanceof FerryError || !(err instanceof Error) || !('code' in err)) return err;
-  const code = String(err.code);
-  if (code.startsWith('SQLITE_')) {
-    return new FerryError('CONFIG', `The database ${db} could not be written: ${err.message} (${code}).`, {
-      hint: 'Free space where the database lives (or move it with --db); the next run resumes.',
-      cause: err,
-    });
-  }
-  if (['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC'].includes(code)) {
-    return new FerryError('DEST_UNAVAILABLE', `The destination ${destination} cannot be written: ${describeFileError(err)}.`, { cause: err });
-  }
-  return err;
+  const result = await runCopyJob(o, listen, signal);
+  return { ...result, exitCode: exitCodeFor(result.outcome) };
 }

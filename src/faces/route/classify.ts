@@ -1,6 +1,7 @@
-import { open } from 'node:fs/promises';
 import { fileTypeFromBuffer } from 'file-type';
-import { withNoatimeAsync } from '../../io/open-flags.js';
+import { basename, dirname } from 'node:path';
+import type { Tree } from '../../core/tree.js';
+import { LocalTree } from '../../targets/local-tree.js';
 import type { RouteRule } from './config.js';
 import { builtinCategory, REFINES, TEXT_BY_EXTENSION } from './mime-tables.js';
 
@@ -70,11 +71,11 @@ export function looksLikeText(head: Uint8Array): boolean {
   return control <= end / 100;
 }
 
-async function readHead(path: string): Promise<Buffer> {
-  const fh = await withNoatimeAsync((flags) => open(path, flags));
+async function readHead(tree: Tree, rel: string): Promise<Buffer> {
+  const fh = await tree.openRead(rel);
   try {
     const buf = Buffer.allocUnsafe(HEAD);
-    const { bytesRead } = await fh.read(buf, 0, HEAD, 0);
+    const bytesRead = await fh.read(buf, 0, HEAD, 0);
     return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
@@ -83,10 +84,15 @@ async function readHead(path: string): Promise<Buffer> {
 
 /**
  * Names a file by its content: magic bytes first, then a text check; the extension only breaks ties.
- * One read of the head, with O_NOATIME where allowed: the source is not touched.
+ * One read of the head, as the copy reads (never through a link; the source is not touched).
  */
-export async function detect(path: string): Promise<Detection> {
-  return detectBytes(await readHead(path), path);
+export async function detectIn(tree: Tree, rel: string): Promise<Detection> {
+  return detectBytes(await readHead(tree, rel), rel);
+}
+
+/** `detectIn` for a file named by its path. */
+export function detect(path: string): Promise<Detection> {
+  return detectIn(new LocalTree(dirname(path)), basename(path));
 }
 
 /** `detect` on bytes already read: the first HEAD bytes of the file (or all of it) and its name. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { stringify } from 'smol-toml';
 import { describeFileError, FerryError } from '../../core/errors.js';
-import { writeFileWhole } from '../../io/write-file-whole.js';
+import { writeFileWhole } from '../../engine/write-file-whole.js';
 import { checkConfig, formatProblem, type RouteDrive } from './config.js';
 
 /** The commented configuration `ferry route init` writes. */

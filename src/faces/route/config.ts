@@ -8,6 +8,8 @@ import { parseDurationNs, parseSize } from '../../core/units.js';
 import { keyLines, keyName, lineOf, type KeyPath } from './config-lines.js';
 import { BUILTIN_CATEGORIES } from './mime-tables.js';
 import { sourceOverlap } from './drives.js';
+import { isPgUrl } from '../../store/url.js';
+import { configDir, stateDir } from '../../core/defaults.js';
 
 /** A user rule: every condition given must hold; within a list, any entry may match. */
 export interface RouteRule {
@@ -57,11 +59,11 @@ export interface ConfigProblem {
 /** Where `ferry route` reads its configuration unless --config (or FERRY_ROUTE_CONFIG) says otherwise. */
 export function defaultConfigPath(env = process.env): string {
   if (env.FERRY_ROUTE_CONFIG) return resolve(env.FERRY_ROUTE_CONFIG);
-  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'ferry', 'route.toml');
+  return join(configDir(env), 'route.toml');
 }
 
 export function defaultDatabasePath(env = process.env): string {
-  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'ferry', 'route.db');
+  return join(stateDir(env), 'route.db');
 }
 
 const CATEGORY_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -233,7 +235,8 @@ function interpret(r: RawConfig, file: string, problem: (at: KeyPath, message: s
   return {
     file,
     source: resolve(base, expandHome(r.source)),
-    database: r.database ? resolve(base, expandHome(r.database)) : defaultDatabasePath(),
+    // A SQLite file (relative to this file), or a PostgreSQL URL kept as written.
+    database: r.database ? (isPgUrl(r.database) ? r.database : resolve(base, expandHome(r.database))) : defaultDatabasePath(),
     debounceMs: duration(['options', 'debounce'], o.debounce, 500, 0, DAY_MS),
     mountPollMs: duration(['options', 'mount_poll'], o.mount_poll, 2000, 100, DAY_MS),
     rescanEveryMs: duration(['options', 'rescan_every'], o.rescan_every, 3600_000, 1000, 366 * DAY_MS),

@@ -1,16 +1,18 @@
-import { lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import type { Backlog, BacklogItem, SyncedRow } from '../../core/backlog.js';
+import { PIPELINE_DEFAULTS } from '../../core/defaults.js';
 import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
-import { hashFile } from '../../io/hash-file.js';
-import { nanosecondTimes } from '../../io/native.js';
-import { modifyWindow } from '../../engine/plan.js';
-import { mapLimit } from '../../engine/reconcile.js';
+import { mapLimit } from '../../core/map-limit.js';
+import type { Target } from '../../core/target.js';
+import type { Tree } from '../../core/tree.js';
+import { hashEntry } from '../../engine/hash-entry.js';
+import { modifyWindow, SETTER_PRECISION_NS } from '../../engine/plan.js';
 import { StatsTracker } from '../../engine/stats.js';
-import { transferBacklog, type BacklogStore } from '../../engine/transfer.js';
-import type { FileRecord, SyncedFile } from '../../store/store.js';
-import type { Delivery, PendingDelivery, RouteStore } from '../../store/route-store.js';
-import { LocalTarget } from '../../targets/local.js';
+import { transferBacklog } from '../../engine/transfer.js';
+import type { Delivery, PendingDelivery, RouteStore } from '../../core/route-store.js';
+import { openDriveTarget } from '../../targets/drive.js';
+import { LocalTree } from '../../targets/local-tree.js';
 import { readMarker, type DriveLocation } from './drives.js';
 
 export interface DeliverOptions {
@@ -50,10 +52,12 @@ function alternative(rel: string, n: number): string {
  * A content already on the drive (same bytes under the destination name) is recorded, not copied;
  * a name taken by a file ferry did not deliver gets a free alternative.
  */
-class DriveBacklog implements BacklogStore {
-  private readonly rows = new Map<string, { row: PendingDelivery; rel: string }>();
+class DriveBacklog implements Backlog {
+  private readonly rows = new Map<number, { row: PendingDelivery; rel: string }>();
   private readonly claimed = new Set<string>();
-  private readonly listings = new Map<string, Promise<Map<string, 'dir' | 'link' | 'other'> | undefined>>();
+  private readonly listings = new Map<string, Promise<Set<string> | undefined>>();
+  /** What each directory on the way to a name on the drive is, once looked at. */
+  private readonly parents = new Map<string, Promise<string | undefined>>();
   private cursor = 0;
   present = 0;
   /** Files failed before the transfer saw them (their place on the drive could not be looked at). */
@@ -62,7 +66,8 @@ class DriveBacklog implements BacklogStore {
   constructor(
     private readonly store: RouteStore,
     private readonly loc: DriveLocation,
-    private readonly target: LocalTarget,
+    private readonly source: Tree,
+    private readonly target: Target,
     private readonly caps: { toleranceNs: bigint; caseSensitive: boolean },
     private readonly o: DeliverOptions,
     private readonly goneCheck: () => Promise<boolean>,
@@ -73,9 +78,9 @@ class DriveBacklog implements BacklogStore {
     return this.caps.caseSensitive ? name : name.toLowerCase();
   }
 
-  async pendingAfter(afterRowid: number, limit: number, kinds?: 'dirs' | 'entries'): Promise<Array<FileRecord & { rowid: number }>> {
+  async pendingAfter(afterRowid: number, limit: number, kinds?: 'dirs' | 'entries'): Promise<BacklogItem[]> {
     if (kinds === 'dirs') return []; // a drive's queue holds files only
-    const out: Array<FileRecord & { rowid: number }> = [];
+    const out: BacklogItem[] = [];
     // From the last row looked at, not the last handed over: rows skipped here are not looked at twice.
     for (let after = Math.max(afterRowid, this.cursor); out.length === 0; ) {
       const rows = await this.store.pending(this.loc.drive.id, after, Math.min(limit, PAGE));
@@ -94,33 +99,29 @@ class DriveBacklog implements BacklogStore {
    * so it never goes to the drive of its old category. A change after this look is caught by the
    * hash computed while copying (see markSynced).
    */
-  private async prepare(row: PendingDelivery): Promise<(FileRecord & { rowid: number }) | undefined> {
-    const sourcePath = join(this.o.source, row.path);
+  private async prepare(row: PendingDelivery): Promise<BacklogItem | undefined> {
+    const sourcePath = join(this.source.root, row.path);
     const skip = (reason: 'changed' | 'vanished'): void =>
       this.o.emit({ type: 'file.skip', path: row.path, source: sourcePath, destination: '', size: Number(row.size), reason });
     try {
-      const [now, known] = await Promise.all([lstat(sourcePath, { bigint: true }).catch((err: unknown) => {
-        if (errnoCode(err) === 'ENOENT') return undefined;
-        throw err;
-      }), this.store.getFile(row.path)]);
+      const [now, known] = await Promise.all([this.source.stat(row.path), this.store.getFile(row.path)]);
       if (!now) {
         await this.store.removeFiles([row.path]);
         await this.store.dropPending(row.id);
         skip('vanished');
         return undefined;
       }
-      if (!now.isFile() || !known || known.hash !== row.hash || now.size !== known.size || now.mtimeNs !== known.mtimeNs) {
+      if (now.kind !== 'file' || !known || known.hash !== row.hash || now.size !== known.size || now.mtimeNs !== known.mtimeNs) {
         await this.store.staleFiles([row.path]);
         skip('changed');
         return undefined;
       }
       const rel = await this.placeFor(row);
       if (rel === undefined) return undefined;
-      this.rows.set(sourcePath, { row, rel });
+      this.rows.set(row.id, { row, rel });
       return {
-        rowid: row.id, sourcePath, destPath: join(this.target.root, rel), rel, kind: 'file', size: row.size,
-        createdNs: now.birthtimeNs, changedNs: now.ctimeNs, modifiedNs: now.mtimeNs, accessedNs: now.atimeNs, permissions: Number(now.mode & 0o7777n), uid: Number(now.uid), gid: Number(now.gid),
-        hash: null, algorithm: null, status: 'pending', error: null, attempts: row.attempts,
+        id: row.id, sourceRel: row.path, destRel: rel, kind: 'file', size: row.size,
+        modifiedNs: now.mtimeNs, accessedNs: now.atimeNs, permissions: now.mode & 0o7777, uid: now.uid, gid: now.gid,
       };
     } catch (err) {
       if (err instanceof FerryError) throw err;
@@ -135,16 +136,16 @@ class DriveBacklog implements BacklogStore {
   }
 
   /**
-   * A directory of the drive as one listing (name → kind), read once per delivery: a stat of each
-   * missing name costs an error each, and a fresh drive has thousands. Empty when the directory does
-   * not exist; undefined when it cannot be listed (then stats decide).
+   * The names of a directory of the drive (folded as the drive compares them), read once per
+   * delivery: a stat of each missing name costs an error each, and a fresh drive has thousands.
+   * Empty when the directory does not exist; undefined when it cannot be listed (then stats decide).
    */
-  private list(dir: string): Promise<Map<string, 'dir' | 'link' | 'other'> | undefined> {
+  private list(dir: string): Promise<Set<string> | undefined> {
     let names = this.listings.get(dir);
     if (!names) {
-      names = readdir(join(this.target.root, dir), { withFileTypes: true }).then(
-        (n) => new Map(n.map((e) => [this.key(e.name), e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'link' : 'other'] as const)),
-        (err: unknown) => (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR' ? new Map() : undefined),
+      names = this.target.names(dir).then(
+        (n) => new Set(n.map((name) => this.key(name))),
+        (err: unknown) => (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR' ? new Set<string>() : undefined),
       );
       this.listings.set(dir, names);
     }
@@ -160,18 +161,23 @@ class DriveBacklog implements BacklogStore {
 
   /**
    * Rejects ENOTDIR when a parent of `rel` on the drive is a symlink or a file: a name is never looked
-   * up, hashed or written through a link. Read from the listings; a directory that cannot be listed
-   * is checked with lstat instead.
+   * up, hashed or written through a link. A parent not listed is not there yet (it will be made as a
+   * real directory); one that is, is looked at once.
    */
   private async checkParents(rel: string): Promise<void> {
     const parts = rel.split('/').slice(0, -1);
     for (let i = 0; i < parts.length; i++) {
-      const names = await this.list(parts.slice(0, i).join('/'));
-      if (names === undefined) return this.target.checkParents(rel);
-      const kind = names.get(this.key(parts[i]!));
-      if (kind === undefined) return; // not there yet: it will be made as a real directory
-      if (kind !== 'dir') {
-        throw Object.assign(new Error(`${parts.slice(0, i + 1).join('/')} on the drive is ${kind === 'link' ? 'a symlink' : 'a file'}, not a directory`), { code: 'ENOTDIR' });
+      const dir = parts.slice(0, i + 1).join('/');
+      if (!(await this.listed(dir))) return;
+      let kind = this.parents.get(dir);
+      if (!kind) {
+        kind = this.target.stat(dir).then((e) => e?.kind);
+        this.parents.set(dir, kind);
+      }
+      const k = await kind;
+      if (k === undefined) return;
+      if (k !== 'dir') {
+        throw Object.assign(new Error(`${dir} on the drive is ${k === 'symlink' ? 'a symlink' : 'a file'}, not a directory`), { code: 'ENOTDIR' });
       }
     }
   }
@@ -203,7 +209,7 @@ class DriveBacklog implements BacklogStore {
       if (earlier?.sourcePath === row.path && there.rel === rel && asLeft(earlier)) return rel; // the source file changed: replace ferry's copy
       this.claimed.delete(this.key(rel));
       if (there.kind === 'file' && there.size === row.size) {
-        const h = await hashFile(this.target.root, rel, 'blake3', Number(there.size)).catch(() => undefined);
+        const h = await hashEntry(this.target, rel, 'blake3', Number(there.size)).catch(() => undefined);
         if (h?.hash === row.hash) {
           // Recorded as holding the content, but not as ferry's copy of this source file: it is never replaced.
           await this.store.recordDeliveries([{ driveId: this.loc.drive.id, hash: row.hash, path: rel, sourcePath: null, size: row.size, mtimeNs: h.mtimeNs, deliveredNs: BigInt(Date.now()) * 1_000_000n }]);
@@ -216,13 +222,13 @@ class DriveBacklog implements BacklogStore {
     throw new FerryError('DEST_UNAVAILABLE', `No free name for ${wanted} on ${this.loc.drive.label}.`);
   }
 
-  async markSynced(files: SyncedFile[]): Promise<void> {
+  async markSynced(files: SyncedRow[]): Promise<void> {
     const now = BigInt(Date.now()) * 1_000_000n;
     const changed: string[] = [];
     const dropped: number[] = [];
     const rows = files.map((f) => {
-      const { row, rel } = this.rows.get(f.sourcePath)!;
-      this.rows.delete(f.sourcePath);
+      const { row, rel } = this.rows.get(f.id)!;
+      this.rows.delete(f.id);
       const hash = f.hash ?? row.hash;
       const same = hash === row.hash;
       if (!same) {
@@ -239,23 +245,23 @@ class DriveBacklog implements BacklogStore {
     for (const id of dropped) await this.store.dropPending(id);
   }
 
-  async markFailed(sourcePath: string, error: string): Promise<void> {
-    const entry = this.rows.get(sourcePath);
-    this.rows.delete(sourcePath);
+  async markFailed(id: number, error: string): Promise<void> {
+    const entry = this.rows.get(id);
+    this.rows.delete(id);
     // A drive pulled out fails every write: that is the drive going away, not the file failing.
     if (await this.goneCheck()) return;
     if (entry) await this.store.pendingFailed(entry.row.id, error);
   }
 
-  async requeue(sourcePath: string): Promise<void> {
-    const entry = this.rows.get(sourcePath);
-    this.rows.delete(sourcePath);
+  async requeue(id: number): Promise<void> {
+    const entry = this.rows.get(id);
+    this.rows.delete(id);
     if (entry) await this.store.staleFiles([entry.row.path]); // classified again by the next scan; the row stays queued
   }
 
-  async forget(sourcePath: string): Promise<void> {
-    const entry = this.rows.get(sourcePath);
-    this.rows.delete(sourcePath);
+  async forget(id: number): Promise<void> {
+    const entry = this.rows.get(id);
+    this.rows.delete(id);
     if (!entry) return;
     await this.store.removeFiles([entry.row.path]);
     await this.store.dropPending(entry.row.id);
@@ -280,23 +286,10 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
   if (marker.id !== drive.id) {
     throw new FerryError('REFUSED', `${loc.root} now carries the marker of another drive (${marker.label}), not ${drive.label}'s; nothing was written to it.`);
   }
-  const root = drive.folder ? join(loc.root, drive.folder) : loc.root;
-  // The drive's device, read now that its marker is there: should it be unmounted mid-delivery, its
-  // path becomes a bare mount point on the system disk, and every write there fails instead of landing.
-  const device = (await stat(loc.root, { bigint: true })).dev;
-  // The drive's folder, made one level at a time: never through a symlink, never on another filesystem.
-  let dir = loc.root;
-  for (const part of drive.folder ? drive.folder.split('/') : []) {
-    dir = join(dir, part);
-    await mkdir(dir).catch((err: unknown) => {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-    });
-    const f = await lstat(dir, { bigint: true });
-    if (!f.isDirectory() || f.dev !== device) {
-      throw new FerryError('DEST_UNAVAILABLE', `${dir} on ${drive.label} is ${f.isSymbolicLink() ? 'a symlink' : f.isDirectory() ? 'on another filesystem' : 'not a directory'}; nothing was written.`);
-    }
-  }
-  const target = new LocalTarget(root, `route:${drive.id}`, { device, replace: false });
+  // The drive pinned by its device now that its marker is there: should it be unmounted mid-delivery,
+  // its path becomes a bare mount point on the system disk, and every write there fails instead of landing.
+  const target = await openDriveTarget(loc.root, drive.folder, `route:${drive.id}`, drive.label);
+  const root = target.root;
   const gone = new AbortController();
   let goneReason: string | undefined;
   const goneCheck = async (): Promise<boolean> => {
@@ -317,8 +310,9 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
     caps = { precisionNs: c.timePrecisionNs, caseSensitive: c.caseSensitive };
     probed.set(key, caps);
   }
-  const toleranceNs = modifyWindow({ source: 1n, destination: caps.precisionNs, setter: nanosecondTimes ? 1n : 1000n });
-  const backlog = new DriveBacklog(store, loc, target, { toleranceNs, caseSensitive: caps.caseSensitive }, { ...o, emit }, goneCheck);
+  const toleranceNs = modifyWindow({ source: 1n, destination: caps.precisionNs, setter: SETTER_PRECISION_NS });
+  const source = new LocalTree(o.source);
+  const backlog = new DriveBacklog(store, loc, source, target, { toleranceNs, caseSensitive: caps.caseSensitive }, { ...o, emit }, goneCheck);
   const stats = new StatsTracker(emit);
   const signal = AbortSignal.any([o.signal, gone.signal]);
   const result: DriveResult = { delivered: 0, bytes: 0, present: 0, failed: 0, pendingLeft: 0 };
@@ -327,12 +321,10 @@ export async function deliverToDrive(store: RouteStore, loc: DriveLocation, o: D
   stats.start();
   try {
     const t = await transferBacklog({
-      store: backlog,
+      backlog,
+      source,
       target,
-      options: {
-        sourceRoot: o.source, blockSize: 5 * 1024 * 1024, queueCapacity: 20, transfers: 4, algorithm: 'blake3', bwlimit: o.bwlimit,
-        timeToleranceNs: toleranceNs,
-      },
+      options: { ...PIPELINE_DEFAULTS, algorithm: 'blake3', bwlimit: o.bwlimit, timeToleranceNs: toleranceNs },
       emit,
       stats,
       signal,

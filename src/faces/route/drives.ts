@@ -3,10 +3,10 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.js';
-import { locateWithin } from '../../io/containment.js';
-import { writeFileWhole } from '../../io/write-file-whole.js';
+import { overlap } from '../../engine/overlap.js';
+import { writeFileWhole } from '../../engine/write-file-whole.js';
 import type { RouteDrive } from './config.js';
-import { fsIdentity, mountCandidates, type FsIdentity, type Mount } from './mounts.js';
+import { fsIdentity, mountCandidates, type FsIdentity, type Mount } from '../../engine/volumes.js';
 
 /** The file at a drive's root that says which ferry drive it is. */
 export const MARKER = '.ferry-drive.json';
@@ -137,11 +137,12 @@ export class DriveLocator {
  * its marker would be written into the source). Judged by device and inode, not path letters.
  */
 export function sourceOverlap(place: string, source: string): string | undefined {
-  const inSource = locateWithin(source, place);
-  if (inSource === '') return `it is the source ${source} itself`;
-  if (inSource !== undefined) return `it is inside the source ${source}`;
-  if (locateWithin(place, source) !== undefined) return `it holds the source ${source}`;
-  return undefined;
+  switch (overlap(place, source)) {
+    case 'same': return `it is the source ${source} itself`;
+    case 'inside': return `it is inside the source ${source}`;
+    case 'holds': return `it holds the source ${source}`;
+    default: return undefined;
+  }
 }
 
 /** Throws a USAGE error unless `dir` is a writable directory. */

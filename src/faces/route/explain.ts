@@ -1,15 +1,15 @@
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { describeFileError, FerryError } from '../../core/errors.js';
-import { hashFile } from '../../io/hash-file.js';
-import { SqliteRouteStore } from '../../store/sqlite/sqlite-route-store.js';
+import { hashEntry } from '../../engine/hash-entry.js';
+import { pathInTree } from '../../engine/overlap.js';
+import { LocalTree } from '../../targets/local-tree.js';
+import { openRouteStore, storeExists } from '../../store/open.js';
 import { classify, type Classification } from './classify.js';
 import type { RouteConfig } from './config.js';
 import { DriveLocator } from './drives.js';
-import { readMountTable } from './mounts.js';
+import { readMountTable } from '../../engine/volumes.js';
 import { routeFilter } from './route-filter.js';
-import { locateWithin } from '../../io/containment.js';
 
 export interface DriveVerdict {
   label: string;
@@ -37,7 +37,8 @@ export async function explain(config: RouteConfig, file: string): Promise<Explan
   let hashed;
   let classification: Classification;
   try {
-    hashed = await hashFile(dirname(path), basename(path), 'blake3', s.size);
+    const folder = new LocalTree(dirname(path));
+    hashed = await hashEntry(folder, basename(path), 'blake3', s.size);
     if (!hashed) throw new FerryError('USAGE', `${file} changed while it was read; try again once it is still.`);
     classification = await classify(path, hashed.size, config.rules);
   } catch (err) {
@@ -45,11 +46,11 @@ export async function explain(config: RouteConfig, file: string): Promise<Explan
     throw new FerryError('USAGE', `Cannot read ${file}: ${describeFileError(err)}.`, { cause: err });
   }
   // The scan's own decision: a file it leaves out is never delivered, whatever its category.
-  const rel = locateWithin(config.source, path);
+  const rel = pathInTree(config.source, path);
   const notRouted = rel === undefined || rel === '' ? `it is not inside the source ${config.source}` : (routeFilter(config)(rel) ?? null);
   const drives = config.drives.filter((d) => d.category === classification.category);
   const { online } = await new DriveLocator(drives, config.source).locate(readMountTable());
-  const store = existsSync(config.database) ? SqliteRouteStore.open(config.database, { readOnly: true }) : undefined;
+  const store = storeExists(config.database) ? await openRouteStore(config.database, { readOnly: true }) : undefined;
   try {
     const verdicts: DriveVerdict[] = [];
     for (const d of drives) {

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkDriveDir, MARKER, newMarker, readMarker, sourceOverlap, writeMarker } from './drives.js';
 import { BUILTIN_CATEGORIES } from './mime-tables.js';
-import { fsIdentity, mountCandidates, mountOf, readMountTable, type FsIdentity } from './mounts.js';
+import { fsIdentity, mountCandidates, mountOf, readMountTable, type FsIdentity } from '../../engine/volumes.js';
 
 export interface RegisterRequest {
   label: string;

@@ -1,6 +1,5 @@
-import { basename, dirname } from 'node:path';
 import { filterReason } from '../../engine/index-filter.js';
-import { locateWithin } from '../../io/containment.js';
+import { ownFilesWithin } from '../../engine/own-files.js';
 import type { RouteConfig } from './config.js';
 
 /** Files still arriving (browser downloads, partial copies) are never routed. */
@@ -17,11 +16,7 @@ export function routeFilter(config: RouteConfig): (rel: string) => string | unde
   const partial = filterReason(PARTIAL_PATTERNS, 'being a partial download (*.part, *.partial, *.crdownload, *.download)');
   const ignored = filterReason(config.ignore, '`ignore` in the configuration');
   // By device and inode: a source reached through a symlink or a bind mount still knows its own files.
-  const own: string[] = [];
-  for (const f of [config.database, config.file]) {
-    const dir = locateWithin(config.source, dirname(f));
-    if (dir !== undefined) own.push(dir === '' ? basename(f) : `${dir}/${basename(f)}`);
-  }
+  const own = [...ownFilesWithin(config.source, [config.database, config.file])];
   return (rel) => {
     if (own.some((o) => rel === o || rel.startsWith(`${o}-`) || rel.startsWith(`${o}.`))) return 'one of ferry\'s own files (its database or configuration)';
     const why = partial(rel) ?? ignored(rel);

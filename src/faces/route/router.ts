@@ -3,17 +3,16 @@ import { lstat, stat } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
-import { mapLimit } from '../../engine/reconcile.js';
-import { walkTree } from '../../engine/scan.js';
-import { fsPool } from '../../io/fs-pool.js';
-import { hashFile } from '../../io/hash-file.js';
-import type { RouteFile, RouteStore } from '../../store/route-store.js';
-import { SqliteRouteStore } from '../../store/sqlite/sqlite-route-store.js';
-import { categorize, detect, detectBytes, extensionOf, type Detection } from './classify.js';
+import { mapLimit } from '../../core/map-limit.js';
+import { LocalTree } from '../../targets/local-tree.js';
+import { hashEntry } from '../../engine/hash-entry.js';
+import type { RouteFile, RouteStore } from '../../core/route-store.js';
+import { openRouteStore } from '../../store/open.js';
+import { categorize, detectBytes, detectIn, extensionOf, type Detection } from './classify.js';
 import type { RouteConfig } from './config.js';
 import { deliverToDrive, type DriveResult } from './deliver.js';
 import { DriveLocator, type DriveLocation } from './drives.js';
-import { readMountTable } from './mounts.js';
+import { readMountTable } from '../../engine/volumes.js';
 import { routeFilter } from './route-filter.js';
 
 export { PARTIAL_PATTERNS } from './route-filter.js';
@@ -74,6 +73,8 @@ export class Router {
   private readonly locator: DriveLocator;
   private readonly keep: (rel: string) => boolean;
   private readonly refused = new Set<string>();
+  /** The source tree, read only through its contract. */
+  private readonly source: LocalTree;
 
   private constructor(
     readonly config: RouteConfig,
@@ -81,12 +82,13 @@ export class Router {
     private readonly o: RouterOptions,
   ) {
     this.locator = new DriveLocator(config.drives, config.source);
+    this.source = new LocalTree(config.source);
     const skip = routeFilter(config);
     this.keep = (rel) => skip(rel) === undefined;
   }
 
   static async open(config: RouteConfig, o: RouterOptions): Promise<Router> {
-    const store = SqliteRouteStore.open(config.database, { readOnly: o.readOnly });
+    const store = await openRouteStore(config.database, { readOnly: o.readOnly });
     try {
       if (!o.readOnly) {
         await store.bindSource(config.source);
@@ -119,21 +121,20 @@ export class Router {
    * read. A file of at most 1 MiB is read once, on the I/O threads, for both.
    */
   private async look(rel: string, size: bigint): Promise<RouteFile | undefined> {
-    const path = `${this.config.source}/${rel}`;
     try {
       let hashed: { hash: string; size: number; mtimeNs: bigint } | undefined;
       let detection: Detection | undefined;
       if (size <= BigInt(WHOLE)) {
-        const r = await fsPool().call('read', { root: this.config.source, rel, algorithm: 'blake3', maxSize: WHOLE });
+        const r = await this.source.readWhole(rel, WHOLE, 'blake3');
         if (r.kind === 'changed') return undefined; // changing now: the next event or scan sees it settled
         if (r.kind === 'read') {
           hashed = { hash: r.hash!, size: Number(r.entry.size), mtimeNs: r.entry.mtimeNs };
           detection = await detectBytes(r.data, rel);
         }
       }
-      hashed ??= await hashFile(this.config.source, rel, 'blake3', Number(size));
+      hashed ??= await hashEntry(this.source, rel, 'blake3', Number(size));
       if (!hashed) return undefined;
-      detection ??= await detect(path);
+      detection ??= await detectIn(this.source, rel);
       const c = categorize(detection, rel, hashed.size, this.config.rules);
       this.o.emit({ type: 'route.classified', path: rel, size: hashed.size, mime: detection.mime, category: c.category, by: detection.by });
       return { path: rel, size: BigInt(hashed.size), mtimeNs: hashed.mtimeNs, hash: hashed.hash, mime: detection.mime, category: c.category };
@@ -161,7 +162,7 @@ export class Router {
     const look = async (): Promise<void> => {
       summary.classified += (await this.lookAll(changed.splice(0), started)).length;
     };
-    for await (const batch of walkTree(this.config.source, { signal: this.o.signal })) {
+    for await (const batch of this.source.list({ signal: this.o.signal })) {
       for (const e of batch.errors) {
         summary.errors++;
         this.o.emit({ type: 'scan.error', side: 'source', path: e.rel, message: e.message });
@@ -199,7 +200,7 @@ export class Router {
       if (!s) gone.push(rel);
       else if (s.isFile() && this.keep(rel)) items.push({ rel, size: s.size, mtimeNs: s.mtimeNs });
       else if (s.isDirectory()) {
-        for await (const batch of walkTree(p, { signal: this.o.signal })) {
+        for await (const batch of new LocalTree(p).list({ signal: this.o.signal })) {
           for (const e of batch.entries) {
             const r = `${rel}/${e.rel}`;
             if (e.kind === 'file' && this.keep(r)) items.push({ rel: r, size: e.size, mtimeNs: e.mtimeNs });

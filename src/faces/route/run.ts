@@ -1,14 +1,15 @@
-import watcher from '@parcel/watcher';
+import { join } from 'node:path';
 import { describeFileError, FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
-import { Aggregator } from '../watch/aggregator.js';
+import type { Subscribe } from '../../core/watcher.js';
+import { Watcher } from '../../engine/watcher.js';
 import type { Router } from './router.js';
 
 export interface RunOptions {
   emit: Emit;
   signal: AbortSignal;
   /** The watcher backend (replaceable in tests); @parcel/watcher's by default. */
-  subscribe?: typeof watcher.subscribe;
+  subscribe?: Subscribe;
 }
 
 /**
@@ -58,21 +59,21 @@ export async function runRouter(router: Router, o: RunOptions): Promise<void> {
     await router.scan();
     await router.deliver();
   });
-  const aggregator = new Aggregator(config.debounceMs, Math.max(10 * config.debounceMs, 1000), (paths) =>
-    enqueue('changes', async () => {
-      if ((await router.consider(paths)) > 0) await router.deliver();
-    }),
-  );
-  let subscription: watcher.AsyncSubscription | undefined;
-  try {
-    subscription = await (o.subscribe ?? watcher.subscribe)(config.source, (err, events) => {
-      if (err) {
+  const watcher = new Watcher(
+    { root: config.source, debounceMs: config.debounceMs, maxDeferMs: Math.max(10 * config.debounceMs, 1000), subscribe: o.subscribe, emit: o.emit },
+    {
+      settled: (paths) =>
+        enqueue('changes', async () => {
+          if ((await router.consider(paths.map((p) => join(config.source, p)))) > 0) await router.deliver();
+        }),
+      lost: (err) => {
         o.emit({ type: 'notice', message: `the watcher failed (${describeFileError(err)}); walking the source instead` });
         enqueue('rescan', () => router.scan().then(() => router.deliver()));
-        return;
-      }
-      for (const e of events) aggregator.add(e.path);
-    });
+      },
+    },
+  );
+  try {
+    await watcher.subscribe();
   } catch (err) {
     o.emit({ type: 'notice', message: `cannot watch ${config.source} (${describeFileError(err)}); it is walked every ${config.rescanEveryMs / 1000}s instead` });
   }
@@ -87,8 +88,7 @@ export async function runRouter(router: Router, o: RunOptions): Promise<void> {
     o.signal.removeEventListener('abort', onAbort);
     clearInterval(poll);
     clearInterval(rescan);
-    aggregator.drain();
-    await subscription?.unsubscribe().catch(() => undefined);
+    await watcher.close();
     await chain;
   }
   if (fatal) throw fatal;

@@ -1,14 +1,15 @@
-import watcher from '@parcel/watcher';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { describeFileError, FerryError } from '../../core/errors.js';
-import { locateWithin } from '../../io/containment.js';
-import { dirKey, identify } from '../../io/fs-identity.js';
+import type { FerryEvent } from '../../core/events.js';
+import type { Subscribe } from '../../core/watcher.js';
 import { applyChanges } from '../../engine/index-update.js';
 import { indexFilter } from '../../engine/index-filter.js';
+import { ownFilesWithin, withSiblings } from '../../engine/own-files.js';
 import { reconcile, type ReconcileResult } from '../../engine/reconcile.js';
-import type { IndexRecord, IndexRoot, IndexStore, SyncOperation } from '../../store/index-store.js';
-import { Aggregator } from './aggregator.js';
+import { rootIdentity, rootKey } from '../../engine/root-identity.js';
+import { parcelSubscribe, Watcher } from '../../engine/watcher.js';
+import type { IndexRecord, IndexRoot, IndexStore, SyncOperation } from '../../core/index-store.js';
 
 /** The longest delay one setTimeout takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -30,7 +31,7 @@ export interface SyncManagerConfig {
   /** Gitignore-style patterns of paths to leave out, besides the seed's defaults. */
   ignore: string[];
   /** The watcher backend: @parcel/watcher's `subscribe` (replaceable to simulate a watcher failure). */
-  subscribe: typeof watcher.subscribe;
+  subscribe: Subscribe;
   /**
    * Files ferry itself writes that may sit inside a root (the index database, a copy job's
    * database and log): their events, and those of their -wal, -shm, -journal and .lock siblings,
@@ -49,7 +50,7 @@ export const DEFAULT_SYNC_MANAGER_CONFIG: SyncManagerConfig = {
   maxConcurrency: 4,
   calculateHashes: true,
   ignore: [],
-  subscribe: (dir, fn, opts) => watcher.subscribe(dir, fn, opts),
+  subscribe: parcelSubscribe,
   ownFiles: [],
   rootPollMs: 2000,
 };
@@ -62,17 +63,16 @@ export interface SyncStatus {
   lastSyncOperation: SyncOperation | null;
 }
 
-/** What the manager tells its listener: each operation as it ends, every warning, and raw activity. */
-export type SyncEvent =
-  | { type: 'operation'; operation: SyncOperation }
-  /** Paths of a root the watcher reported, filtered or not (a copy of the whole root may want them). */
-  | { type: 'activity'; repositoryId: string; paths: number }
-  | { type: 'warning'; repositoryId: string; message: string };
+/**
+ * What the manager tells its listener (FerryEvents): each operation as it ends, every warning, and
+ * each path of a root that changed, filtered or not (a copy of the whole root may want them).
+ */
+export type SyncEvent = Extract<FerryEvent, { type: 'operation' | 'warning' | 'change' }>;
 
 interface Watched {
   root: IndexRoot;
-  subscription?: watcher.AsyncSubscription;
-  aggregator: Aggregator;
+  /** The root's watcher (engine/watcher.ts): listening, or not while the root's path leads nowhere. */
+  watcher: Watcher;
   timer?: NodeJS.Timeout;
   /** The look at the root's path every `rootPollMs`, and what it found there last. */
   poll?: NodeJS.Timeout;
@@ -103,27 +103,13 @@ export class SyncManager {
   ) {
     this.config = { ...DEFAULT_SYNC_MANAGER_CONFIG, maxDeferMs: 10 * (config.debounceMs ?? DEFAULT_SYNC_MANAGER_CONFIG.debounceMs), ...config };
     const filter = indexFilter(this.config.ignore);
-    this.own = this.config.ownFiles.flatMap((f) => ['', '-wal', '-shm', '-journal', '.lock', '.log'].map((s) => resolve(f) + s));
+    this.own = withSiblings(this.config.ownFiles);
     this.keep = (rel) => filter(rel);
-  }
-
-  /**
-   * ferry's own files inside `root`, as paths relative to it: found by device and inode along their
-   * paths, so a root reached through a bind mount or a symlink still knows its index for its own.
-   */
-  private ownRels(root: IndexRoot): Set<string> {
-    const rels = new Set<string>();
-    for (const f of this.own) {
-      // A sibling (-wal, .lock) may not exist yet: place it by its database's directory.
-      const dir = locateWithin(root.path, dirname(f));
-      if (dir !== undefined) rels.add(dir === '' ? basename(f) : `${dir}/${basename(f)}`);
-    }
-    return rels;
   }
 
   /** What the index of `root` leaves out: the filters, and ferry's own files inside it. */
   private keepFor(root: IndexRoot): (rel: string) => boolean {
-    const own = this.ownRels(root);
+    const own = ownFilesWithin(root.path, this.own);
     if (own.size === 0) return this.keep;
     return (rel) => this.keep(rel) && !own.has(rel);
   }
@@ -166,7 +152,7 @@ export class SyncManager {
       if (!this.running) return reconcile(this.store, existing, 'startup', this.reconcileOptions(existing));
       return this.watched.has(id) ? this.reconcile(id) : this.watch(existing, 'startup');
     }
-    await this.store.addRoot({ id, path: abs, device: st.dev, inode: st.ino, identity: JSON.stringify(await identify(abs)) });
+    await this.store.addRoot({ id, path: abs, device: st.dev, inode: st.ino, identity: await rootIdentity(abs) });
     const root = (await this.store.root(id))!;
     if (this.running) return this.watch(root, 'startup');
     return reconcile(this.store, root, 'startup', this.reconcileOptions(root));
@@ -194,7 +180,7 @@ export class SyncManager {
     if (!root) throw new FerryError('USAGE', `There is no root "${id}" in the index.`);
     const [last] = await this.store.operations(id, 1);
     // Watched here, or by another process that said so and still holds the index's writer lock.
-    const isWatching = this.watched.get(id)?.subscription !== undefined || (root.watchedBy !== null && (await this.store.writerActive()));
+    const isWatching = this.watched.get(id)?.watcher.watching === true || (root.watchedBy !== null && (await this.store.writerActive()));
     return { repositoryId: id, path: root.path, totalFiles: await this.store.countRecords(id), isWatching, lastSyncOperation: last ?? null };
   }
 
@@ -233,7 +219,13 @@ export class SyncManager {
     const w: Watched = {
       root,
       busy: Promise.resolve(),
-      aggregator: new Aggregator(this.config.debounceMs, this.config.maxDeferMs, (paths) => void this.flush(w, paths)),
+      watcher: new Watcher(
+        { root: root.path, debounceMs: this.config.debounceMs, maxDeferMs: this.config.maxDeferMs, subscribe: this.config.subscribe, ownFiles: this.own, emit: this.listen },
+        {
+          settled: (paths) => void this.flush(w, paths),
+          lost: (err) => this.fail(w, `the watcher of ${root.path} failed (${err.message}); reconciling instead`),
+        },
+      ),
     };
     this.watched.set(root.id, w);
     await this.subscribe(w);
@@ -247,20 +239,9 @@ export class SyncManager {
 
   private async subscribe(w: Watched): Promise<void> {
     const { root } = w;
-    const own = this.ownRels(root);
-    w.seen = await dirKey(root.path).catch(() => undefined);
+    w.seen = await rootKey(root.path);
     try {
-      w.subscription = await this.config.subscribe(root.path, (err, events) => {
-        if (err) {
-          this.fail(w, `the watcher of ${root.path} failed (${err.message}); reconciling instead`);
-          return;
-        }
-        for (const e of events) {
-          const rel = relative(root.path, e.path).split(sep).join('/');
-          if (rel === '' || rel.startsWith('..') || own.has(rel)) continue;
-          w.aggregator.add(rel);
-        }
-      });
+      await w.watcher.subscribe();
       await this.store.setWatchedBy(root.id, process.pid).catch(() => undefined);
     } catch (err) {
       // ENOSPC here is the inotify watch limit: say so, and rely on the scheduled reconciliation.
@@ -277,15 +258,11 @@ export class SyncManager {
     if (!this.running || this.watched.get(w.root.id) !== w || w.checking) return;
     w.checking = true;
     try {
-      const now = await dirKey(w.root.path).then(
-        async (k) => ((await stat(w.root.path)).isDirectory() ? k : undefined),
-        () => undefined,
-      );
+      const now = await rootKey(w.root.path, true);
       if (now === w.seen) return;
-      if (w.subscription) {
-        await w.subscription.unsubscribe().catch(() => undefined);
-        w.subscription = undefined;
-        w.aggregator.drain();
+      if (w.watcher.watching) {
+        await w.watcher.unsubscribe();
+        w.watcher.drain();
         this.listen({ type: 'warning', repositoryId: w.root.id, message: `${w.root.path} is no longer the directory being watched (renamed, deleted or replaced); ${now === undefined ? 'waiting for it to come back' : 'watching the one there now'}` });
       }
       w.seen = now;
@@ -300,10 +277,10 @@ export class SyncManager {
   private async unwatch(w: Watched): Promise<void> {
     clearTimeout(w.timer);
     clearInterval(w.poll);
-    const left = w.aggregator.drain();
-    await w.subscription?.unsubscribe().catch(() => undefined);
-    if (w.subscription) await this.store.setWatchedBy(w.root.id, null).catch(() => undefined);
-    w.subscription = undefined;
+    const watching = w.watcher.watching;
+    // Paths still settling are applied now; what a last flush defers is left to the next start's sync.
+    const left = await w.watcher.close();
+    if (watching) await this.store.setWatchedBy(w.root.id, null).catch(() => undefined);
     if (left.length > 0) await this.flush(w, left);
     await w.busy;
   }
@@ -326,11 +303,10 @@ export class SyncManager {
 
   /**
    * One realtime flush: one `sync_operations` row when it changed the index (or met an error), none
-   * otherwise; paths still settling go back to the aggregator. Any failure, the Store's included, is
+   * otherwise; paths still settling go back to the watcher. Any failure, the Store's included, is
    * a warning and a reconciliation.
    */
   private flush(w: Watched, all: string[]): Promise<void> {
-    this.listen({ type: 'activity', repositoryId: w.root.id, paths: all.length });
     const keep = (w.keep ??= this.keepFor(w.root));
     // Paths the index leaves out still say their directory changed (a save through a hidden temp
     // file may be reported as that file alone): they go too, and only a change found writes a row.
@@ -343,11 +319,11 @@ export class SyncManager {
         });
         // A flush that changed nothing (and met no error) is no operation: it writes no history row.
         if (r.filesAdded + r.filesUpdated + r.filesRemoved === 0 && r.errors.length === 0) {
-          for (const p of r.deferred) w.aggregator.add(p);
+          for (const p of r.deferred) w.watcher.add(p);
           return;
         }
         id = await this.store.startOperation(w.root.id, 'realtime', started);
-        for (const p of r.deferred) w.aggregator.add(p);
+        for (const p of r.deferred) w.watcher.add(p);
         const error = r.errors.length > 0 ? `${r.errors.length} path(s) could not be read (first: ${r.errors[0]})` : undefined;
         await this.store.finishOperation(id, error ? 'failed' : 'completed', r, error);
         if (error) this.listen({ type: 'warning', repositoryId: w.root.id, message: error });

@@ -1,8 +1,9 @@
-import { describeFileError, FerryError } from '../../core/errors.js';
-import type { FerryEvent, RunSummary } from '../../core/events.js';
-import { copy, COPY_DEFAULTS, type CopyResult } from '../copy/copy.js';
 import { resolve } from 'node:path';
-import { defaultDbPath, defaultLogPath, resolveRoots } from '../copy/paths.js';
+import { PIPELINE_DEFAULTS } from '../../core/defaults.js';
+import { describeFileError, exitCodeFor, FerryError } from '../../core/errors.js';
+import type { FerryEvent } from '../../core/events.js';
+import { runCopyJob, type JobResult } from '../../engine/job.js';
+import { defaultDbPath, defaultLogPath, resolveRoots } from '../../engine/job-paths.js';
 
 /** What a watched mirror deletes at most in one go unless told otherwise (see TargetSyncOptions.maxDelete). */
 export const DEFAULT_WATCH_MAX_DELETE = 100;
@@ -22,13 +23,11 @@ export interface TargetSyncOptions {
   db?: string;
 }
 
-/** What a target copy tells its listener: each run's summary, and a fatal error as one sentence. */
-export type TargetEvent =
-  | { type: 'target.copied'; root: string; target: string; exitCode: number; summary: RunSummary; refused?: string }
-  | { type: 'target.error'; root: string; target: string; message: string };
+/** What a target copy tells its listener (FerryEvents): each run's summary, and a fatal error as one sentence. */
+export type TargetEvent = Extract<FerryEvent, { type: 'target.copied' | 'target.error' }>;
 
 /**
- * Keeps TARGET a copy of ROOT with the copy engine (`ferry copy ROOT TARGET`, with its Store,
+ * Keeps TARGET a copy of ROOT with the engine's copy job (as `ferry copy ROOT TARGET`, with its Store,
  * checksums, whole-file landing and, with `deleteExtras`, its guarded mirror). Each request runs
  * one copy; requests that come while one runs are folded into one more run after it. The scan of
  * an unchanged tree costs one Store write a directory, so a run after a small change is cheap.
@@ -79,12 +78,13 @@ export class TargetSync {
 
   private async once(): Promise<void> {
     const { root, target } = this.o;
-    let result: CopyResult;
+    let result: JobResult;
     let refused: string | undefined;
     try {
-      result = await copy(
+      result = await runCopyJob(
         {
-          ...COPY_DEFAULTS, source: root, destination: target, db: this.o.db, deleteExtras: this.o.deleteExtras, rescan: false, dryRun: false,
+          // `ferry copy`'s defaults: sha256, the pipeline's sizes.
+          checksum: 'sha256', ...PIPELINE_DEFAULTS, source: root, destination: target, db: this.o.db, deleteExtras: this.o.deleteExtras, rescan: false, dryRun: false,
           maxDelete: this.o.deleteExtras ? (this.o.maxDelete ?? DEFAULT_WATCH_MAX_DELETE) : undefined,
         },
         (e: FerryEvent) => {
@@ -96,6 +96,6 @@ export class TargetSync {
       this.listen({ type: 'target.error', root, target, message: err instanceof FerryError ? err.message : describeFileError(err) });
       return;
     }
-    this.listen({ type: 'target.copied', root, target, exitCode: result.exitCode, summary: result.summary, ...(refused ? { refused } : {}) });
+    this.listen({ type: 'target.copied', root, target, exitCode: exitCodeFor(result.outcome), summary: result.summary, ...(refused ? { refused } : {}) });
   }
 }

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
   IndexRecord, IndexRoot, IndexStore, OperationCounts, OperationStatus, OperationType, SeenFile, SyncOperation,
-} from '../index-store.js';
+} from '../../core/index-store.js';
 import type pg from 'pg';
 import { FerryError } from '../../core/errors.js';
 import { holdWriterLock, openPg, redact, transaction, type PgPool } from './open.js';

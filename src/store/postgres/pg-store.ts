@@ -5,7 +5,7 @@ import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
 import { clampNs, permsOk } from '../clamp.js';
-import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../store.js';
+import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
 import { holdWriterLock, openPg, redact, transaction, type PgPool } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');

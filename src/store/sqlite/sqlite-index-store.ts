@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
   IndexRecord, IndexRoot, IndexStore, OperationCounts, OperationStatus, OperationType, SeenFile, SyncOperation,
-} from '../index-store.js';
+} from '../../core/index-store.js';
 import { lockHeld } from '../lock.js';
 import { openDatabase } from './open.js';
 

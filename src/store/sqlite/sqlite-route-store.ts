@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Delivery, DriveStats, PendingDelivery, RouteDriveRow, RouteFile, RouteStore } from '../route-store.js';
+import type { Delivery, DriveStats, PendingDelivery, RouteDriveRow, RouteFile, RouteStore } from '../../core/route-store.js';
 import { openDatabase } from './open.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'route-migrations');
@@ -206,7 +206,8 @@ export class SqliteRouteStore implements RouteStore {
         LEFT JOIN route_deliveries x ON x.drive_id = d.id AND x.hash = f.hash
         LEFT JOIN route_pending p ON p.drive_id = d.id AND p.hash = f.hash
         WHERE f.looked_ns >= ?
-          AND (CASE WHEN x.hash IS NOT NULL THEN coalesce(x.source_path, '') ELSE p.path END) <> f.path`)
+          AND (CASE WHEN x.hash IS NOT NULL THEN coalesce(x.source_path, '') ELSE p.path END) <> f.path
+        ORDER BY f.path, d.id`)
       .raw(true)
       .all(lookedNs) as Array<[string, string, string, bigint]>;
     return rows.map(([path, driveId, sameAs, queued]) => ({ path, driveId, sameAs, queued: queued === 1n }));

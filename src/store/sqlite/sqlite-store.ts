@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
-import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../store.js';
+import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
 import { openDatabase } from './open.js';
 import { clampNs, permsOk } from '../clamp.js';
 

@@ -1,8 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsLabels, parseMountInfo, type FsLabels, type Mount } from '../../io/mounts.js';
+import { fsLabels, parseMountInfo, type FsLabels, type Mount } from '../io/mounts.js';
 
-export { mountOf, MOUNTINFO, parseMountInfo, readMountTable, type Mount } from '../../io/mounts.js';
+export { mountOf, MOUNTINFO, parseMountInfo, readMountTable, type Mount } from '../io/mounts.js';
+/**
+ * The volumes a drive may be on (mount points, their filesystems and labels): what route looks for its
+ * drives among, and what a dashboard shows.
+ */
 export type FsIdentity = FsLabels;
 export const fsIdentity = fsLabels;
 

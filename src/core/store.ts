@@ -1,5 +1,5 @@
-import type { FileEntry } from '../core/entry.js';
-import type { RunMode, RunStatus, RunSummary, Side } from '../core/events.js';
+import type { FileEntry } from './entry.js';
+import type { RunMode, RunStatus, RunSummary, Side } from './events.js';
 
 export type FileStatus = 'pending' | 'synced' | 'failed';
 

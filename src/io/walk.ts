@@ -1,38 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import type { FileEntry } from '../core/entry.js';
-import { entryAt } from '../io/list-dir.js';
-import type { WalkMessage, WalkRequest } from './scan-worker.js';
+import type { ListBatch, ListError, ListOptions } from '../core/tree.js';
+import { entryAt } from './list-dir.js';
+import type { WalkMessage, WalkRequest } from './walk-worker.js';
 
-export interface WalkError {
-  rel: string;
-  code: string;
-  message: string;
-}
-
-export interface WalkOptions {
-  batchSize?: number;
-  signal?: AbortSignal;
-  /** Listing digests the last scan recorded, by directory key: a directory that matches is kept. */
-  known?: Map<string, string>;
-  /** Names that make a directory's listing never count as unchanged. */
-  volatileName?: RegExp;
-}
-
-export interface WalkBatch {
-  entries: FileEntry[];
-  dirs: number;
-  errors: WalkError[];
-  /** Directories whose entries have all been yielded, with their new listing digest. */
-  digests: Array<[string, string]>;
-  /** Directories whose listing equals the known digest: their entries are not yielded. */
-  kept: string[];
-  keptFiles: number;
-  keptBytes: number;
-  /** Directories on another filesystem than their parent: what is mounted inside the tree. */
-  mounts: string[];
-  /** On the last batch only: the coarsest step all file mtimes of the tree are multiples of. */
-  granularityNs?: bigint;
-}
+export type { ListBatch as WalkBatch, ListError as WalkError, ListOptions as WalkOptions } from '../core/tree.js';
 
 /**
  * Walks `root` without following symlinks, yielding batches of entries (files, directories,
@@ -40,13 +11,13 @@ export interface WalkBatch {
  * thread with sync syscalls; it pauses while the consumer is behind. Order is depth-first, unsorted.
  * A directory whose listing digest equals `known`'s is reported as kept instead of entry by entry.
  */
-export async function* walkTree(root: string, options: WalkOptions = {}): AsyncGenerator<WalkBatch> {
+export async function* walkTree(root: string, options: ListOptions = {}): AsyncGenerator<ListBatch> {
   const flow = new SharedArrayBuffer(8);
   const counters = new Int32Array(flow);
   const request: WalkRequest = {
     root, batchSize: options.batchSize ?? 1000, flow, maxUnread: 4, known: options.known ?? new Map(), volatileName: options.volatileName,
   };
-  const worker = new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: request });
+  const worker = new Worker(new URL('./walk-worker.js', import.meta.url), { workerData: request });
   const inbox: WalkMessage[] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
@@ -64,7 +35,7 @@ export async function* walkTree(root: string, options: WalkOptions = {}): AsyncG
     wake?.();
   });
   try {
-    let errors: WalkError[] = [];
+    let errors: ListError[] = [];
     for (;;) {
       if (options.signal?.aborted) return;
       const m = inbox.shift();

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
-import { makeDirs } from './make-dirs.js';
+import { makeDirs } from '../io/make-dirs.js';
 import { basename, dirname, join } from 'node:path';
 
 /**

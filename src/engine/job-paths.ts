@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isWithin } from '../../io/containment.js';
-import { FerryError, describeFileError } from '../../core/errors.js';
+import { stateDir } from '../core/defaults.js';
+import { isWithin } from '../io/containment.js';
+import { FerryError, describeFileError } from '../core/errors.js';
+
+/**
+ * Where a copy job stands: its two roots and ferry's own files beside them. Every face that runs a
+ * job (`ferry copy`, `ferry watch --target`) resolves them here, so both refuse the same trees and
+ * find the same database for the same pair.
+ */
 
 /**
  * Resolves SOURCE and DESTINATION to absolute paths and checks them: the source must be a readable
@@ -44,9 +50,8 @@ export function assertOutsideRoots(path: string, what: string, roots: { source: 
 
 /** Where a job's state lives by default: one database per SOURCE → DESTINATION pair. */
 export function defaultDbPath(source: string, destination: string, env = process.env): string {
-  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   const id = createHash('sha256').update(`${source}\0${destination}`).digest('hex').slice(0, 16);
-  return join(base, 'ferry', `copy-${id}.db`);
+  return join(stateDir(env), `copy-${id}.db`);
 }
 
 /** The audit log sits beside the database unless `--log` says otherwise. */

@@ -9,9 +9,9 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
-import { F, FIELDS, KIND_NOT_UTF8, KIND_STAT_FAILED, listDir } from '../io/list-dir.js';
-import { addon } from '../io/native.js';
-import { TimeGranularity } from './plan.js';
+import { TimeGranularity } from '../core/units.js';
+import { F, FIELDS, KIND_NOT_UTF8, KIND_STAT_FAILED, listDir } from './list-dir.js';
+import { addon } from './native.js';
 
 export interface WalkRequest {
   root: string;

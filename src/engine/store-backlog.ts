@@ -1,0 +1,52 @@
+import type { Backlog, BacklogItem, SyncedRow } from '../core/backlog.js';
+import type { FileEntry } from '../core/entry.js';
+import type { FileRecord, Store } from '../core/store.js';
+
+/**
+ * A copy job's backlog: the Store's pending rows, each going to the same relative path on the
+ * target as it has in the source. The Store keys rows by source path; the transfer by row id.
+ */
+export class StoreBacklog implements Backlog {
+  /** The source path of each row handed out and not yet settled. */
+  private readonly paths = new Map<number, string>();
+
+  constructor(private readonly store: Store) {}
+
+  async pendingAfter(afterId: number, limit: number, kinds?: 'dirs' | 'entries'): Promise<BacklogItem[]> {
+    const rows = await this.store.pendingAfter(afterId, limit, kinds);
+    return rows.map((r) => {
+      this.paths.set(r.rowid, r.sourcePath);
+      return itemOf(r);
+    });
+  }
+
+  markSynced(rows: SyncedRow[]): Promise<void> {
+    return this.store.markSynced(rows.map(({ id, ...r }) => ({ sourcePath: this.take(id), ...r })));
+  }
+
+  markFailed(id: number, error: string): Promise<void> {
+    return this.store.markFailed(this.take(id), error);
+  }
+
+  requeue(id: number, entry: FileEntry | undefined): Promise<void> {
+    return this.store.requeue(this.take(id), entry);
+  }
+
+  forget(id: number): Promise<void> {
+    return this.store.forget(this.take(id));
+  }
+
+  private take(id: number): string {
+    const path = this.paths.get(id);
+    if (path === undefined) throw new Error(`row ${id} was not handed out by this backlog`);
+    this.paths.delete(id);
+    return path;
+  }
+}
+
+function itemOf(r: FileRecord & { rowid: number }): BacklogItem {
+  return {
+    id: r.rowid, sourceRel: r.rel, destRel: r.rel, kind: r.kind, size: r.size, modifiedNs: r.modifiedNs, accessedNs: r.accessedNs,
+    permissions: r.permissions, uid: r.uid, gid: r.gid,
+  };
+}

@@ -1,0 +1,85 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { entryFromStats, type FileEntry } from '../core/entry.js';
+import type { Algorithm } from '../core/hash.js';
+import type { IdentityMatch, ListBatch, ListOptions, ReadHandle, Tree, WholeRead } from '../core/tree.js';
+import { walkTree } from '../io/walk.js';
+import type { Place } from '../io/beneath.js';
+import { closeFd, readAt, statFd } from '../io/fd.js';
+import { fsPool } from '../io/fs-pool.js';
+import { compareIdentity, identify, parseIdentity } from '../io/fs-identity.js';
+import { readMountTable } from '../io/mounts.js';
+
+/**
+ * A directory on a mounted filesystem, read: a copy's source, a watched root. Every read goes
+ * through the I/O threads below the root (io/beneath-ops.ts), each directory on the way opened
+ * without following links; the root itself is the user's path (symlinks in it are the user's).
+ */
+export class LocalTree implements Tree {
+  constructor(readonly root: string) {}
+
+  /** The root as the I/O threads reach it (a Target pins it to its device and inode). */
+  protected place(): Promise<Place> {
+    return Promise.resolve({ root: this.root, pinDev: -1n, pinIno: -1n });
+  }
+
+  async available(): Promise<boolean> {
+    try {
+      return (await stat(this.root)).isDirectory(); // a root that is a symlink to a directory is fine
+    } catch {
+      return false;
+    }
+  }
+
+  list(options: ListOptions = {}): AsyncIterable<ListBatch> {
+    return walkTree(this.root, options);
+  }
+
+  async stat(rel: string): Promise<FileEntry | undefined> {
+    if (rel === '') {
+      // The root by its path, as the user gave it (a root that is a symlink to a directory is fine).
+      const st = await stat(this.root, { bigint: true }).catch(() => undefined);
+      return st && entryFromStats('', st);
+    }
+    return (await fsPool().call('stat', { place: await this.place(), rel })) ?? undefined;
+  }
+
+  async names(rel: string): Promise<string[]> {
+    return fsPool().call('names', { place: await this.place(), rel });
+  }
+
+  async openRead(rel: string): Promise<ReadHandle> {
+    const fd = await fsPool().call('openSource', { root: this.root, rel });
+    return {
+      read: (into, at, length, position) => readAt(fd, into, at, length, position),
+      stat: async () => entryFromStats(rel, await statFd(fd)),
+      close: () => closeFd(fd),
+    };
+  }
+
+  readWhole(rel: string, maxSize: number, algorithm: Algorithm | null, options: { hashOnly?: boolean } = {}): Promise<WholeRead> {
+    return fsPool().call('read', { root: this.root, rel, algorithm, maxSize, hashOnly: options.hashOnly });
+  }
+
+  readlink(rel: string): Promise<string> {
+    return fsPool().call('readlink', { root: this.root, rel });
+  }
+
+  async identity(rel = ''): Promise<string | undefined> {
+    return JSON.stringify(await identify(this.at(rel), readMountTable()));
+  }
+
+  /**
+   * `recorded` is an identity this tree gave (io/fs-identity.ts), or one of a job that kept only a
+   * device and inode (`{"dev":…,"ino":…}` with the rest empty): then only those are compared.
+   */
+  async compareIdentity(recorded: string, rel = ''): Promise<IdentityMatch> {
+    const was = parseIdentity(recorded);
+    if (!was) return 'other-directory';
+    return compareIdentity(was, await identify(this.at(rel), readMountTable()));
+  }
+
+  private at(rel: string): string {
+    return rel === '' ? this.root : join(this.root, rel);
+  }
+}
