@@ -13,6 +13,7 @@ import { processPending, syncOnce, withRouter, type DeliveryReport } from '../fa
 import { ndjsonRenderer } from '../report/ndjson.js';
 import { deliverySummaryJson, deliverySummaryLine, routeRenderer } from '../report/route.js';
 import { connectedLines, driveLines, explainLines, statusLines } from './route-views.js';
+import { connectedVolumes } from '../faces/route/connected.js';
 import type { CliIo } from './watch-commands.js';
 
 interface Flags {
@@ -107,7 +108,7 @@ export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSigna
     .action((f: Flags) =>
       wrap(f.json === true, async () => {
         const config = loadConfig(configPath(f));
-        const lines = await connectedLines(config);
+        const lines = connectedLines(await connectedVolumes(config));
         out(f.json ? `${JSON.stringify(lines.json)}\n` : lines.text);
         return EXIT.ok;
       }),

@@ -1,8 +1,7 @@
 import { formatBytes } from '../core/units.js';
 import type { Explanation } from '../faces/route/explain.js';
 import type { RouteConfig } from '../faces/route/config.js';
-import { readMarker } from '../faces/route/drives.js';
-import { fsIdentity, mountCandidates, readMountTable } from '../engine/volumes.js';
+import type { ConnectedVolume } from '../faces/route/connected.js';
 import type { Router } from '../faces/route/router.js';
 import type { DriveStats } from '../core/route-store.js';
 
@@ -50,18 +49,8 @@ export function statusLines(config: RouteConfig, router: Router, stats: DriveSta
   return { text: table(['DRIVE', 'CATEGORY', 'STATE', 'DELIVERED', 'PENDING', 'LAST SEEN'], rows), json };
 }
 
-/** The mounted volumes that could be drives (block devices, and registered directories that are here). */
-export async function connectedLines(config: RouteConfig): Promise<View> {
-  const json: Array<{ mountPoint: string; fsType: string; device: string; label: string | null; uuid: string | null; drive: string | null }> = [];
-  const places = mountCandidates(readMountTable()).filter((m) => m.source.startsWith('/dev/') || m.fsType === 'unknown');
-  for (const d of config.drives) if (d.path && !places.some((p) => p.mountPoint === d.path)) places.push({ mountPoint: d.path, fsType: 'directory', source: '' });
-  for (const m of places) {
-    const marker = await readMarker(m.mountPoint);
-    if (m.fsType === 'directory' && !marker) continue;
-    const id = await fsIdentity(m.source);
-    const drive = marker ? (config.drives.find((d) => d.id === marker.id)?.label ?? `${marker.label} (not in this configuration)`) : null;
-    json.push({ mountPoint: m.mountPoint, fsType: m.fsType, device: m.source, label: id.label ?? null, uuid: id.uuid ?? null, drive });
-  }
+/** The table of `list-connected`. */
+export function connectedLines(json: ConnectedVolume[]): View {
   if (json.length === 0) return { text: 'no volumes mounted\n', json };
   const rows = json.map((v) => [v.mountPoint, v.fsType, v.device || '-', v.label ?? '-', v.uuid ?? '-', v.drive ?? '-']);
   return { text: table(['MOUNT', 'TYPE', 'DEVICE', 'LABEL', 'UUID', 'DRIVE'], rows), json };

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { exitCodeFor, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
 import { parseCount, parseDurationNs, parsePositiveInt } from '../core/units.js';
@@ -10,8 +9,7 @@ import { reconcileOutcome, WatchSession } from '../faces/watch/watch.js';
 import { jsonLine as json, ndjsonRenderer } from '../report/ndjson.js';
 import { operationLine, recordLine, watchRenderer } from '../report/watch.js';
 import type { IndexStore } from '../core/index-store.js';
-import { openIndexStore } from '../store/open.js';
-import { isPgUrl } from '../store/url.js';
+import { withIndex } from '../faces/watch/index-access.js';
 
 /** What the watch commands need from main: output, and the signal that stops `ferry watch`. */
 export interface CliIo {
@@ -56,19 +54,7 @@ function config(f: WatchFlags): Partial<SyncManagerConfig> {
 }
 
 /** Opens the index; `readOnly` for the commands that only read, so they work while `ferry watch` runs. */
-async function withStore<T>(f: DbFlags, use: (store: IndexStore) => Promise<T>, readOnly = false): Promise<T> {
-  const db = f.db ?? defaultIndexDbPath();
-  if (readOnly && !isPgUrl(db) && !existsSync(db)) {
-    throw new FerryError('USAGE', `There is no index at ${db} yet: add a root with \`ferry roots add ID PATH\` or \`ferry watch ROOT\`.`);
-  }
-  const store = await openIndexStore(db, { readOnly });
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
-
+const withStore = <T>(f: DbFlags, use: (store: IndexStore) => Promise<T>, readOnly = false): Promise<T> => withIndex(f.db, use, readOnly);
 const withReader = <T>(f: DbFlags, use: (store: IndexStore) => Promise<T>): Promise<T> => withStore(f, use, true);
 
 /** `ferry watch`, `ferry roots …`, `ferry index …`; `wrap` runs an action and turns its result or error into the exit code. */

@@ -51,7 +51,12 @@ export type FerryEvent =
   | { type: 'plan.done'; files: number; pending: number; pendingBytes: number; synced: number; modifyWindowNs: string }
   | ({ type: 'file.start' } & FileOutcome)
   | ({ type: 'file.done'; hash: string | null; algorithm: string | null; dryRun?: boolean } & FileOutcome)
-  | ({ type: 'file.skip'; reason: 'changed' | 'vanished' | 'temp-name' } & FileOutcome)
+  /**
+   * A file not copied: it changed while read (requeued), vanished, has a temp file's name, or, for a
+   * file that started, stays `pending` (the run stopped, the destination filled up or went away, or a
+   * directory holds its place until the mirror runs). Every `file.start` ends in one done, error or skip.
+   */
+  | ({ type: 'file.skip'; reason: 'changed' | 'vanished' | 'temp-name' | 'pending' } & FileOutcome)
   | ({ type: 'file.error'; message: string; errno?: string } & FileOutcome)
   | ({ type: 'file.deleted'; trashedTo?: string; dryRun?: boolean } & FileOutcome)
   /** What stood where the source has an entry of another kind was moved out of the way (deleted, or to the trash). */

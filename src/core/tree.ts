@@ -21,8 +21,11 @@ export interface Tree {
   list(options?: ListOptions): AsyncIterable<ListBatch>;
   /** The live entry at `rel` (not following a final symlink), or undefined when absent. */
   stat(rel: string): Promise<FileEntry | undefined>;
-  /** The names in the directory `rel`, unsorted; rejects ENOENT or ENOTDIR when it is not one. */
-  names(rel: string): Promise<string[]>;
+  /**
+   * The entries of the directory `rel` (each `rel` a path of the tree), unsorted, as one listing
+   * with its stats; rejects ENOENT or ENOTDIR when it is not a directory.
+   */
+  entries(rel: string): Promise<FileEntry[]>;
   /**
    * Opens the file `rel` for reading, never through a link (ELOOP when `rel` is a symlink, ENOENT or
    * ENOTDIR when it or a directory on its way is gone), without waiting on a FIFO.
@@ -58,6 +61,8 @@ export interface ListOptions {
   volatileName?: RegExp;
   /** Entries per batch (default 1000). */
   batchSize?: number;
+  /** Walk only below this directory (entries keep their paths in the tree); the whole tree by default. */
+  under?: string;
 }
 
 export interface ListError {

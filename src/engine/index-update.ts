@@ -1,13 +1,12 @@
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describeFileError } from '../core/errors.js';
 import type { IndexRoot, IndexStore, OperationCounts, SeenFile } from '../core/index-store.js';
-import { hashFile } from '../io/hash-file.js';
-import { F, FIELDS, listDir } from '../io/list-dir.js';
 import { mapLimit } from '../core/map-limit.js';
-import { walkTree } from '../io/walk.js';
+import type { Tree } from '../core/tree.js';
+import { hashEntry } from './hash-entry.js';
 
 export interface UpdateOptions {
+  /** The root's tree: looked at and hashed through it. */
+  tree: Tree;
   hashes: boolean;
   keep: (rel: string) => boolean;
   /** A file modified less than this long ago may still be being written: it is deferred. */
@@ -29,25 +28,22 @@ export interface UpdateResult extends OperationCounts {
  * directory is the hint to check the whole directory, not only the names reported.
  */
 async function sweepParents(
-  store: IndexStore, root: IndexRoot, reported: string[], look: (rel: string) => Promise<void>, result: UpdateResult,
+  store: IndexStore, root: IndexRoot, tree: Tree, reported: string[], look: (rel: string) => Promise<void>, result: UpdateResult,
 ): Promise<void> {
   const dirs = new Set(reported.map((p) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '')));
   for (const dir of dirs) {
     let listing;
     try {
-      listing = listDir(root.path, dir);
+      listing = await tree.entries(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') result.errors.push(`${dir || '.'}: ${describeFileError(err)}`);
       continue;
     }
-    const files = listing.names
-      .map((name, i) => ({ rel: dir === '' ? name : `${dir}/${name}`, at: i * FIELDS }))
-      .filter((f) => listing.fields[f.at + F.kind] === 0n);
+    const files = listing.filter((e) => e.kind === 'file');
     const records = await store.recordsFor(root.id, files.map((f) => f.rel));
     const stale = files.filter((f) => {
       const r = records.get(f.rel);
-      const mtimeNs = listing.fields[f.at + F.mtimeS]! * 1_000_000_000n + listing.fields[f.at + F.mtimeNs]!;
-      return !r || r.fileSize !== Number(listing.fields[f.at + F.size]) || r.modTimeNs !== mtimeNs;
+      return !r || r.fileSize !== Number(f.size) || r.modTimeNs !== f.mtimeNs;
     });
     await mapLimit(stale.map((f) => f.rel), 16, look);
   }
@@ -69,30 +65,32 @@ export async function applyChanges(store: IndexStore, root: IndexRoot, paths: It
   const look = async (rel: string): Promise<void> => {
     if (looked.has(rel)) return;
     looked.add(rel);
-    const abs = join(root.path, rel);
     let st;
     try {
-      st = await lstat(abs, { bigint: true });
+      st = await o.tree.stat(rel);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') gone.push(rel);
-      else result.errors.push(`${rel}: ${describeFileError(err)}`);
+      result.errors.push(`${rel}: ${describeFileError(err)}`);
       return;
     }
-    if (st.isDirectory()) {
+    if (!st) {
+      gone.push(rel);
+      return;
+    }
+    if (st.kind === 'dir') {
       notFiles.push(rel);
-      for await (const b of walkTree(abs)) {
-        for (const e of b.errors) result.errors.push(`${rel}/${e.rel}: ${e.message}`);
-        await mapLimit(b.entries.filter((e) => e.kind === 'file'), o.concurrency ?? 16, (e) => look(`${rel}/${e.rel}`));
+      for await (const b of o.tree.list({ under: rel })) {
+        for (const e of b.errors) result.errors.push(`${e.rel}: ${e.message}`);
+        await mapLimit(b.entries.filter((e) => e.kind === 'file'), o.concurrency ?? 16, (e) => look(e.rel));
       }
       return;
     }
-    if (!st.isFile()) {
+    if (st.kind !== 'file') {
       notFiles.push(rel);
       return;
     }
     if (!o.keep(rel)) return;
     result.filesScanned++;
-    if (Date.now() - Number(st.mtimeMs) < o.settleMs) {
+    if (Date.now() - Number(st.mtimeNs / 1_000_000n) < o.settleMs) {
       result.deferred.push(rel); // still being written, perhaps: wait until it has settled
       return;
     }
@@ -101,7 +99,7 @@ export async function applyChanges(store: IndexStore, root: IndexRoot, paths: It
       return;
     }
     try {
-      const h = await hashFile(root.path, rel, 'sha256', Number(st.size));
+      const h = await hashEntry(o.tree, rel, 'sha256', Number(st.size));
       if (!h) result.deferred.push(rel);
       else seen.push({ filePath: rel, fileSize: h.size, modTimeNs: h.mtimeNs, contentHash: h.hash });
     } catch (err) {
@@ -111,7 +109,7 @@ export async function applyChanges(store: IndexStore, root: IndexRoot, paths: It
   };
   const reported = [...paths];
   await mapLimit(reported, o.concurrency ?? 16, look);
-  await sweepParents(store, root, reported, look, result);
+  await sweepParents(store, root, o.tree, reported, look, result);
   if (seen.length > 0) {
     // Realtime updates keep the root's current generation: only a reconciliation moves it on.
     const generation = await store.currentGeneration(root.id);

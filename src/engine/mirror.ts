@@ -35,7 +35,7 @@ async function sourceHasFolded(source: Tree, rel: string): Promise<boolean> {
   for (const part of parts) {
     let names: string[];
     try {
-      names = await source.names(dir);
+      names = (await source.entries(dir)).map((e) => e.rel.slice(e.rel.lastIndexOf('/') + 1));
     } catch {
       return false;
     }
@@ -52,7 +52,7 @@ async function refusal(source: Tree, job: JobInfo, extras: number, maxDelete?: n
   try {
     const changed = await sourceRootChanged(source, job);
     if (changed) return changed;
-    names = await source.names('');
+    names = (await source.entries('')).map((e) => e.rel);
   } catch (err) {
     return `the source root ${job.sourceRoot} cannot be read (${describeFileError(err)})`;
   }

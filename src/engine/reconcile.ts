@@ -1,12 +1,12 @@
-import { readdir, stat } from 'node:fs/promises';
 import { describeFileError } from '../core/errors.js';
 import type { IndexRoot, IndexStore, OperationCounts, OperationType, SeenFile } from '../core/index-store.js';
-import { hashFile } from '../io/hash-file.js';
-import { walkTree } from '../io/walk.js';
-import { compareIdentity, identify, parseIdentity } from '../io/fs-identity.js';
 import { mapLimit } from '../core/map-limit.js';
+import type { IdentityMatch, Tree } from '../core/tree.js';
+import { hashEntry } from './hash-entry.js';
 
 export interface ReconcileOptions {
+  /** The root's tree: walked, hashed and checked through it. */
+  tree: Tree;
   /** Files compared against the records per Store transaction (seed default 100). */
   batchSize: number;
   /** Files hashed at once (seed default 4). */
@@ -31,16 +31,15 @@ export interface ReconcileResult extends OperationCounts {
  * directory, another directory than the one added (device and inode), or empty while records
  * exist (an unmounted share) must not make its records look orphaned.
  */
-async function untrustedRoot(store: IndexStore, root: IndexRoot, notices: string[]): Promise<string | undefined> {
-  let names: string[];
+async function untrustedRoot(store: IndexStore, root: IndexRoot, tree: Tree, notices: string[]): Promise<string | undefined> {
+  let names: unknown[];
   try {
-    const st = await stat(root.path, { bigint: true });
-    if (!st.isDirectory()) return `the root ${root.path} is not a directory`;
-    const was = parseIdentity(root.identity);
-    const now = await identify(root.path);
-    const sameness = was ? compareIdentity(was, now)
-      : root.device !== null && st.dev !== root.device ? 'other-filesystem'
-        : root.inode !== null && st.ino !== root.inode ? 'other-directory' : 'same';
+    const st = await tree.stat('');
+    if (st?.kind !== 'dir') return `the root ${root.path} is not a directory`;
+    // A root added before ferry kept identities is compared by its device and inode alone.
+    const was = root.identity ?? (root.device === null ? undefined
+      : JSON.stringify({ fs: '', handle: '', dev: String(root.device), ino: String(root.inode ?? ''), btime: '0' }));
+    const sameness: IdentityMatch = was !== undefined && tree.compareIdentity ? await tree.compareIdentity(was) : 'same';
     if (sameness === 'other-filesystem') {
       return `the root ${root.path} is on another filesystem than the one it was added on (an unmounted share, or another one mounted in its place?)`;
     }
@@ -49,8 +48,11 @@ async function untrustedRoot(store: IndexStore, root: IndexRoot, notices: string
       // follows what is at the root's path now, and says so.
       notices.push(`the root ${root.path} is another directory than the one indexed before (renamed away and made again?); indexing what is there now`);
     }
-    if (sameness !== 'same' || !was) await store.setRootIdentity(root.id, JSON.stringify(now));
-    names = await readdir(root.path);
+    if (sameness !== 'same' || !root.identity) {
+      const now = await tree.identity?.();
+      if (now !== undefined) await store.setRootIdentity(root.id, now);
+    }
+    names = await tree.entries('');
   } catch (err) {
     return `the root ${root.path} cannot be read (${describeFileError(err)})`;
   }
@@ -75,7 +77,7 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
     return { operationId, status, ...counts, ...(error ? { error } : {}), notices };
   };
   const notices: string[] = [];
-  const why = await untrustedRoot(store, root, notices);
+  const why = await untrustedRoot(store, root, o.tree, notices);
   if (why) return finish(`${why}; its records are kept`);
 
   const generation = await store.nextGeneration(root.id);
@@ -93,7 +95,7 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
     const seen = await mapLimit(changed, o.concurrency, async (f): Promise<SeenFile | undefined> => {
       if (!o.hashes) return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
       try {
-        const h = await hashFile(root.path, f.rel, 'sha256', f.size);
+        const h = await hashEntry(o.tree, f.rel, 'sha256', f.size);
         // Changed while read: recorded without a hash now, hashed by the next look at it.
         if (!h) return { filePath: f.rel, fileSize: f.size, modTimeNs: f.mtimeNs, contentHash: null };
         return { filePath: f.rel, fileSize: h.size, modTimeNs: h.mtimeNs, contentHash: h.hash };
@@ -109,7 +111,7 @@ export async function reconcile(store: IndexStore, root: IndexRoot, type: Operat
   };
 
   let batch: Array<{ rel: string; size: number; mtimeNs: bigint }> = [];
-  for await (const b of walkTree(root.path, { signal: o.signal })) {
+  for await (const b of o.tree.list({ signal: o.signal })) {
     for (const e of b.errors) errors.push(`${e.rel || '.'}: ${e.message}`);
     for (const e of b.entries) {
       if (e.kind !== 'file' || !o.keep(e.rel)) continue;

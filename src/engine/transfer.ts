@@ -153,7 +153,14 @@ const WHOLE_FILE_MAX = 1024 * 1024;
  * directories, and marks each row synced only after its bytes and times are in place.
  */
 export async function transferBacklog(ctx: TransferContext): Promise<TransferResult> {
-  const { backlog: store, source, target, options, emit, stats } = ctx;
+  const { backlog: store, source, target, options, stats } = ctx;
+  // Every file.start gets its closing event: one still open when the transfer ends stays pending.
+  const open = new Map<string, FileOutcome>();
+  const emit: Emit = (e) => {
+    if (e.type === 'file.start') open.set(e.path, { path: e.path, source: e.source, destination: e.destination, size: e.size });
+    else if (e.type === 'file.done' || e.type === 'file.error' || e.type === 'file.skip') open.delete(e.path);
+    ctx.emit(e);
+  };
   const result: TransferResult = { copied: 0, bytes: 0, failed: 0, changed: 0, destinationFull: false, blocked: 0 };
   let gone: unknown;
   const stop = new AbortController();
@@ -374,6 +381,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     await Promise.all(failures);
     await batch.flush();
     ctx.signal.removeEventListener('abort', onAbort);
+    for (const o of open.values()) ctx.emit({ type: 'file.skip', ...o, reason: 'pending' });
   }
   if (batch.failure) throw batch.failure;
   if (storeFailure) throw storeFailure;

@@ -14,7 +14,7 @@ import {
   applyAttrs, baseOf, closeQuietly, code, createTemp, effects, ensureDir, entryIn, foreignWrite, mayReplace, moveAside, openSource,
   parentOf, placeFinal, settle, writeAll, type Attrs, type Effects, type Times, type WritePolicy,
 } from './beneath-steps.js';
-import { F, listDir } from './list-dir.js';
+import { entryAt, F, FIELDS, listDir } from './list-dir.js';
 
 export type { Attrs, Effects, Planned, Replaced, Times, WritePolicy } from './beneath-steps.js';
 
@@ -63,9 +63,15 @@ export const ops = {
     }
   },
 
-  /** The names in the directory `rel`, reached below the root without following links. */
-  names(a: { place: Place; rel: string }): string[] {
-    return listDir(a.place.root, a.rel).names;
+  /** The entries of the directory `rel` with their stats, reached below the root without following links. */
+  entries(a: { place: Place; rel: string }): FileEntry[] {
+    const { names, fields } = listDir(a.place.root, a.rel);
+    const out: FileEntry[] = [];
+    names.forEach((name, i) => {
+      if (fields[i * FIELDS + F.kind]! < 0n) return; // vanished between the listing and its stat, or not UTF-8
+      out.push(entryAt(a.rel === '' ? name : `${a.rel}/${name}`, fields, i));
+    });
+    return out;
   },
 
   readlink(a: { root: string; rel: string }): string {

@@ -43,6 +43,7 @@ export function plainRenderer(o: RendererOptions): (e: FerryEvent) => void {
         o.write(`replaced ${shown(e.path)}: the ${e.was === 'dir' ? 'directory' : e.was} there was ${e.trashedTo ? `moved to ${shown(e.trashedTo)}` : 'deleted'} to make way for the source's entry of another kind\n`);
         break;
       case 'file.skip':
+        if (e.reason === 'pending') break; // the run's end says how many stay pending, and why
         if (e.reason === 'temp-name') o.writeErr(`not copied: ${shown(e.path)}: its name is one ferry uses for its temp files (rename it to copy it)\n`);
         else o.write(`${e.reason === 'changed' ? 'changed while read, requeued' : 'vanished from the source'}: ${shown(e.path)}\n`);
         break;

@@ -1,3 +1,4 @@
+import { jsonLine } from './ndjson.js';
 import type { FerryEvent } from '../core/events.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { clean, shown } from './quote.js';
@@ -69,6 +70,7 @@ export function routeRenderer(o: RouteRendererOptions): (e: FerryEvent) => void 
         err(`failed ${shown(e.path)}: ${clean(e.message)} (stays queued)`);
         break;
       case 'file.skip':
+        if (e.reason === 'pending') break; // stays queued: the drive's summary says so
         out(e.reason === 'changed' ? `${shown(e.path)} changed while read: queued again` : `${shown(e.path)} left the source: dropped from the queue`);
         break;
       case 'notice':
@@ -104,8 +106,8 @@ export function deliverySummaryLine(s: DeliverySummary): string {
   return `scanned ${s.scan.files} file(s): ${s.scan.classified} new or changed, ${s.scan.queued} queued; delivered ${s.delivered}${waiting}\n`;
 }
 
-/** `--json`: the summary as the last JSON line, each drive's result under its id. */
+/** `--json`: the summary as the last JSON line, each drive's result under its id (counts are numbers). */
 export function deliverySummaryJson(s: DeliverySummary): string {
   const summary = { type: 'summary', ...(s.scan ? { scan: s.scan } : {}), drives: Object.fromEntries(s.drives) };
-  return `${JSON.stringify(summary, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`;
+  return jsonLine(summary);
 }

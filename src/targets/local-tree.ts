@@ -32,7 +32,23 @@ export class LocalTree implements Tree {
   }
 
   list(options: ListOptions = {}): AsyncIterable<ListBatch> {
-    return walkTree(this.root, options);
+    return this.walk(options);
+  }
+
+  /** The walker over the whole tree, or below `under` (its entries' paths then made paths of the tree). */
+  protected async *walk(options: ListOptions): AsyncGenerator<ListBatch> {
+    const under = options.under ?? '';
+    if (under === '') {
+      yield* walkTree(this.root, options);
+      return;
+    }
+    const inTree = (rel: string): string => (rel === '' ? under : `${under}/${rel}`);
+    for await (const b of walkTree(join(this.root, under), options)) {
+      yield {
+        ...b, entries: b.entries.map((e) => ({ ...e, rel: inTree(e.rel) })), errors: b.errors.map((e) => ({ ...e, rel: inTree(e.rel) })),
+        digests: b.digests.map(([d, digest]) => [inTree(d), digest]), kept: b.kept.map(inTree), mounts: b.mounts.map(inTree),
+      };
+    }
   }
 
   async stat(rel: string): Promise<FileEntry | undefined> {
@@ -44,8 +60,8 @@ export class LocalTree implements Tree {
     return (await fsPool().call('stat', { place: await this.place(), rel })) ?? undefined;
   }
 
-  async names(rel: string): Promise<string[]> {
-    return fsPool().call('names', { place: await this.place(), rel });
+  async entries(rel: string): Promise<FileEntry[]> {
+    return fsPool().call('entries', { place: await this.place(), rel });
   }
 
   async openRead(rel: string): Promise<ReadHandle> {

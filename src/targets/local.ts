@@ -10,7 +10,6 @@ import type { Place } from '../io/beneath.js';
 import type { Attrs, Effects, Planned, Replaced, WritePolicy } from '../io/beneath-ops.js';
 import { fsPool } from '../io/fs-pool.js';
 import { nanosecondTimes, setTimesNs } from '../io/native.js';
-import { walkTree } from '../io/walk.js';
 import { LocalTree } from './local-tree.js';
 import { LocalWriteHandle } from './local-write-handle.js';
 import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
@@ -212,7 +211,7 @@ export class LocalTarget extends LocalTree implements Target {
   override async *list(options: TargetListOptions = {}): AsyncGenerator<ListBatch> {
     const exclude = options.exclude ?? [];
     const excluded = (rel: string): boolean => exclude.some((x) => rel === x || rel.startsWith(`${x}/`));
-    for await (const batch of walkTree(this.root, { ...options, volatileName: TEMP_NAME })) {
+    for await (const batch of this.walk({ ...options, volatileName: TEMP_NAME })) {
       let removed = 0;
       const entries = [];
       for (const e of batch.entries) {
@@ -224,6 +223,11 @@ export class LocalTarget extends LocalTree implements Target {
       }
       yield { ...batch, entries, removedTemps: removed };
     }
+  }
+
+  /** The directory's entries, without ferry's temp files (as `list`). */
+  override async entries(rel: string): Promise<FileEntry[]> {
+    return (await super.entries(rel)).filter((e) => !(e.kind === 'file' && TEMP_NAME.test(e.rel.slice(e.rel.lastIndexOf('/') + 1))));
   }
 
   private async removeStaleTemp(rel: string, mtimeNs: bigint): Promise<boolean> {

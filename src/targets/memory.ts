@@ -135,10 +135,13 @@ export class MemoryTarget implements Target {
   async *list(options: TargetListOptions = {}): AsyncGenerator<ListBatch> {
     this.dir('');
     const exclude = options.exclude ?? [];
+    const under = options.under ?? '';
+    if (under !== '') this.dir(under);
+    const below = (rel: string): boolean => under === '' || rel.startsWith(`${under}/`);
     const entries: FileEntry[] = [];
     let dirs = 1;
     for (const [rel, n] of [...this.nodes].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (rel === '' || exclude.some((x) => rel === x || rel.startsWith(`${x}/`))) continue;
+      if (rel === '' || !below(rel) || exclude.some((x) => rel === x || rel.startsWith(`${x}/`))) continue;
       if (options.signal?.aborted) return;
       if (n.kind === 'dir') dirs++;
       entries.push(this.entry(rel, n));
@@ -159,9 +162,9 @@ export class MemoryTarget implements Target {
     return n && this.entry(rel, n);
   }
 
-  async names(rel: string): Promise<string[]> {
+  async entries(rel: string): Promise<FileEntry[]> {
     this.dir(rel);
-    return this.children(rel).map((k) => k.slice(k.lastIndexOf('/') + 1));
+    return this.children(rel).map((k) => this.entry(k, this.nodes.get(k)!));
   }
 
   private file(rel: string): MemoryNode {

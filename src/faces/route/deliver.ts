@@ -143,8 +143,8 @@ class DriveBacklog implements Backlog {
   private list(dir: string): Promise<Set<string> | undefined> {
     let names = this.listings.get(dir);
     if (!names) {
-      names = this.target.names(dir).then(
-        (n) => new Set(n.map((name) => this.key(name))),
+      names = this.target.entries(dir).then(
+        (n) => new Set(n.map((e) => this.key(e.rel.slice(e.rel.lastIndexOf('/') + 1)))),
         (err: unknown) => (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR' ? new Set<string>() : undefined),
       );
       this.listings.set(dir, names);

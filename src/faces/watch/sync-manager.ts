@@ -10,6 +10,7 @@ import { reconcile, type ReconcileResult } from '../../engine/reconcile.js';
 import { rootIdentity, rootKey } from '../../engine/root-identity.js';
 import { parcelSubscribe, Watcher } from '../../engine/watcher.js';
 import type { IndexRecord, IndexRoot, IndexStore, SyncOperation } from '../../core/index-store.js';
+import { LocalTree } from '../../targets/local-tree.js';
 
 /** The longest delay one setTimeout takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -197,7 +198,10 @@ export class SyncManager {
   }
 
   private reconcileOptions(root: IndexRoot): Parameters<typeof reconcile>[3] {
-    return { batchSize: this.config.batchSize, concurrency: this.config.maxConcurrency, hashes: this.config.calculateHashes, keep: this.keepFor(root) };
+    return {
+      tree: new LocalTree(root.path), batchSize: this.config.batchSize, concurrency: this.config.maxConcurrency, hashes: this.config.calculateHashes,
+      keep: this.keepFor(root),
+    };
   }
 
   private async report(r: ReconcileResult, id: string): Promise<ReconcileResult> {
@@ -315,7 +319,7 @@ export class SyncManager {
       try {
         const started = Date.now();
         const r = await applyChanges(this.store, w.root, all, {
-          hashes: this.config.calculateHashes, keep, settleMs: Math.min(this.config.debounceMs / 2, 1000),
+          tree: new LocalTree(w.root.path), hashes: this.config.calculateHashes, keep, settleMs: Math.min(this.config.debounceMs / 2, 1000),
         });
         // A flush that changed nothing (and met no error) is no operation: it writes no history row.
         if (r.filesAdded + r.filesUpdated + r.filesRemoved === 0 && r.errors.length === 0) {
