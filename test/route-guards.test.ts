@@ -79,4 +79,18 @@ describe('ferry route: the one decision of what is routed', () => {
     const routed = events(scan.stdout).filter((e) => e.type === 'route.queued').map((e) => e.path);
     expect(routed).toEqual(['fine.png']);
   });
+  it('a database kept inside the source: neither it nor its audit log is ever routed', async () => {
+    const w = routeWorld();
+    writeFileSync(w.config, readFileSync(w.config, 'utf8').replace('database = "route.db"', 'database = "source/route.db"'));
+    await w.dirDrive('docs', 'documents');
+    await w.dirDrive('misc', 'other');
+    writeFileSync(join(w.source, 'notes.txt'), 'mine\n');
+    const first = await w.route('sync-once', '--json');
+    expect(first.code).toBe(0);
+    const second = await w.route('sync-once', '--json');
+    expect(second.code).toBe(0);
+    expect(existsSync(join(w.source, 'route.log'))).toBe(true); // the deliveries' audit lines are there
+    const routed = [...events(first.stdout), ...events(second.stdout)].filter((e) => e.type === 'route.queued').map((e) => e.path);
+    expect(routed).toEqual(['notes.txt']);
+  });
 });

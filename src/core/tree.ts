@@ -6,8 +6,11 @@ import type { Algorithm } from './hash.js';
  * copy and mirrored, a watched root, a drive. `Target` (target.ts) is a Tree that can also be
  * written. The engine walks, reads and checks a tree only through this contract, never by a local
  * path, so a tree behind a server or an rclone remote is scanned and read as a directory is.
- * Paths are POSIX and relative to the root ('' is the root). Nothing here follows a symlink: a
- * symlink is an entry, and a directory on the way that became one is not a directory any more.
+ * Paths are POSIX and relative to the root ('' is the root); anything else (`..`, an absolute path)
+ * is refused with EINVAL (`badTreePath`). Nothing here follows a symlink below the root: a symlink
+ * is an entry, and a directory on the way that became one is not a directory any more. (The root
+ * itself is reached as the user named it; a local tree without its native helper checks each
+ * directory just before it uses it instead of holding it open.)
  */
 export interface Tree {
   /** Where the tree is, as a user names it (a path, a URL): for messages and the job's binding. */
@@ -15,8 +18,10 @@ export interface Tree {
   /** True when the root exists and is a directory (the drive is mounted, the share is there). */
   available(): Promise<boolean>;
   /**
-   * Walks the whole tree (the root itself excluded), depth-first, in batches. Errors met on the way
-   * are in the batches, not thrown; an error that stops the walk (the root is gone) rejects.
+   * Walks the whole tree (the root itself excluded), or what is below `options.under`, depth-first,
+   * in batches. What cannot be read on the way, the root or `under` included, is reported in the
+   * batches' `errors`, not thrown; the iteration rejects only when the tree cannot be reached at all
+   * (a Target whose root is no longer there: ENXIO).
    */
   list(options?: ListOptions): AsyncIterable<ListBatch>;
   /** The live entry at `rel` (not following a final symlink), or undefined when absent. */
@@ -48,6 +53,25 @@ export interface Tree {
   compareIdentity?(recorded: string, rel?: string): Promise<IdentityMatch>;
 }
 
+/** Anything badTreePath may refuse: a NUL, a leading, doubled or trailing slash, a '.' or '..' component. */
+const SUSPECT = /\0|^\/|\/\/|\/$|(?:^|\/)\.\.?(?:\/|$)/;
+
+/**
+ * Why `rel` is not a path of a tree, or undefined when it is: a path is '' (the root) or names
+ * separated by single slashes, none of them '.' or '..', no leading slash, no NUL. Every Tree refuses
+ * others (EINVAL) before it touches anything: a path from a request never climbs out of the root.
+ */
+export function badTreePath(rel: string): string | undefined {
+  if (rel === '' || !SUSPECT.test(rel)) return undefined; // one test on the hot path; the reason only when it fails
+  if (rel.includes('\0')) return 'it holds a NUL byte';
+  if (rel.startsWith('/')) return 'it is absolute';
+  for (const part of rel.split('/')) {
+    if (part === '') return 'it has an empty component';
+    if (part === '.' || part === '..') return `it has a "${part}" component`;
+  }
+  return undefined;
+}
+
 /** A tree read as a source: the same contract (a name for what the engine copies from). */
 export type Source = Tree;
 
@@ -61,7 +85,10 @@ export interface ListOptions {
   volatileName?: RegExp;
   /** Entries per batch (default 1000). */
   batchSize?: number;
-  /** Walk only below this directory (entries keep their paths in the tree); the whole tree by default. */
+  /**
+   * Walk only below this directory (entries keep their paths in the tree); the whole tree by
+   * default. A local tree reaches `under` by its path, as it does the root.
+   */
   under?: string;
 }
 

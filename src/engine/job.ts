@@ -11,9 +11,9 @@ import type { Store } from '../core/store.js';
 import { isPgUrl } from '../store/url.js';
 import { LocalTarget } from '../targets/local.js';
 import { LocalTree } from '../targets/local-tree.js';
-import { nanosecondTimes } from '../io/native.js';
 import { AuditLog } from './audit-log.js';
 import { assertOutsideRoots, defaultDbPath, defaultLogPath, resolveRoots } from './job-paths.js';
+import { SETTER_PRECISION_NS } from './plan.js';
 
 /** One run of a copy job: the two roots, ferry's own files, and how the engine copies (see CopyOptions). */
 export interface JobOptions {
@@ -135,7 +135,7 @@ export async function runCopyJob(o: JobOptions, listen: Emit, signal: AbortSigna
         rescan: o.rescan,
         dryRun: o.dryRun,
         modifyWindowNs: o.modifyWindowNs,
-        setterPrecisionNs: nanosecondTimes ? 1n : 1000n,
+        setterPrecisionNs: SETTER_PRECISION_NS,
         blockSize: o.blockSize,
         queueCapacity: o.queueCapacity,
         transfers: o.transfers,

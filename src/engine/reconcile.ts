@@ -1,4 +1,4 @@
-import { describeFileError } from '../core/errors.js';
+import { describeFileError, fileError } from '../core/errors.js';
 import type { IndexRoot, IndexStore, OperationCounts, OperationType, SeenFile } from '../core/index-store.js';
 import { mapLimit } from '../core/map-limit.js';
 import type { IdentityMatch, Tree } from '../core/tree.js';
@@ -35,7 +35,8 @@ async function untrustedRoot(store: IndexStore, root: IndexRoot, tree: Tree, not
   let names: unknown[];
   try {
     const st = await tree.stat('');
-    if (st?.kind !== 'dir') return `the root ${root.path} is not a directory`;
+    if (!st) throw fileError('ENOENT', 'it is not there');
+    if (st.kind !== 'dir') return `the root ${root.path} is not a directory`;
     // A root added before ferry kept identities is compared by its device and inode alone.
     const was = root.identity ?? (root.device === null ? undefined
       : JSON.stringify({ fs: '', handle: '', dev: String(root.device), ino: String(root.inode ?? ''), btime: '0' }));

@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import { fileError } from '../core/errors.js';
 import type { Emit, RunMode, RunStatus, RunSummary } from '../core/events.js';
 import type { Target } from '../core/target.js';
 import type { Tree } from '../core/tree.js';
@@ -211,5 +212,6 @@ async function restoreDirectoryTimes(store: Store, source: Tree, target: Target)
     }
   }
   const root = await source.stat('');
-  if (root) await target.setTimes('', { atimeNs: root.atimeNs, mtimeNs: root.mtimeNs }).catch(() => undefined);
+  if (!root) throw fileError('ENOENT', `the source root ${source.root} is gone`);
+  await target.setTimes('', { atimeNs: root.atimeNs, mtimeNs: root.mtimeNs }).catch(() => undefined);
 }

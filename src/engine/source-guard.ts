@@ -1,3 +1,4 @@
+import { fileError } from '../core/errors.js';
 import type { IdentityMatch, Tree } from '../core/tree.js';
 import { parseIdentity } from '../io/fs-identity.js';
 import type { JobInfo, SourceMount, Store } from '../core/store.js';
@@ -29,7 +30,8 @@ function legacyIdentity(job: JobInfo): string | undefined {
 /** Why the source root is not the one the job began with, or undefined when it is. */
 export async function sourceRootChanged(source: Tree, job: JobInfo): Promise<string | undefined> {
   const root = await source.stat('');
-  if (root?.kind !== 'dir') return `the source root ${job.sourceRoot} is not a directory`;
+  if (!root) throw fileError('ENOENT', 'it is not there');
+  if (root.kind !== 'dir') return `the source root ${job.sourceRoot} is not a directory`;
   const was = parseIdentity(job.sourceIdentity) ? job.sourceIdentity! : legacyIdentity(job);
   const sameness: IdentityMatch = was && source.compareIdentity ? await source.compareIdentity(was) : 'same';
   if (sameness === 'other-filesystem') {

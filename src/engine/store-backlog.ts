@@ -21,7 +21,7 @@ export class StoreBacklog implements Backlog {
   }
 
   markSynced(rows: SyncedRow[]): Promise<void> {
-    return this.store.markSynced(rows.map(({ id, ...r }) => ({ sourcePath: this.take(id), ...r })));
+    return this.store.markSynced(rows.map((r) => ({ sourcePath: this.take(r.id), hash: r.hash, algorithm: r.algorithm, size: r.size, modifiedNs: r.modifiedNs })));
   }
 
   markFailed(id: number, error: string): Promise<void> {
@@ -44,9 +44,7 @@ export class StoreBacklog implements Backlog {
   }
 }
 
+/** The row itself, given the item's names (no copy of each row: a backlog page is 512 of them). */
 function itemOf(r: FileRecord & { rowid: number }): BacklogItem {
-  return {
-    id: r.rowid, sourceRel: r.rel, destRel: r.rel, kind: r.kind, size: r.size, modifiedNs: r.modifiedNs, accessedNs: r.accessedNs,
-    permissions: r.permissions, uid: r.uid, gid: r.gid,
-  };
+  return Object.assign(r, { id: r.rowid, sourceRel: r.rel, destRel: r.rel });
 }

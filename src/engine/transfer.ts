@@ -1,6 +1,5 @@
 import { describeFileError, errnoCode, FerryError } from '../core/errors.js';
 import type { Emit, FileOutcome } from '../core/events.js';
-import { join } from 'node:path';
 import type { Backlog, BacklogItem, SyncedRow } from '../core/backlog.js';
 import type { Target } from '../core/target.js';
 import type { Tree } from '../core/tree.js';
@@ -157,7 +156,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   // Every file.start gets its closing event: one still open when the transfer ends stays pending.
   const open = new Map<string, FileOutcome>();
   const emit: Emit = (e) => {
-    if (e.type === 'file.start') open.set(e.path, { path: e.path, source: e.source, destination: e.destination, size: e.size });
+    if (e.type === 'file.start') open.set(e.path, e);
     else if (e.type === 'file.done' || e.type === 'file.error' || e.type === 'file.skip') open.delete(e.path);
     ctx.emit(e);
   };
@@ -188,8 +187,11 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   const wholeMax = limiter ? -1 : Math.min(options.blockSize, WHOLE_FILE_MAX);
   // At most `transfers` files stream block by block at once, however many small ones are in flight.
   const streaming = new Slots(options.transfers);
-  const sourcePath = (r: BacklogItem): string => join(source.root, r.sourceRel);
-  const destPath = (r: BacklogItem): string => join(target.root, r.destRel);
+  // Roots joined with a relative path by concatenation: path.join normalises, and costs per file.
+  const sourceBase = source.root.endsWith('/') ? source.root : `${source.root}/`;
+  const destBase = target.root.endsWith('/') ? target.root : `${target.root}/`;
+  const sourcePath = (r: BacklogItem): string => sourceBase + r.sourceRel;
+  const destPath = (r: BacklogItem): string => destBase + r.destRel;
   const outcome = (r: BacklogItem): FileOutcome => ({
     path: r.destRel,
     source: sourcePath(r),
@@ -381,7 +383,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     await Promise.all(failures);
     await batch.flush();
     ctx.signal.removeEventListener('abort', onAbort);
-    for (const o of open.values()) ctx.emit({ type: 'file.skip', ...o, reason: 'pending' });
+    for (const o of open.values()) ctx.emit({ type: 'file.skip', path: o.path, source: o.source, destination: o.destination, size: o.size, reason: 'pending' });
   }
   if (batch.failure) throw batch.failure;
   if (storeFailure) throw storeFailure;

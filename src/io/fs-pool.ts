@@ -3,6 +3,8 @@ import { Worker } from 'node:worker_threads';
 import { ops, type FsOps } from './beneath-ops.js';
 import { addon } from './native.js';
 import type { FsFailure, FsOp, FsReply, FsRequest } from './fs-protocol.js';
+import { fileError } from '../core/errors.js';
+import { badTreePath } from '../core/tree.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (e: Error) => void };
 
@@ -114,6 +116,9 @@ export class FsPool {
    * when that worker ends.
    */
   call<K extends keyof FsOps>(op: K, args: Parameters<FsOps[K]>[0]): Promise<ReturnType<FsOps[K]>> {
+    const rel = (args as { rel?: unknown }).rel;
+    const bad = typeof rel === 'string' ? badTreePath(rel) : undefined;
+    if (bad) return Promise.reject(fileError('EINVAL', `${JSON.stringify(rel)} is not a path inside the tree: ${bad}`));
     if (!addon && WITH_DESCRIPTORS.has(op)) return Promise.resolve().then(() => (ops[op] as (a: unknown) => ReturnType<FsOps[K]>)(args));
     return this.send(op, args) as Promise<ReturnType<FsOps[K]>>;
   }

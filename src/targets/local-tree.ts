@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { entryFromStats, type FileEntry } from '../core/entry.js';
+import { errnoCode } from '../core/errors.js';
 import type { Algorithm } from '../core/hash.js';
 import type { IdentityMatch, ListBatch, ListOptions, ReadHandle, Tree, WholeRead } from '../core/tree.js';
 import { walkTree } from '../io/walk.js';
@@ -54,7 +55,10 @@ export class LocalTree implements Tree {
   async stat(rel: string): Promise<FileEntry | undefined> {
     if (rel === '') {
       // The root by its path, as the user gave it (a root that is a symlink to a directory is fine).
-      const st = await stat(this.root, { bigint: true }).catch(() => undefined);
+      const st = await stat(this.root, { bigint: true }).catch((err: unknown) => {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+        throw err;
+      });
       return st && entryFromStats('', st);
     }
     return (await fsPool().call('stat', { place: await this.place(), rel })) ?? undefined;

@@ -52,9 +52,10 @@ const IMPLICIT_LIMIT = 65_536;
 /**
  * A directory on a mounted filesystem: a local folder, an NFS or SMB share, a USB drive.
  * `identity` names the job that writes here (its temp files carry a tag derived from it).
- * Every write, delete and live check goes through the I/O threads (io/beneath-ops.ts): each walks
- * from the root without following links, and the root must still be the directory it was when the
- * target first used it (else ENXIO: an unmounted share, a pulled drive, a root swapped away).
+ * Every write, delete and stat goes through the I/O threads (io/beneath-ops.ts): each walks from
+ * the root without following links, and the root must still be the directory it was when the
+ * target first used it (else ENXIO: an unmounted share, a pulled drive, a root swapped away). Reads
+ * and listings (LocalTree's) walk the same way from the root's path, unpinned: they change nothing.
  */
 export class LocalTarget extends LocalTree implements Target {
   private readonly tag: string;
@@ -341,6 +342,7 @@ export class LocalTarget extends LocalTree implements Target {
   }
 
   async remove(rel: string, options: { trashDir?: string } = {}): Promise<string | undefined> {
+    if (rel === '') throw fileError('EINVAL', `the root ${this.root} itself is never removed`);
     const trash = options.trashDir === undefined ? undefined : { root: options.trashDir, pinDev: -1n, pinIno: -1n };
     try {
       return (await fsPool().call('remove', { place: await this.place(), rel, trash })) ?? undefined;

@@ -3,7 +3,7 @@ import type { EntryKind, FileEntry } from '../core/entry.js';
 import { fileError } from '../core/errors.js';
 import { createHasher, type Algorithm } from '../core/hash.js';
 import type { EntryAttrs, FileTimes, Target, TargetCaps, TargetListOptions, WriteHandle } from '../core/target.js';
-import type { IdentityMatch, ListBatch, ReadHandle, WholeRead } from '../core/tree.js';
+import { badTreePath, type IdentityMatch, type ListBatch, type ReadHandle, type WholeRead } from '../core/tree.js';
 
 /** One entry of a memory tree. */
 export interface MemoryNode {
@@ -72,6 +72,12 @@ export class MemoryTarget implements Target {
     if (!this.present) throw fileError('ENXIO', `${this.root} is not there`);
   }
 
+  /** Refuses what is not a path of the tree (core/tree.ts badTreePath). */
+  private valid(rel: string): void {
+    const bad = badTreePath(rel);
+    if (bad) throw fileError('EINVAL', `${JSON.stringify(rel)} is not a path inside the tree: ${bad}`);
+  }
+
   /** The directory `rel`, every component a real directory; rejects ENOENT or ENOTDIR. */
   private dir(rel: string): MemoryNode {
     this.check();
@@ -95,8 +101,10 @@ export class MemoryTarget implements Target {
   }
 
   /** Makes the directories on the way to `rel` (not `rel` itself), replacing a symlink or a planned file in the way. */
-  private makeParents(rel: string, attrs?: EntryAttrs): void {
+  private makeParents(rel: string): void {
     this.check();
+    this.valid(rel);
+    if (rel === '') throw fileError('EISDIR', 'the root is a directory');
     let at = '';
     for (const part of parentOf(rel) === '' ? [] : parentOf(rel).split('/')) {
       at = at === '' ? part : `${at}/${part}`;
@@ -105,7 +113,7 @@ export class MemoryTarget implements Target {
       if (n && n.kind !== 'symlink' && !this.planned.has(at)) {
         throw Object.assign(fileError('ENOTDIR', `${at} is a ${n.kind}, not a directory`), { rel: at, kind: n.kind });
       }
-      this.nodes.set(at, this.node('dir', attrs ? attrs.mode | 0o700 : 0o777 & ~this.umask));
+      this.nodes.set(at, this.node('dir', 0o777 & ~this.umask)); // as LocalTarget's default parentMode
     }
   }
 
@@ -136,6 +144,7 @@ export class MemoryTarget implements Target {
     this.dir('');
     const exclude = options.exclude ?? [];
     const under = options.under ?? '';
+    this.valid(under);
     if (under !== '') this.dir(under);
     const below = (rel: string): boolean => under === '' || rel.startsWith(`${under}/`);
     const entries: FileEntry[] = [];
@@ -152,6 +161,7 @@ export class MemoryTarget implements Target {
   }
 
   async stat(rel: string): Promise<FileEntry | undefined> {
+    this.valid(rel);
     try {
       this.dir(parentOf(rel));
     } catch (err) {
@@ -163,11 +173,13 @@ export class MemoryTarget implements Target {
   }
 
   async entries(rel: string): Promise<FileEntry[]> {
+    this.valid(rel);
     this.dir(rel);
     return this.children(rel).map((k) => this.entry(k, this.nodes.get(k)!));
   }
 
   private file(rel: string): MemoryNode {
+    this.valid(rel);
     this.dir(parentOf(rel));
     const n = this.nodes.get(rel);
     if (!n) throw fileError('ENOENT', `${rel} does not exist`);
@@ -207,6 +219,7 @@ export class MemoryTarget implements Target {
   }
 
   async readlink(rel: string): Promise<string> {
+    this.valid(rel);
     this.dir(parentOf(rel));
     const n = this.nodes.get(rel);
     if (!n) throw fileError('ENOENT', `${rel} does not exist`);
@@ -233,7 +246,7 @@ export class MemoryTarget implements Target {
   }
 
   async openWrite(rel: string, attrs?: EntryAttrs, options: { keepPartial?: boolean } = {}): Promise<WriteHandle> {
-    this.makeParents(rel, attrs);
+    this.makeParents(rel);
     this.clear(rel, 'file');
     const kept = options.keepPartial ? this.partials.get(rel) : undefined;
     this.partials.delete(rel);
@@ -262,8 +275,8 @@ export class MemoryTarget implements Target {
     return this.partials.get(rel)?.length ?? 0;
   }
 
-  async symlink(rel: string, linkTarget: string, times: FileTimes, attrs?: EntryAttrs): Promise<void> {
-    this.makeParents(rel, attrs);
+  async symlink(rel: string, linkTarget: string, times: FileTimes, _attrs?: EntryAttrs): Promise<void> {
+    this.makeParents(rel);
     this.clear(rel, 'symlink');
     const n = this.node('symlink', 0o777, times);
     n.link = linkTarget;
@@ -271,13 +284,18 @@ export class MemoryTarget implements Target {
   }
 
   async mkdir(rel: string, attrs?: EntryAttrs): Promise<void> {
-    this.makeParents(rel, attrs);
+    if (rel === '') {
+      this.dir('');
+      return;
+    }
+    this.makeParents(rel);
     if (this.nodes.get(rel)?.kind === 'dir') return;
     this.clear(rel, 'dir');
     this.nodes.set(rel, this.node('dir', this.bits(attrs, true)));
   }
 
   async setTimes(rel: string, times: FileTimes): Promise<void> {
+    this.valid(rel);
     this.dir(parentOf(rel));
     const n = this.nodes.get(rel);
     if (!n) throw fileError('ENOENT', `${rel} does not exist`);
@@ -286,7 +304,14 @@ export class MemoryTarget implements Target {
   }
 
   async remove(rel: string, options: { trashDir?: string } = {}): Promise<string | undefined> {
-    this.dir(parentOf(rel));
+    this.valid(rel);
+    if (rel === '') throw fileError('EINVAL', 'the root is not removed');
+    try {
+      this.dir(parentOf(rel));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return undefined; // already gone with its parent
+      throw err;
+    }
     const n = this.nodes.get(rel);
     if (!n) return undefined;
     if (n.kind === 'dir' && this.children(rel).length > 0) throw fileError('ENOTEMPTY', `${rel} is not empty`);

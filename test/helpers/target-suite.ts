@@ -214,6 +214,40 @@ export function describeTarget(name: string, make: () => Promise<Target>): void 
       expect((await t.entries('')).map((e) => e.rel)).not.toContain('dir');
     });
 
+    it('refuses what is not a path inside it, before touching anything', async () => {
+      const t = await make();
+      await write(t, 'inside.txt', 'i');
+      for (const bad of ['../escape.txt', 'a/../../escape.txt', '/etc/passwd', 'a//b', './inside.txt']) {
+        expect(await code(t.stat(bad)), bad).toBe('EINVAL');
+        expect(await code(t.openWrite(bad)), bad).toBe('EINVAL');
+        expect(await code(t.remove(bad)), bad).toBe('EINVAL');
+        expect(await code(t.openRead(bad)), bad).toBe('EINVAL');
+        expect(await code(t.mkdir(bad)), bad).toBe('EINVAL');
+      }
+      expect(await code(t.entries('..'))).toBe('EINVAL');
+      expect(await code(t.remove(''))).toBeDefined(); // the root itself is never removed
+      expect((await t.stat(''))?.kind).toBe('dir');
+      expect(await read(t, 'inside.txt')).toBe('i');
+    });
+
+    it('never reads through a symlink below the root, and removing below a gone directory is a no-op', async () => {
+      const t = await make();
+      await write(t, 'real/x.txt', 'x');
+      await t.symlink('l', 'real', T);
+      expect(await t.stat('l/x.txt')).toBeUndefined();
+      expect(['ENOTDIR', 'ELOOP']).toContain(await code(t.openRead('l/x.txt')));
+      expect(['ENOTDIR', 'ELOOP']).toContain(await code(t.readWhole('l/x.txt', 1024, null)));
+      expect(['ENOTDIR', 'ELOOP']).toContain(await code(t.entries('l')));
+      expect(['ENOTDIR', 'ELOOP']).toContain(await code(t.entries('real/x.txt')));
+      expect(await t.remove('gone/away.txt')).toBeUndefined();
+      const hashed = await t.readWhole('real/x.txt', 1024, 'sha256', { hashOnly: true });
+      expect(hashed.kind).toBe('read');
+      if (hashed.kind === 'read') {
+        expect(hashed.data.length).toBe(0);
+        expect(hashed.hash).toBe('2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881');
+      }
+    });
+
     it('lists without what `exclude` names, and none of its own temp files', async () => {
       const t = await make();
       await write(t, 'keep/x.txt', 'x');

@@ -1,6 +1,5 @@
 import { exitCodeFor } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
-import type { Algorithm } from '../../core/hash.js';
 import { PIPELINE_DEFAULTS } from '../../core/defaults.js';
 import { runCopyJob, type JobOptions, type JobResult } from '../../engine/job.js';
 
@@ -11,10 +10,7 @@ import { runCopyJob, type JobOptions, type JobResult } from '../../engine/job.js
 export type CopyOptions = JobOptions;
 
 /** What `ferry copy` uses unless told otherwise: sha256, and the pipeline's defaults. */
-export const COPY_DEFAULTS = {
-  checksum: 'sha256' as Algorithm,
-  ...PIPELINE_DEFAULTS,
-};
+export const COPY_DEFAULTS = { ...PIPELINE_DEFAULTS };
 
 export interface CopyResult extends JobResult {
   exitCode: number;

@@ -10,6 +10,7 @@ import { BUILTIN_CATEGORIES } from './mime-tables.js';
 import { sourceOverlap } from './drives.js';
 import { isPgUrl } from '../../store/url.js';
 import { configDir, stateDir } from '../../core/defaults.js';
+import { defaultLogPath } from '../../engine/job-paths.js';
 
 /** A user rule: every condition given must hold; within a list, any entry may match. */
 export interface RouteRule {
@@ -64,6 +65,12 @@ export function defaultConfigPath(env = process.env): string {
 
 export function defaultDatabasePath(env = process.env): string {
   return join(stateDir(env), 'route.db');
+}
+
+/** Where route's audit log goes: beside its database (a server's database: beside where the file would be). */
+export function routeLogPath(database: string): string | undefined {
+  if (database === ':memory:') return undefined;
+  return defaultLogPath(isPgUrl(database) ? defaultDatabasePath() : database);
 }
 
 const CATEGORY_NAME = /^[a-z0-9][a-z0-9_-]*$/;

@@ -1,6 +1,6 @@
 import { filterReason } from '../../engine/index-filter.js';
 import { ownFilesWithin } from '../../engine/own-files.js';
-import type { RouteConfig } from './config.js';
+import { routeLogPath, type RouteConfig } from './config.js';
 
 /** Files still arriving (browser downloads, partial copies) are never routed. */
 export const PARTIAL_PATTERNS = ['*.part', '*.partial', '*.crdownload', '*.download'];
@@ -16,9 +16,10 @@ export function routeFilter(config: RouteConfig): (rel: string) => string | unde
   const partial = filterReason(PARTIAL_PATTERNS, 'being a partial download (*.part, *.partial, *.crdownload, *.download)');
   const ignored = filterReason(config.ignore, '`ignore` in the configuration');
   // By device and inode: a source reached through a symlink or a bind mount still knows its own files.
-  const own = [...ownFilesWithin(config.source, [config.database, config.file])];
+  const log = routeLogPath(config.database);
+  const own = [...ownFilesWithin(config.source, [config.database, config.file, ...(log ? [log] : [])])];
   return (rel) => {
-    if (own.some((o) => rel === o || rel.startsWith(`${o}-`) || rel.startsWith(`${o}.`))) return 'one of ferry\'s own files (its database or configuration)';
+    if (own.some((o) => rel === o || rel.startsWith(`${o}-`) || rel.startsWith(`${o}.`))) return 'one of ferry\'s own files (its database, audit log or configuration)';
     const why = partial(rel) ?? ignored(rel);
     if (why?.startsWith('left out by ')) return why.slice('left out by '.length).replace(/^being /, '');
     return why;

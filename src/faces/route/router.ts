@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { lstat, stat } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
@@ -108,8 +107,8 @@ export class Router {
 
   /** Rejects SOURCE_UNAVAILABLE when the source is missing or not a directory. */
   async checkSource(): Promise<void> {
-    const s = await stat(this.config.source).catch(() => undefined);
-    if (!s?.isDirectory()) {
+    const s = await this.source.stat('').catch(() => undefined);
+    if (s?.kind !== 'dir') {
       throw new FerryError('SOURCE_UNAVAILABLE', `The source ${this.config.source} is missing or not a directory; nothing was changed.`, {
         hint: `Check \`source\` in ${this.config.file}.`,
       });
@@ -196,14 +195,19 @@ export class Router {
     for (const p of paths) {
       const rel = posixRel(this.config.source, p);
       if (rel === '' || rel.startsWith('..')) continue;
-      const s = await lstat(p, { bigint: true }).catch(() => undefined);
+      let s;
+      try {
+        s = await this.source.stat(rel);
+      } catch (err) {
+        this.o.emit({ type: 'route.error', path: rel, message: describeFileError(err) }); // unreadable is not gone
+        continue;
+      }
       if (!s) gone.push(rel);
-      else if (s.isFile() && this.keep(rel)) items.push({ rel, size: s.size, mtimeNs: s.mtimeNs });
-      else if (s.isDirectory()) {
-        for await (const batch of new LocalTree(p).list({ signal: this.o.signal })) {
+      else if (s.kind === 'file' && this.keep(rel)) items.push({ rel, size: s.size, mtimeNs: s.mtimeNs });
+      else if (s.kind === 'dir') {
+        for await (const batch of this.source.list({ signal: this.o.signal, under: rel })) {
           for (const e of batch.entries) {
-            const r = `${rel}/${e.rel}`;
-            if (e.kind === 'file' && this.keep(r)) items.push({ rel: r, size: e.size, mtimeNs: e.mtimeNs });
+            if (e.kind === 'file' && this.keep(e.rel)) items.push({ rel: e.rel, size: e.size, mtimeNs: e.mtimeNs });
           }
         }
       }

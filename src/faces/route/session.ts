@@ -1,10 +1,8 @@
 import { FerryError, type Outcome } from '../../core/errors.js';
 import { EventBus, type Emit, type FerryEvent } from '../../core/events.js';
 import { AuditLog } from '../../engine/audit-log.js';
-import { defaultLogPath } from '../../engine/job-paths.js';
 import { storeExists } from '../../store/open.js';
-import { isPgUrl } from '../../store/url.js';
-import { defaultDatabasePath, type RouteConfig } from './config.js';
+import { routeLogPath, type RouteConfig } from './config.js';
 import type { DriveResult } from './deliver.js';
 import { Router, type ScanSummary } from './router.js';
 
@@ -15,12 +13,6 @@ export interface SessionOptions {
   readOnly?: boolean;
   /** Deliveries leave audit lines (the copy's, engine/audit-log.ts) in the log beside the database. */
   audit?: boolean;
-}
-
-/** Where route's audit log goes: beside its database (a server's database: beside where the file would be). */
-export function routeLogPath(database: string): string | undefined {
-  if (database === ':memory:') return undefined;
-  return defaultLogPath(isPgUrl(database) ? defaultDatabasePath() : database);
 }
 
 /** Opens the Router (and, with `audit`, the audit log its deliveries write to) for `use`, and closes them after. */

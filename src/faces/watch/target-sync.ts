@@ -84,7 +84,7 @@ export class TargetSync {
       result = await runCopyJob(
         {
           // `ferry copy`'s defaults: sha256, the pipeline's sizes.
-          checksum: 'sha256', ...PIPELINE_DEFAULTS, source: root, destination: target, db: this.o.db, deleteExtras: this.o.deleteExtras, rescan: false, dryRun: false,
+          ...PIPELINE_DEFAULTS, source: root, destination: target, db: this.o.db, deleteExtras: this.o.deleteExtras, rescan: false, dryRun: false,
           maxDelete: this.o.deleteExtras ? (this.o.maxDelete ?? DEFAULT_WATCH_MAX_DELETE) : undefined,
         },
         (e: FerryEvent) => {
