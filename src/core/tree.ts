@@ -103,9 +103,12 @@ export interface ListBatch {
   /** Directories listed in this batch. */
   dirs: number;
   errors: ListError[];
-  /** Directories whose entries have all been yielded, with their new listing digest. */
+  /**
+   * Directories whose entries have all been yielded, with their new listing digest. Directories are
+   * named by key: '' for the root, else the directory's path and a trailing '/'.
+   */
   digests: Array<[string, string]>;
-  /** Directories whose listing equals the known digest: their entries are not yielded. */
+  /** Directories (keys, as in `digests`) whose listing equals the known digest: their entries are not yielded. */
   kept: string[];
   keptFiles: number;
   keptBytes: number;

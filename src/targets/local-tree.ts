@@ -44,10 +44,11 @@ export class LocalTree implements Tree {
       return;
     }
     const inTree = (rel: string): string => (rel === '' ? under : `${under}/${rel}`);
+    const keyInTree = (key: string): string => `${under}/${key}`; // '' (its root) becomes `under/`
     for await (const b of walkTree(join(this.root, under), options)) {
       yield {
         ...b, entries: b.entries.map((e) => ({ ...e, rel: inTree(e.rel) })), errors: b.errors.map((e) => ({ ...e, rel: inTree(e.rel) })),
-        digests: b.digests.map(([d, digest]) => [inTree(d), digest]), kept: b.kept.map(inTree), mounts: b.mounts.map(inTree),
+        digests: b.digests.map(([d, digest]) => [keyInTree(d), digest]), kept: b.kept.map(keyInTree), mounts: b.mounts.map(inTree),
       };
     }
   }

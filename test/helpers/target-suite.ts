@@ -5,7 +5,12 @@ import type { FileEntry, ListBatch, Target } from '../../dist/index.js';
  * The Target contract (src/core/target.ts, src/core/tree.ts) as behaviour: every implementation
  * runs these cases. `make` gives a fresh, empty target.
  */
-export function describeTarget(name: string, make: () => Promise<Target>): void {
+export interface TargetHooks {
+  /** Makes the target's root another one than the target began with (unmounted, replaced). */
+  takeAway(t: Target): Promise<void>;
+}
+
+export function describeTarget(name: string, make: () => Promise<Target>, hooks?: TargetHooks): void {
   const T = { atimeNs: 1_600_000_000_111_111_111n, mtimeNs: 1_600_000_000_222_222_222n };
   const text = (s: string): Uint8Array => new TextEncoder().encode(s);
   const decode = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -246,6 +251,43 @@ export function describeTarget(name: string, make: () => Promise<Target>): void 
         expect(hashed.data.length).toBe(0);
         expect(hashed.hash).toBe('2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881');
       }
+    });
+
+    it('a second listing given the first one\'s digests still accounts for every entry', async () => {
+      const t = await make();
+      await write(t, 'd1/a.txt', 'a');
+      await write(t, 'd1/d2/b.txt', 'b');
+      await write(t, 'top.txt', 't');
+      const known = new Map<string, string>();
+      for await (const b of t.list() as AsyncIterable<ListBatch>) for (const [d, digest] of b.digests) known.set(d, digest);
+      const seen = new Set<string>();
+      const kept: string[] = [];
+      for await (const b of t.list({ known }) as AsyncIterable<ListBatch>) {
+        for (const e of b.entries) seen.add(e.rel);
+        kept.push(...b.kept);
+      }
+      // An entry is either listed again or inside a directory reported as kept (unchanged).
+      for (const rel of ['d1', 'd1/a.txt', 'd1/d2', 'd1/d2/b.txt', 'top.txt']) {
+        const parentKey = rel.includes('/') ? `${rel.slice(0, rel.lastIndexOf('/'))}/` : ''; // ListBatch's directory keys
+        expect(seen.has(rel) || kept.includes(parentKey), rel).toBe(true);
+      }
+    });
+
+    it('knows itself again by its identity, when it has one', async () => {
+      const t = await make();
+      if (!t.identity || !t.compareIdentity) return;
+      const id = await t.identity();
+      expect(id).toBeDefined();
+      expect(await t.compareIdentity(id!)).toBe('same');
+    });
+
+    it('refuses to write once its root is another one (ENXIO), and writes nothing there', async () => {
+      if (!hooks) return;
+      const t = await make();
+      await write(t, 'before.txt', 'b');
+      await hooks.takeAway(t);
+      expect(await code(write(t, 'after.txt', 'a'))).toBe('ENXIO');
+      expect(await code(t.mkdir('newdir'))).toBe('ENXIO');
     });
 
     it('lists without what `exclude` names, and none of its own temp files', async () => {
