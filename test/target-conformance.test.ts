@@ -1,4 +1,5 @@
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { LocalTarget, MemoryTarget } from '../dist/index.js';
 import { describeTarget } from './helpers/target-suite.js';
@@ -21,4 +22,18 @@ describeTarget('MemoryTarget', async () => new MemoryTarget(), {
   async takeAway(t) {
     (t as InstanceType<typeof MemoryTarget>).present = false;
   },
+});
+
+describe("a drive's folder", () => {
+  it('is pinned to the directory that was checked: a link put in its place after the check gets nothing', async () => {
+    const { openDriveTarget } = await import('../dist/targets/drive.js');
+    const mount = tempDir();
+    const elsewhere = tempDir();
+    const target = await openDriveTarget(mount, 'Photos/ferry', 'route:test', 'USB');
+    renameSync(join(mount, 'Photos/ferry'), join(mount, 'Photos/was'));
+    symlinkSync(elsewhere, join(mount, 'Photos/ferry'));
+    const h = target.openWrite('x.txt');
+    await expect(h).rejects.toMatchObject({ code: 'ENXIO' });
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import { describeFileError, fileError } from '../core/errors.js';
 import type { IndexRoot, IndexStore, OperationCounts, OperationType, SeenFile } from '../core/index-store.js';
 import { mapLimit } from '../core/map-limit.js';
 import type { IdentityMatch, Tree } from '../core/tree.js';
+import { legacyIdentity } from '../io/fs-identity.js';
 import { hashEntry } from './hash-entry.js';
 
 export interface ReconcileOptions {
@@ -38,8 +39,7 @@ async function untrustedRoot(store: IndexStore, root: IndexRoot, tree: Tree, not
     if (!st) throw fileError('ENOENT', 'it is not there');
     if (st.kind !== 'dir') return `the root ${root.path} is not a directory`;
     // A root added before ferry kept identities is compared by its device and inode alone.
-    const was = root.identity ?? (root.device === null ? undefined
-      : JSON.stringify({ fs: '', handle: '', dev: String(root.device), ino: String(root.inode ?? ''), btime: '0' }));
+    const was = root.identity ?? legacyIdentity(root.device, root.inode);
     const sameness: IdentityMatch = was !== undefined && tree.compareIdentity ? await tree.compareIdentity(was) : 'same';
     if (sameness === 'other-filesystem') {
       return `the root ${root.path} is on another filesystem than the one it was added on (an unmounted share, or another one mounted in its place?)`;

@@ -1,6 +1,6 @@
 import { fileError } from '../core/errors.js';
 import type { IdentityMatch, Tree } from '../core/tree.js';
-import { parseIdentity } from '../io/fs-identity.js';
+import { legacyIdentity, parseIdentity } from '../io/fs-identity.js';
 import type { JobInfo, SourceMount, Store } from '../core/store.js';
 
 /**
@@ -13,7 +13,7 @@ import type { JobInfo, SourceMount, Store } from '../core/store.js';
 export async function recordSourceRoot(store: Store, source: Tree, job: JobInfo): Promise<void> {
   if (job.sourceIdentity !== null || !source.identity) return;
   // A job that recorded only the device and inode adopts an identity only while those still hold.
-  const legacy = legacyIdentity(job);
+  const legacy = legacyIdentity(job.sourceDevice, job.sourceInode);
   if (legacy && source.compareIdentity && (await source.compareIdentity(legacy)) !== 'same') return;
   const id = await source.identity();
   if (id === undefined) return;
@@ -21,18 +21,12 @@ export async function recordSourceRoot(store: Store, source: Tree, job: JobInfo)
   await store.saveJobFacts(parsed ? { sourceDevice: BigInt(parsed.dev), sourceInode: BigInt(parsed.ino), sourceIdentity: id } : { sourceIdentity: id });
 }
 
-/** The identity of a job that kept only the source root's device and inode: only those compare. */
-function legacyIdentity(job: JobInfo): string | undefined {
-  if (job.sourceDevice === null) return undefined;
-  return JSON.stringify({ fs: '', handle: '', dev: String(job.sourceDevice), ino: String(job.sourceInode ?? ''), btime: '0' });
-}
-
 /** Why the source root is not the one the job began with, or undefined when it is. */
 export async function sourceRootChanged(source: Tree, job: JobInfo): Promise<string | undefined> {
   const root = await source.stat('');
   if (!root) throw fileError('ENOENT', 'it is not there');
   if (root.kind !== 'dir') return `the source root ${job.sourceRoot} is not a directory`;
-  const was = parseIdentity(job.sourceIdentity) ? job.sourceIdentity! : legacyIdentity(job);
+  const was = parseIdentity(job.sourceIdentity) ? job.sourceIdentity! : legacyIdentity(job.sourceDevice, job.sourceInode);
   const sameness: IdentityMatch = was && source.compareIdentity ? await source.compareIdentity(was) : 'same';
   if (sameness === 'other-filesystem') {
     return `the source root ${job.sourceRoot} is on another filesystem than when this job began (an unmounted share, or another one mounted in its place?); if this filesystem is the source now (a disk replaced, its data restored), start a new job for it with another --db`;

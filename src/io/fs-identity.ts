@@ -88,6 +88,15 @@ export function compareIdentity(was: DirIdentity, now: DirIdentity): Sameness {
   return 'same';
 }
 
+/**
+ * The identity of a directory recorded before ferry kept identities: its device and inode only, so
+ * only those are compared (compareIdentity: no filesystem, no handle, no birth time).
+ */
+export function legacyIdentity(dev: bigint | null, ino: bigint | null): string | undefined {
+  if (dev === null) return undefined;
+  return JSON.stringify({ fs: '', handle: '', dev: String(dev), ino: String(ino ?? ''), btime: '0' });
+}
+
 /** Parses a stored identity; undefined for none, or for text that is not one. */
 export function parseIdentity(text: string | null | undefined): DirIdentity | undefined {
   if (!text) return undefined;

@@ -10,8 +10,10 @@ import { LocalTarget } from './local.js';
  * (ENXIO) instead of landing. Ferry only adds on a drive: what stands in a file's way is not replaced.
  */
 export async function openDriveTarget(mountRoot: string, folder: string | undefined, identity: string, label: string): Promise<LocalTarget> {
-  const device = (await stat(mountRoot, { bigint: true })).dev;
+  const top = await stat(mountRoot, { bigint: true });
+  const device = top.dev;
   let dir = mountRoot;
+  let inode = top.ino;
   for (const part of folder ? folder.split('/') : []) {
     dir = join(dir, part);
     await mkdir(dir).catch((err: unknown) => {
@@ -21,6 +23,8 @@ export async function openDriveTarget(mountRoot: string, folder: string | undefi
     if (!f.isDirectory() || f.dev !== device) {
       throw new FerryError('DEST_UNAVAILABLE', `${dir} on ${label} is ${f.isSymbolicLink() ? 'a symlink' : f.isDirectory() ? 'on another filesystem' : 'not a directory'}; nothing was written.`);
     }
+    inode = f.ino;
   }
-  return new LocalTarget(folder ? join(mountRoot, folder) : mountRoot, identity, { device, replace: false });
+  // Pinned to the directory checked here: one swapped in after the check (a link elsewhere) is refused at first use.
+  return new LocalTarget(folder ? join(mountRoot, folder) : mountRoot, identity, { device, inode, replace: false });
 }

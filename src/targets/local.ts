@@ -15,11 +15,15 @@ import { LocalWriteHandle } from './local-write-handle.js';
 import { isStaleTemp, jobTag, randomTempName, TEMP_NAME, tempNameFor } from './temp-names.js';
 
 
+/** A temp file of ferry's (any job's): never shown as an entry of the target. */
+const isOwnTemp = (e: FileEntry): boolean => e.kind === 'file' && TEMP_NAME.test(e.rel.slice(e.rel.lastIndexOf('/') + 1));
 const parentOf = (rel: string): string => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
 
 export interface LocalTargetOptions {
   /** The st_dev the root must be on (a removable drive's): once the drive is unmounted, its mount point is a directory of another disk. */
   device?: bigint;
+  /** The inode the root must be, with `device`: the directory that was checked, not one put in its place since. */
+  inode?: bigint;
   /**
    * Replace what stands where a directory or a file must go: a file or symlink where the source has
    * a directory, an empty directory where it has a file (default true). False on a drive: ferry only
@@ -137,6 +141,7 @@ export class LocalTarget extends LocalTree implements Target {
       (st) => {
         if (!st.isDirectory()) throw fileError('ENOTDIR', `${this.root} is not a directory`);
         if (this.options.device !== undefined && st.dev !== this.options.device) throw fileError('ENXIO', `${this.root} is no longer on the drive it was (it is not mounted there now)`);
+        if (this.options.inode !== undefined && st.ino !== this.options.inode) throw fileError('ENXIO', `${this.root} is not the directory it was when it was checked (replaced meanwhile)`);
         return { root: this.root, pinDev: st.dev, pinIno: st.ino };
       },
       (err: unknown) => {
@@ -216,7 +221,7 @@ export class LocalTarget extends LocalTree implements Target {
       let removed = 0;
       const entries = [];
       for (const e of batch.entries) {
-        if (e.kind === 'file' && TEMP_NAME.test(e.rel.slice(e.rel.lastIndexOf('/') + 1))) {
+        if (isOwnTemp(e)) {
           if (options.tidy && (await this.removeStaleTemp(e.rel, e.mtimeNs))) removed++;
           continue;
         }
@@ -228,7 +233,7 @@ export class LocalTarget extends LocalTree implements Target {
 
   /** The directory's entries, without ferry's temp files (as `list`). */
   override async entries(rel: string): Promise<FileEntry[]> {
-    return (await super.entries(rel)).filter((e) => !(e.kind === 'file' && TEMP_NAME.test(e.rel.slice(e.rel.lastIndexOf('/') + 1))));
+    return (await super.entries(rel)).filter((e) => !isOwnTemp(e));
   }
 
   private async removeStaleTemp(rel: string, mtimeNs: bigint): Promise<boolean> {

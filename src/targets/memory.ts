@@ -5,18 +5,11 @@ import { createHasher, type Algorithm } from '../core/hash.js';
 import type { EntryAttrs, FileTimes, Target, TargetCaps, TargetListOptions, WriteHandle } from '../core/target.js';
 import { badTreePath, type IdentityMatch, type ListBatch, type ReadHandle, type WholeRead } from '../core/tree.js';
 
-/** One entry of a memory tree. */
-export interface MemoryNode {
+/** One entry of a memory tree: a FileEntry's times, mode and owner, with its bytes or link target. */
+export interface MemoryNode extends Omit<FileEntry, 'rel' | 'kind' | 'size'> {
   kind: Exclude<EntryKind, 'other'>;
   data: Uint8Array;
   link: string;
-  mtimeNs: bigint;
-  atimeNs: bigint;
-  ctimeNs: bigint;
-  birthtimeNs: bigint;
-  mode: number;
-  uid: number;
-  gid: number;
 }
 
 const S_IFREG = 0o100000;
