@@ -11,6 +11,7 @@ export { walkTree } from './io/walk.js';
 export { LocalTarget } from './targets/local.js';
 export { LocalTree } from './targets/local-tree.js';
 export { MemoryTarget } from './targets/memory.js';
+export { RemoteTarget, type RemoteTargetOptions, type RemoteExpectation, type RemoteSession } from './targets/remote.js';
 export type { Tree, Source, ListBatch, ListOptions, ReadHandle, WholeRead } from './core/tree.js';
 export type { Backlog, BacklogItem, SyncedRow } from './core/backlog.js';
 export { runJob, type RunOptions, type RunResult } from './engine/run.js';
@@ -24,3 +25,11 @@ export { SqliteIndexStore } from './store/sqlite/sqlite-index-store.js';
 export { PgIndexStore } from './store/postgres/pg-index-store.js';
 export { openIndexStore } from './store/open.js';
 export type { IndexStore, IndexRecord, IndexRoot, SyncOperation, OperationType, OperationStatus } from './core/index-store.js';
+export { SqliteServerStore } from './store/sqlite/sqlite-server-store.js';
+export { PgServerStore } from './store/postgres/pg-server-store.js';
+export { openServerStore } from './store/open.js';
+export type {
+  ServerStore, ServerFile, Change, ChangeOp, ClientRow, ApiKeyRow, ConflictRow, UploadSession, RecordWrite,
+} from './core/server-store.js';
+export { startServer, SERVE_DEFAULTS, type ServeOptions, type RunningServer } from './faces/server/serve.js';
+export { newApiKey, hashApiKey } from './faces/server/api-keys.js';

@@ -8,6 +8,8 @@ import { plainRenderer } from '../report/plain.js';
 import { ttyRenderer } from '../report/tty.js';
 import { copyCommand, parseCopyFlags, type CopyFlags } from './copy-command.js';
 import { routeCommands } from './route-commands.js';
+import { serveCommands } from './serve-commands.js';
+import { clientCommands } from './client-commands.js';
 import { watchCommands } from './watch-commands.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -127,6 +129,12 @@ export async function main(argv: string[]): Promise<number> {
   const routeCmd = routeCommands({ out, err, stopped }, wrap, () => interruptSignal().signal);
   configure(routeCmd);
   program.addCommand(routeCmd);
+  const serveCmd = serveCommands({ out, err, stopped }, wrap, VERSION);
+  configure(serveCmd);
+  program.addCommand(serveCmd);
+  const clientCmd = clientCommands({ out, err, stopped }, wrap);
+  configure(clientCmd);
+  program.addCommand(clientCmd);
   // A word that is not a command, even with --help after it ("ferry register-drive --help"), is an
   // error, with the command that has that name as a subcommand, where there is one.
   const first = argv.find((a) => !a.startsWith('-'));

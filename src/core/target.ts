@@ -85,6 +85,12 @@ export interface Target extends Tree {
   symlink(rel: string, linkTarget: string, times: FileTimes, attrs?: EntryAttrs): Promise<void>;
   /** Creates a directory and any missing parents (replacing a file in the way, as openWrite); no error if it exists. */
   mkdir(rel: string, attrs?: EntryAttrs): Promise<void>;
+  /**
+   * Renames the file or symlink `from` to `to` (missing parents made), never over anything: rejects
+   * EEXIST when something is at `to`, ENOENT when `from` is gone, EISDIR for a directory. Optional:
+   * a target without it is written by copy and remove.
+   */
+  rename?(from: string, to: string): Promise<void>;
   /** Sets the times of an existing entry without following a final symlink. */
   setTimes(rel: string, times: FileTimes): Promise<void>;
   /**

@@ -299,6 +299,29 @@ export const ops = {
     }
   },
 
+  /**
+   * Renames the file or symlink `from` to `to` (its parents made as the policy says), never over
+   * anything: EEXIST when something is at `to`, ENOENT when `from` is gone, EISDIR for a directory.
+   */
+  rename(a: { place: Place; from: string; to: string; policy: WritePolicy }): { effects: Effects } {
+    const out = effects();
+    const src = P.openDir(a.place, parentOf(a.from));
+    try {
+      const f = P.stat(src, baseOf(a.from));
+      if (!f) throw Object.assign(fileError('ENOENT', `${a.from} is not there`), { rel: a.from });
+      if (kindOfFields(f) === 'dir') throw Object.assign(fileError('EISDIR', `${a.from} is a directory`), { rel: a.from });
+      const dst = ensureDir(a.place, parentOf(a.to), a.policy, out);
+      try {
+        P.rename(src, baseOf(a.from), dst, baseOf(a.to), true);
+      } finally {
+        closeQuietly(dst);
+      }
+      return { effects: out };
+    } finally {
+      closeQuietly(src);
+    }
+  },
+
   /** The live entry at rel (not following a final link), or null when absent or not below the root. */
   stat(a: { place: Place; rel: string }): FileEntry | null {
     let dir: Dir;

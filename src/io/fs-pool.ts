@@ -116,9 +116,11 @@ export class FsPool {
    * when that worker ends.
    */
   call<K extends keyof FsOps>(op: K, args: Parameters<FsOps[K]>[0]): Promise<ReturnType<FsOps[K]>> {
-    const rel = (args as { rel?: unknown }).rel;
-    const bad = typeof rel === 'string' ? badTreePath(rel) : undefined;
-    if (bad) return Promise.reject(fileError('EINVAL', `${JSON.stringify(rel)} is not a path inside the tree: ${bad}`));
+    const a = args as { rel?: unknown; from?: unknown; to?: unknown };
+    for (const rel of [a.rel, a.from, a.to]) {
+      const bad = typeof rel === 'string' ? badTreePath(rel) : undefined;
+      if (bad) return Promise.reject(fileError('EINVAL', `${JSON.stringify(rel)} is not a path inside the tree: ${bad}`));
+    }
     if (!addon && WITH_DESCRIPTORS.has(op)) return Promise.resolve().then(() => (ops[op] as (a: unknown) => ReturnType<FsOps[K]>)(args));
     return this.send(op, args) as Promise<ReturnType<FsOps[K]>>;
   }

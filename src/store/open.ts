@@ -2,10 +2,13 @@ import { existsSync } from 'node:fs';
 import type { IndexStore } from '../core/index-store.js';
 import { PgIndexStore } from './postgres/pg-index-store.js';
 import { PgRouteStore } from './postgres/pg-route-store.js';
+import { PgServerStore } from './postgres/pg-server-store.js';
 import { PgStore } from './postgres/pg-store.js';
 import type { RouteStore } from '../core/route-store.js';
+import type { ServerStore } from '../core/server-store.js';
 import { SqliteIndexStore } from './sqlite/sqlite-index-store.js';
 import { SqliteRouteStore } from './sqlite/sqlite-route-store.js';
+import { SqliteServerStore } from './sqlite/sqlite-server-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from '../core/store.js';
 import { isPgUrl } from './url.js';
@@ -30,6 +33,14 @@ export async function openIndexStore(location: string, options: { readOnly?: boo
 /** The state of `ferry route`; `readOnly` takes no lock and writes nothing (a SQLite file must exist). */
 export async function openRouteStore(location: string, options: { readOnly?: boolean } = {}): Promise<RouteStore> {
   return isPgUrl(location) ? PgRouteStore.open(location, options) : SqliteRouteStore.open(location, options);
+}
+
+/**
+ * The state of `ferry serve`; `lock: false` takes no one-writer lock and may still write (`ferry
+ * serve keys add` beside the running server, which holds it).
+ */
+export async function openServerStore(location: string, options: { lock?: boolean } = {}): Promise<ServerStore> {
+  return isPgUrl(location) ? PgServerStore.open(location, options) : SqliteServerStore.open(location, options);
 }
 
 /**

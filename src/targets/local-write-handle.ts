@@ -53,7 +53,17 @@ export class LocalWriteHandle implements WriteHandle {
   }
 
   async commit(times: FileTimes): Promise<FileEntry> {
-    const { place, rel, temp, fd, attrs, policy } = this.s;
+    return this.commitAs(this.s.rel, times);
+  }
+
+  /**
+   * Commits under another name in the same directory (a server keeps an upload that lost a
+   * conflict beside the name it was sent for). Rejects EINVAL for a name elsewhere.
+   */
+  async commitAs(rel: string, times: FileTimes): Promise<FileEntry> {
+    const { place, temp, fd, attrs, policy } = this.s;
+    const parent = (r: string): string => (r.includes('/') ? r.slice(0, r.lastIndexOf('/')) : '');
+    if (parent(rel) !== parent(this.s.rel)) throw Object.assign(new Error(`${rel} is not beside ${this.s.rel}`), { code: 'EINVAL' });
     this.closed = true;
     try {
       const r = await fsPool().call('commit', { place, rel, temp, fd, end: this.end, times, attrs, resumed: this.s.kept > 0, policy });

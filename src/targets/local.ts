@@ -4,7 +4,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import type { FileEntry } from '../core/entry.js';
 import { errnoCode, fileError } from '../core/errors.js';
-import type { EntryAttrs, FileTimes, Target, TargetCaps, TargetListOptions, WriteHandle } from '../core/target.js';
+import type { EntryAttrs, FileTimes, Target, TargetCaps, TargetListOptions } from '../core/target.js';
 import type { ListBatch } from '../core/tree.js';
 import type { Place } from '../io/beneath.js';
 import type { Attrs, Effects, Planned, Replaced, WritePolicy } from '../io/beneath-ops.js';
@@ -306,7 +306,7 @@ export class LocalTarget extends LocalTree implements Target {
     return e?.kind === 'file' ? Number(e.size) : 0;
   }
 
-  async openWrite(rel: string, attrs?: EntryAttrs, options: { keepPartial?: boolean } = {}): Promise<WriteHandle> {
+  async openWrite(rel: string, attrs?: EntryAttrs, options: { keepPartial?: boolean } = {}): Promise<LocalWriteHandle> {
     const place = await this.place();
     if (this.flushAll) this.beforeWriting();
     const temp = this.claimTemp(rel);
@@ -340,6 +340,11 @@ export class LocalTarget extends LocalTree implements Target {
     const fix = this.implicit.delete(rel);
     const r = await fsPool().call('mkdir', { place: await this.place(), rel, attrs: this.attrs(attrs, true), fix, policy: this.policyFor(rel) });
     this.report(r.effects, rel);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const r = await fsPool().call('rename', { place: await this.place(), from, to, policy: this.policyFor(to) });
+    this.report(r.effects, to);
   }
 
   async setTimes(rel: string, times: FileTimes): Promise<void> {

@@ -287,6 +287,18 @@ export class MemoryTarget implements Target {
     this.nodes.set(rel, this.node('dir', this.bits(attrs, true)));
   }
 
+  async rename(from: string, to: string): Promise<void> {
+    this.valid(from);
+    this.valid(to);
+    const n = this.nodes.get(from);
+    if (!n) throw fileError('ENOENT', `${from} is not there`);
+    if (n.kind === 'dir') throw fileError('EISDIR', `${from} is a directory`);
+    if (this.nodes.has(to)) throw fileError('EEXIST', `${to} already exists`);
+    await this.mkdir(parentOf(to));
+    this.nodes.delete(from);
+    this.nodes.set(to, n);
+  }
+
   async setTimes(rel: string, times: FileTimes): Promise<void> {
     this.valid(rel);
     this.dir(parentOf(rel));
