@@ -96,26 +96,33 @@ describe('RemoteTarget beyond the contract', () => {
     await put(mine, 'f.txt', text('one'));
     const h = await mine.openWrite('f.txt');
     await h.write(text('mine'), 0);
-    await put(theirs, 'f.txt', text('theirs'));
+    await theirs.writeWhole!('f.txt', text('theirs'), T);
     expect(await code(h.commit(T))).toBe('ECHANGED');
     await h.abort(); // after a failed commit: fine
     expect((await readAll(mine, 'f.txt')).toString()).toBe('theirs');
     // A new file another client made meanwhile counts as a change too.
     const n = await mine.openWrite('new.txt');
     await n.write(text('mine'), 0);
-    await put(theirs, 'new.txt', text('theirs'));
+    await theirs.writeWhole!('new.txt', text('theirs'), T);
     expect(await code(n.commit(T))).toBe('ECHANGED');
+    // A write declared against another base than the server's is refused as well.
+    mine.expect('f.txt', { baseSha256: sha256(text('stale')) });
+    const s = await mine.openWrite('f.txt');
+    await s.write(text('two'), 0);
+    expect(await code(s.commit(T))).toBe('ECHANGED');
+    expect((await readAll(mine, 'f.txt')).toString()).toBe('theirs');
   });
 
-  it('removes only the content it saw: a concurrent change is not deleted', async () => {
+  it('a write whose upload session another upload of the same path took over fails ECHANGED, the other one lands', async () => {
     const { url } = await serve();
-    const t = new RemoteTarget(url);
-    await put(t, 'f.txt', text('one'));
-    t.expect('f.txt', { baseSha256: sha256(text('stale')) });
-    const h = await t.openWrite('f.txt');
-    await h.write(text('two'), 0);
-    expect(await code(h.commit(T))).toBe('ECHANGED'); // the declared base is not the server's
-    expect((await readAll(t, 'f.txt')).toString()).toBe('one');
+    const mine = new RemoteTarget(url);
+    const theirs = new RemoteTarget(url);
+    const h = await mine.openWrite('f.txt');
+    await h.write(text('mine'), 0);
+    await put(theirs, 'f.txt', text('theirs'));
+    expect(await code(h.commit(T))).toBe('ECHANGED');
+    await h.abort();
+    expect((await readAll(mine, 'f.txt')).toString()).toBe('theirs');
   });
 
   it('declares what it knows: too large is refused before any byte (EFBIG), other bytes than declared are ECHANGED', async () => {
@@ -240,13 +247,13 @@ describe('RemoteTarget beyond the contract', () => {
     const t = new RemoteTarget(url);
     expect(await t.available()).toBe(false);
     expect(await code(t.stat('a.txt'))).toBe('ECONNREFUSED');
-    const it = t.list()[Symbol.asyncIterator]();
-    expect(await code(it.next())).toBe('ECONNREFUSED');
+    const listing = t.list()[Symbol.asyncIterator]();
+    expect(await code(listing.next())).toBe('ECONNREFUSED');
   });
 
   it('takes an engine run: a directory copied to the server, streamed and small files, then nothing to do', async () => {
     const { url, dir } = await serve();
-    const src = tempTree({ 'a.txt': 'alpha', 'sub/b.txt': 'beta', 'sub/deeper/c.txt': 'gamma', 'empty.txt': '' });
+    const src = tempTree({ 'a.txt': 'alpha', 'sub/b.txt': 'beta', 'sub/deeper/c.txt': 'gamma', 'empty.txt': '', 'nothing-inside': null });
     const big = randomBytes(700 * 1024);
     writeFileSync(join(src, 'sub/big.bin'), big);
     const db = join(tempDir(), 'job.db');

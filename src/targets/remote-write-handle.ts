@@ -157,13 +157,24 @@ export class RemoteWriteHandle implements WriteHandle {
       } catch (err) {
         const e = err as HttpFailure;
         const cut = e.status === undefined || e.serverCode === 'OFFSET_MISMATCH';
-        if (!cut || attempt >= 2) throw await this.o.explain(e);
+        if (!cut || attempt >= 2) throw await this.explain(e);
         const now = await this.received().catch(() => undefined);
         if (now === undefined || now < start || now > start + body.length) throw err;
         this.serverEnd = now;
         if (now === start + body.length) return;
       }
     }
+  }
+
+  /** A request's error as this write's: a session the server no longer has is ECHANGED (the file is not what was written). */
+  private async explain(e: HttpFailure): Promise<Error> {
+    if (e.status === 404) {
+      return Object.assign(
+        fileError('ECHANGED', `the upload of ${this.o.rel} is gone from the server (it expired, or another upload of the same path took its place)`),
+        { cause: e },
+      );
+    }
+    return this.o.explain(e);
   }
 
   private async received(): Promise<number> {
@@ -219,7 +230,7 @@ export class RemoteWriteHandle implements WriteHandle {
         } catch (err) {
           const e = err as HttpFailure;
           if (e.serverCode === 'OFFSET_MISMATCH') e.code = 'ECHANGED'; // fewer bytes than declared
-          throw await this.o.explain(e);
+          throw await this.explain(e);
         }
         this.state = 'committed';
         this.o.forget(this.session);

@@ -385,6 +385,8 @@ export class RemoteTarget implements Target {
     } catch {
       // the listing failed too: the first error says enough
     }
+    // A CONFLICT that names no content of the server's: a directory that holds no file (not in its listing) is in the way.
+    if (err.serverCode === 'CONFLICT') return Object.assign(fileError('EISDIR', `a directory stands at ${rel} on the server`), { cause: err });
     return err;
   }
 
@@ -510,6 +512,31 @@ export class RemoteTarget implements Target {
   async mkdir(rel: string, _attrs?: EntryAttrs): Promise<void> {
     this.valid(rel);
     if (rel !== '') await this.replaceParents(rel, true);
+  }
+
+  /** POST /move: the server renames the file on disk and in its record (no upload), only while `from` is the content seen here. */
+  async rename(from: string, to: string): Promise<void> {
+    this.valid(from);
+    this.valid(to);
+    const f = from === '' ? undefined : await this.head(from);
+    if (!f) {
+      const entry = await this.missing(from); // a directory resolves; ENOENT, ENOTDIR reject
+      throw fileError('EISDIR', `${entry.rel === '' ? 'the root' : from} is a directory: the server renames files only`);
+    }
+    try {
+      const res = await this.http.request(`moving ${from} to ${to}`, '/move', {
+        method: 'POST',
+        json: { from, to, base_sha256: f.sha256, ...(this.clientId ? { client_id: this.clientId } : {}) },
+      });
+      await res.body?.cancel().catch(() => undefined);
+    } catch (err) {
+      const e = err as HttpFailure;
+      if (e.serverCode === 'CONFLICT') {
+        const current = e.body?.current as { path?: string } | undefined;
+        if (current?.path !== from) throw Object.assign(fileError('EEXIST', `${to} is already on the server`), { cause: e });
+      }
+      throw await this.explain(to, e);
+    }
   }
 
   async setTimes(rel: string, _times: FileTimes): Promise<void> {

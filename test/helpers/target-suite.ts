@@ -275,6 +275,21 @@ export function describeTarget(name: string, make: () => Promise<Target>, hooks?
       expect(await t.stat('dir/b.txt')).toBeUndefined();
     });
 
+    it('renames a file when it offers that, never over anything', async () => {
+      const t = await make();
+      if (!t.rename) return;
+      await write(t, 'from.txt', 'moved');
+      await write(t, 'taken.txt', 'stays');
+      await t.rename('from.txt', 'new/dir/to.txt');
+      expect(await t.stat('from.txt')).toBeUndefined();
+      expect(await read(t, 'new/dir/to.txt')).toBe('moved');
+      expect(await code(t.rename('new/dir/to.txt', 'taken.txt'))).toBe('EEXIST');
+      expect(await read(t, 'taken.txt')).toBe('stays');
+      expect(await read(t, 'new/dir/to.txt')).toBe('moved');
+      expect(await code(t.rename('missing.txt', 'x.txt'))).toBe('ENOENT');
+      expect(await code(t.rename('new', 'x'))).toBe('EISDIR');
+    });
+
     it('refuses what is not a path inside it, before touching anything', async () => {
       const t = await make();
       await write(t, 'inside.txt', 'i');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errnoCode } from '../../core/errors.js';
+import { hashEntry } from '../../engine/hash-entry.js';
 import type { Change, ServerFile, ServerStore } from '../../core/server-store.js';
 import type { LocalTarget } from '../../targets/local.js';
 import type { LocalWriteHandle } from '../../targets/local-write-handle.js';
@@ -49,7 +50,26 @@ export class ServerFiles {
   constructor(
     readonly store: ServerStore,
     readonly target: LocalTarget,
+    /** The sync directory as a target whose temp files are named for `identity` (an upload session's own). */
+    readonly targetFor: (identity: string) => LocalTarget,
   ) {}
+
+  /**
+   * The file at `path` is not what the record says (edited in the sync directory behind the
+   * server's back): hashes it and records what it holds now.
+   */
+  async refresh(path: string): Promise<void> {
+    await this.locks.with([path], async () => {
+      const e = await this.target.stat(path);
+      if (!e || e.kind !== 'file') {
+        const row = await this.store.getFile(path);
+        if (row && !row.deleted) await this.recordGone(path);
+        return;
+      }
+      const h = await hashEntry(this.target, path, 'sha256');
+      if (h) await this.recordFound(path, BigInt(h.size), h.mtimeNs, h.hash);
+    });
+  }
 
   onChange(fn: ChangeListener): () => void {
     this.listeners.add(fn);

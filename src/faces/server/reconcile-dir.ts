@@ -22,7 +22,6 @@ export async function reconcileSyncDir(files: ServerFiles): Promise<{ found: num
       if (row && row.size === e.size && row.mtimeNs === e.mtimeNs) continue;
       const sha = (await hashEntry(files.target, e.rel, 'sha256').catch(() => undefined))?.hash;
       if (sha === undefined) continue;
-      if (row && row.sha256 === sha && row.size === e.size) continue;
       await files.recordFound(e.rel, e.size, e.mtimeNs, sha);
       found++;
     }

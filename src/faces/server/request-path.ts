@@ -9,7 +9,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /**
  * The path a request names, checked before anything touches the filesystem: POSIX, relative, no
  * '.' or '..' component (the URL was decoded once by the router, so `%2e%2e` arrives as '..'), no
- * empty component, backslash, control character or NUL, no name over 255 bytes, not one of the
+ * empty component, backslash, control character or NUL, no name over 255 bytes (a literal `%2e`
+ * in a name, sent as `%252e`, is just a name), not one of the
  * names ferry keeps for itself (`reserved`). Anything else is a 400 BAD_PATH.
  */
 export function requestPath(raw: unknown, reserved: RegExp, what = 'path'): string {
@@ -28,7 +29,6 @@ function whyBad(rel: string, reserved: RegExp): string | undefined {
   for (const name of rel.split('/')) {
     if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `a name in it is longer than ${MAX_NAME_BYTES} bytes`;
     if (reserved.test(name)) return 'ferry keeps that name for its own temp files';
-    if (/%2e|%2f|%5c|%00/i.test(name)) return 'it holds an encoded separator or dot';
   }
   return undefined;
 }

@@ -164,7 +164,12 @@ export function transferRoutes(app: FastifyInstance, ctx: ServerContext): void {
           await new Promise((r) => setTimeout(r, 20));
           continue;
         }
-        throw new ApiError(503, 'BUSY', `${path} is being replaced; try again.`);
+        // Not a replacement in flight: the file was changed in the sync directory itself. What it holds is recorded.
+        if (attempt === 3) {
+          await files.refresh(path);
+          continue;
+        }
+        throw new ApiError(503, 'BUSY', `${path} is changing on the server; try again.`);
       }
       const etag = `"${row.sha256}"`;
       reply.header('ETag', etag).header('X-Mtime-Ns', String(row.mtimeNs)).header('X-Sha256', row.sha256);

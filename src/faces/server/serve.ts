@@ -71,8 +71,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 }
 
 async function listen(o: ServeOptions, dir: string, store: ServerStore, device: bigint, inode: bigint): Promise<RunningServer> {
-  const target = new LocalTarget(dir, `ferry-serve\0${dir}`, { device, inode, replace: false });
-  const files = new ServerFiles(store, target);
+  const pinned = (identity: string): LocalTarget => new LocalTarget(dir, identity, { device, inode, replace: false });
+  const target = pinned(`ferry-serve\0${dir}`);
+  const files = new ServerFiles(store, target, (identity) => pinned(`ferry-serve\0${dir}\0${identity}`));
   await reconcileSyncDir(files);
   const maxFileSize = o.maxFileSize ?? SERVE_DEFAULTS.maxFileSize;
   const heartbeatMs = o.heartbeatMs ?? SERVE_DEFAULTS.heartbeatMs;
@@ -113,7 +114,9 @@ async function listen(o: ServeOptions, dir: string, store: ServerStore, device: 
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
     forceCloseConnections: true,
   });
+  // Raw bytes (a resumable upload's ranges) whatever type they are labelled with; a JSON route given them fails its schema (400).
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   await app.register(fastifySwagger, { openapi: { info: { title: 'ferry serve', version: ctx.version }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } } });
   await app.register(fastifyMultipart, { limits: { fileSize: maxFileSize, files: 1, fields: 16, fieldSize: 8192 } });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });

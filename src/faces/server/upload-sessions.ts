@@ -45,20 +45,19 @@ export class UploadSessions {
       createdMs: now,
       expiresMs: now + SESSION_IDLE_MS,
     };
-    // A session of the same path left by a client that forgot it gives way: one temp file per path.
-    for (const [id, l] of this.live) if (l.row.path === s.path) await this.cancel(id);
-    let handle = await this.open(s.path);
+    let handle = await this.open(row.id, s.path);
     if (handle.kept > 0) {
       await handle.abort();
-      handle = await this.open(s.path);
+      handle = await this.open(row.id, s.path);
     }
     await this.files.store.createUpload(row);
     this.live.set(row.id, { row, handle, hash: createHash('sha256'), received: 0 });
     return row;
   }
 
-  private async open(path: string): Promise<LocalWriteHandle> {
-    return this.files.target.openWrite(path, undefined, { keepPartial: true }).catch((err: unknown) => {
+  /** The session's own temp file beside `path` (named for the session: two sessions of one path never share one). */
+  private async open(id: string, path: string): Promise<LocalWriteHandle> {
+    return this.files.targetFor(`upload\0${id}`).openWrite(path, undefined, { keepPartial: true }).catch((err: unknown) => {
       throw fsError(err, path);
     });
   }
@@ -69,7 +68,7 @@ export class UploadSessions {
     if (l) return l;
     const row = await this.files.store.getUpload(id);
     if (!row) throw new ApiError(404, 'NOT_FOUND', 'There is no such upload session (it finished, was cancelled or expired).');
-    const handle = await this.open(row.path);
+    const handle = await this.open(row.id, row.path);
     const hash = createHash('sha256');
     const buf = new Uint8Array(1 << 20);
     for (let at = 0; at < handle.kept; ) {
