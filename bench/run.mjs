@@ -7,6 +7,8 @@
 //   node bench/run.mjs bwlimit         how closely --bwlimit follows its limit (see bwlimit.mjs)
 //   node bench/run.mjs watch           ferry watch: change latency, reconciliation rate, idle cost (see watch.mjs)
 //   node bench/run.mjs route [small|mixed]  ferry route sync-once against cp and rsync (see route.mjs)
+//   node bench/run.mjs serve [propagation|initial|memory|many]  ferry serve + client against syncthing
+//                                      and rclone webdav: propagation, initial sync, server memory (see serve.mjs)
 //
 // Environment: FERRY_BENCH_SCALE (corpus size factor, default 1), FERRY_BENCH_ROUNDS (copy rounds,
 // default 3), FERRY_BENCH_HASH_MIB (default 1024), FERRY_BENCH_HASH_ROUNDS (default 3),
@@ -14,6 +16,7 @@
 // (seconds to wait before each run for other processes to go quiet, default 10), FERRY_BENCH_TIMEOUT
 // (seconds per run, default 1200), FERRY_BENCH_ROTATE=1 (rotate the copy order each round),
 // FERRY_BENCH_BASELINE (another build's bin/ferry.js, copied in the same run: before and after).
+// serve: FERRY_BENCH_SERVE_FILES, _LARGE_MB, _ROUNDS, _CLIENTS, _MANY (see serve.mjs).
 // Markdown goes to stdout and is appended to bench/out/results-<date>.md.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,14 +25,22 @@ import { cleanupDestinations, runCopy } from './copy.mjs';
 import { runBwlimit } from './bwlimit.mjs';
 import { runHash } from './hash.mjs';
 import { runRoute } from './route.mjs';
+import { SERVE_PARTS, runServe } from './serve.mjs';
 import { runWatch } from './watch.mjs';
 import { OUT_DIR, machineInfo, settings, snapshotFerry, toolVersions } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const what = args[0] ?? 'all';
-if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route'].includes(what)) {
-  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...]]`);
+if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route', 'serve'].includes(what)) {
+  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...] | serve [${SERVE_PARTS.join('|')} ...]]`);
   process.exit(2);
+}
+const serveParts = what === 'serve' ? args.slice(1) : [];
+for (const p of serveParts) {
+  if (!SERVE_PARTS.includes(p)) {
+    console.error(`unknown serve part "${p}": one of ${SERVE_PARTS.join(', ')}`);
+    process.exit(2);
+  }
 }
 const corpora = (what === 'copy' || what === 'route') && args.length > 1 ? args.slice(1) : CORPUS_NAMES;
 for (const c of corpora) {
@@ -77,6 +88,7 @@ try {
   if (what === 'all' || what === 'bwlimit') emit(await runBwlimit());
   if (what === 'all' || what === 'watch') emit(await runWatch());
   if (what === 'all' || what === 'route') emit(await runRoute(what === 'route' && args.length > 1 ? corpora : ['small', 'mixed']));
+  if (what === 'all' || what === 'serve') emit(await runServe(serveParts));
 } finally {
   cleanupDestinations();
 }

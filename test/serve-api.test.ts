@@ -4,7 +4,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import { hashApiKey, newApiKey, openServerStore, startServer, type RunningServer, type ServeOptions, type ServerStore } from '../dist/index.js';
 import { runCli } from './helpers/cli.js';
 
@@ -169,13 +169,18 @@ function snapshot(dir: string, skip: string[] = []): string[] {
 /** A stack frame as V8 prints it. */
 const STACK_FRAME = /\bat\s+(?:\S+\s+\()?(?:file:\/\/|node:|\/)[^\s)]*:\d+:\d+/;
 
-/** A refusal as docs/serve.md promises it: 4xx, `{error, message}`, no server path, no stack, no canary. */
-function expectRefused(f: Fixture, r: Reply, codes?: string[]): void {
+/**
+ * A refusal as docs/serve.md promises it: 4xx, `{error, message}`, no server path, no stack, no
+ * canary. `sent` is what the client itself sent (a message may quote it back, even when it is an
+ * absolute path that happens to be the server's).
+ */
+function expectRefused(f: Fixture, r: Reply, codes?: string[], sent?: string): void {
   expect(r.status, r.text).toBeGreaterThanOrEqual(400);
   expect(r.status, r.text).toBeLessThan(500);
   expect(r.json, r.text).toMatchObject({ error: expect.any(String), message: expect.any(String) });
   if (codes) expect(codes, r.text).toContain(r.json.error);
-  for (const where of new Set([f.root, realpathSync(f.root)])) expect(r.text).not.toContain(where);
+  const own = sent === undefined ? r.text : r.text.split(JSON.stringify(sent).slice(1, -1)).join('').split(sent).join('');
+  for (const where of new Set([f.root, realpathSync(f.root)])) expect(own).not.toContain(where);
   expect(r.text).not.toMatch(STACK_FRAME);
   expect(r.text).not.toContain(f.canaryText);
 }
@@ -269,7 +274,7 @@ describe('the hostile corpus: every path a client can name', () => {
           await ep.prepare?.(f);
           const before = snapshot(f.root, ['state']);
           const r = await ep.send(f, h);
-          expectRefused(f, r);
+          expectRefused(f, r, undefined, h.url === ABS ? f.canaryPath : undefined);
           expect(snapshot(f.root, ['state'])).toEqual(before);
           expect(readFileSync(f.canaryPath, 'utf8')).toBe(f.canaryText);
         });
@@ -290,7 +295,7 @@ describe('the hostile corpus: every path a client can name', () => {
     const urls = ['/download/../canary.txt', '/download/%2e%2e/canary.txt', '/download/%2E%2E/canary.txt', '/download/..%2Fcanary.txt', '/download/.%2e/canary.txt', '/download/%2e./canary.txt', '/download/sub/%2e%2e/%2e%2e/canary.txt', '/download/%c0%ae%c0%ae/canary.txt', `/download/${encodeURIComponent(f.canaryPath ?? '')}`, '/download/%2fetc%2fpasswd', '/download/..;/canary.txt'];
     for (const u of urls) {
       const r = await raw(f, 'GET', u);
-      expectRefused(f, r);
+      expectRefused(f, r, undefined, f.canaryPath);
       expect(r.text).not.toMatch(/root:.*:0:0:/);
     }
   });
@@ -409,7 +414,8 @@ describe('malformed bodies and limits (max_file_size 1024, allowed_extensions [.
     const noFile = await api(f, 'POST', '/upload', { form: form({ path: 'a.txt', sha256: sha256('a'), mtime_ns: ns() }) });
     expectRefused(f, noFile, ['BAD_REQUEST']);
     expect(noFile.status).toBe(400);
-    for (const fields of [{ path: 'a.txt', size: 'ten' }, { path: 'a.txt', mtime_ns: 'yesterday' }, { path: 'a.txt', sha256: 'xyz' }, { path: 'a.txt', on_conflict: 'merge' }, { sha256: sha256('a') }]) {
+    const bad: Array<Record<string, string>> = [{ path: 'a.txt', size: 'ten' }, { path: 'a.txt', mtime_ns: 'yesterday' }, { path: 'a.txt', sha256: 'xyz' }, { path: 'a.txt', on_conflict: 'merge' }, { sha256: sha256('a') }];
+    for (const fields of bad) {
       const r = await api(f, 'POST', '/upload', { form: form(fields, 'a') });
       expectRefused(f, r);
       expect(r.status, `${JSON.stringify(fields)}: ${r.text}`).toBe(400);
@@ -521,7 +527,6 @@ describe('API keys', () => {
   let store: ServerStore;
   const first = newApiKey();
   const spare = newApiKey();
-  let cliKey = '';
   let uploadId = '';
   const FAKE = '00000000-0000-4000-8000-000000000000';
   beforeAll(async () => {
@@ -606,39 +611,48 @@ describe('API keys', () => {
     expect(header).toMatchObject({ kind: 'open', first: { type: 'CLIENT_CONNECT' } });
   });
 
-  it('ferry serve keys add prints a key once; it counts at once on the running server; list shows the name, not the key', async () => {
+  it('a key revoked through the store is refused at once; the others still work', async () => {
     await store.addKey('spare', hashApiKey(spare));
+    expect(await allAnswer(bearer(spare))).toEqual(allowed());
+    expect(await store.revokeKey('first')).toBe(true);
+    expect(await allAnswer(bearer(first))).toEqual(refused());
+    expect(await allAnswer(xKey(first))).toEqual(refused());
+    expect(await allAnswer(xKey(spare))).toEqual(allowed());
+  });
+
+  it('ferry serve keys add --db prints a key once, it counts at once; list shows the name, not the key; revoke refuses it at once', async () => {
     const env = { XDG_STATE_HOME: f.state };
     const added = await runCli(['serve', 'keys', 'add', '--name', 'x', '--db', f.db], env);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/^fk_[A-Za-z0-9_-]{43}\n$/);
-    cliKey = added.stdout.trim();
+    const cliKey = added.stdout.trim();
     expect(`${added.stdout}${added.stderr}`.split(cliKey).length - 1).toBe(1);
+    expect(existsSync(join(f.state, 'ferry')), 'keys add wrote a database of its own in the state directory').toBe(false);
+    expect((await store.listKeys()).map((k) => k.name)).toEqual(['spare', 'x']);
     expect((await api(f, 'GET', '/files', { headers: bearer(cliKey) })).status).toBe(200);
     expect((await api(f, 'GET', '/files', { headers: xKey(cliKey) })).status).toBe(200);
+
     const list = await runCli(['serve', 'keys', 'list', '--db', f.db], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort()).toEqual(['first', 'spare', 'x']);
-    for (const secret of [cliKey, first, spare, hashApiKey(cliKey), hashApiKey(first)]) expect(`${list.stdout}${list.stderr}`).not.toContain(secret);
+    expect(list.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['spare', 'x']);
     const listJson = await runCli(['serve', 'keys', 'list', '--db', f.db, '--json'], env);
-    expect(listJson.stdout).not.toContain(cliKey);
-    expect(listJson.stdout).not.toContain(hashApiKey(cliKey));
-  });
+    for (const secret of [cliKey, spare, hashApiKey(cliKey), hashApiKey(spare)]) {
+      expect(`${list.stdout}${list.stderr}${listJson.stdout}${listJson.stderr}`).not.toContain(secret);
+    }
 
-  it('a revoked key is refused at once (through the store and through ferry serve keys revoke)', async () => {
-    expect(await store.revokeKey('first')).toBe(true);
-    expect(await allAnswer(bearer(first))).toEqual(refused());
-    expect(await allAnswer(xKey(first))).toEqual(refused());
-    expect((await api(f, 'GET', '/files', { headers: bearer(cliKey) })).status).toBe(200);
-    const revoked = await runCli(['serve', 'keys', 'revoke', 'x', '--db', f.db], { XDG_STATE_HOME: f.state });
+    const revoked = await runCli(['serve', 'keys', 'revoke', 'x', '--db', f.db], env);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toMatch(/revoked key "x"/);
     expect(await allAnswer(bearer(cliKey))).toEqual(refused());
     expect((await api(f, 'GET', '/files', { headers: xKey(spare) })).status).toBe(200);
-    const again = await runCli(['serve', 'keys', 'revoke', 'x', '--db', f.db], { XDG_STATE_HOME: f.state });
+    const again = await runCli(['serve', 'keys', 'revoke', 'x', '--db', f.db], env);
     expect(again.code).not.toBe(0);
-    const list = await runCli(['serve', 'keys', 'list', '--db', f.db], { XDG_STATE_HOME: f.state });
-    expect(list.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['spare']);
+    expect((await store.listKeys()).map((k) => k.name)).toEqual(['spare']);
+  });
+
+  it('with the last key revoked the server is open again (docs/serve.md: no key, no auth)', async () => {
+    for (const k of await store.listKeys()) await store.revokeKey(k.name);
+    expect(await allAnswer({})).toEqual(allowed());
   });
 });
 
@@ -783,6 +797,17 @@ describe('the protocol', () => {
     expect((await api(f, 'GET', '/conflicts')).json.conflicts).toHaveLength(2);
   });
 
+  it('a client named like a path cannot steer where its conflict copy goes', async () => {
+    const evil = await register(f, '../../evil/x');
+    expect((await upload(f, 'ev/e.txt', 'e1', { client: laptop, mtime: ns(10) })).status).toBe(201);
+    expect((await upload(f, 'ev/e.txt', 'e2', { base: sha256('e1'), client: laptop, mtime: ns(20) })).status).toBe(200);
+    const r = await upload(f, 'ev/e.txt', 'e3', { base: sha256('e1'), client: evil, mtime: ns(15), onConflict: 'keep-both' });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.conflict.copy).toMatch(/^ev\/e\.sync-conflict-\d{8}-\d{6}-[A-Za-z0-9_-]+\.txt$/);
+    expect(readdirSync(join(f.sync, 'ev')).sort()).toEqual([r.json.conflict.copy.slice(3), 'e.txt'].sort());
+    expect(snapshot(f.area, ['sync'])).toEqual([`canary.txt ${f.canaryText.length} ${sha256(f.canaryText)}`]);
+  });
+
   it('a delete with a stale base is a 409 and the file stays; with the right base it leaves a tombstone', async () => {
     expect((await upload(f, 'del.txt', 'one', { client: laptop })).status).toBe(201);
     expect((await upload(f, 'del.txt', 'two', { base: sha256('one'), client: laptop, mtime: ns(1) })).status).toBe(200);
@@ -825,6 +850,16 @@ describe('the protocol', () => {
     const page = await api(f, 'GET', '/changes?since=0&limit=2');
     expect(page.json.changes.map((c: Json) => c.seq)).toEqual([1, 2]);
     expect(page.json.more).toBe(true);
+  });
+
+  it('a file where a directory stands is a 409 CONFLICT, and nothing changes', async () => {
+    const before = snapshot(f.sync);
+    const r = await upload(f, 'docs', 'not a dir');
+    expectRefused(f, r, ['CONFLICT']);
+    expect(r.status).toBe(409);
+    const under = await upload(f, 'docs/a.txt/inner.txt', 'under a file');
+    expectRefused(f, under);
+    expect(snapshot(f.sync)).toEqual(before);
   });
 
   it('a move onto an existing file is a 409 and both stay', async () => {
@@ -959,7 +994,7 @@ interface Peer {
   isClosed: () => boolean;
 }
 
-function connect(url: string, options: ConstructorParameters<typeof WebSocket>[1] = {}): Peer {
+function connect(url: string, options: ClientOptions = {}): Peer {
   const ws = new WebSocket(url, options);
   const messages: Json[] = [];
   let done = false;
@@ -1039,6 +1074,16 @@ describe('the WebSocket', () => {
     p.ws.send('not json');
     await expect.poll(() => p.messages.filter((m) => m.type === 'ERROR').length, { timeout: 1000 }).toBe(1);
     expect(p.isClosed()).toBe(false);
+  });
+
+  it('closes the connection on a message over 64 KiB (1009) and on a since that is not a number (4400)', async () => {
+    const big = connect(`${wsBase(f)}/ws/${id}`);
+    await expect.poll(() => big.messages.length).toBe(1);
+    big.ws.send(JSON.stringify({ type: 'HEARTBEAT', pad: 'x'.repeat(70 * 1024) }));
+    expect((await big.closed).code).toBe(1009);
+    const bad = connect(`${wsBase(f)}/ws/${id}?since=abc`);
+    expect((await bad.closed).code).toBe(4400);
+    expect(bad.messages[0]).toMatchObject({ type: 'ERROR', error: 'BAD_REQUEST' });
   });
 
   it('closes an unknown client id with code 4404', async () => {

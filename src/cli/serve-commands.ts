@@ -11,6 +11,9 @@ import type { CliIo } from './watch-commands.js';
 
 type Wrap = (json: boolean, run: () => Promise<number>) => Promise<void>;
 
+/** A subcommand's options with those given before it (`serve --db X keys list` and `serve keys list --db X` alike). */
+const all = <T>(cmd: Command): T => cmd.optsWithGlobals<T & object>();
+
 const serverOptions = (c: Command): Command =>
   c
     .option('--config <file>', 'a YAML file with the seed\'s ServerConfig fields (host, port, sync_directory, max_file_size, allowed_extensions) and db')
@@ -55,8 +58,9 @@ export function serveCommands(io: CliIo, wrap: Wrap, version: string): Command {
       .description('Add a key and print it (once: only its hash is kept).')
       .requiredOption('--name <name>', 'what the key is for, e.g. laptop')
       .option('--json', 'print {"name", "key"}')
-      .action((flags: ServeFlags & { name: string; json?: boolean }) =>
-        wrap(flags.json === true, () =>
+      .action((_: unknown, cmd: Command) => {
+        const flags = all<ServeFlags & { name: string; json?: boolean }>(cmd);
+        return wrap(flags.json === true, () =>
           withStore(flags, async (store) => {
             if (!/^[\w.@-]{1,64}$/.test(flags.name)) throw new FerryError('USAGE', `A key's name is 1 to 64 letters, digits, ".", "_", "-" or "@", not "${flags.name}".`);
             const key = newApiKey();
@@ -65,15 +69,16 @@ export function serveCommands(io: CliIo, wrap: Wrap, version: string): Command {
             if (!flags.json) io.err(`added key "${flags.name}"; it is shown only this once\n`);
             return 0;
           }),
-        ),
-      ),
+        );
+      }),
   );
   keys.addCommand(
     serverOptions(new Command('list'))
       .description('List the keys by name (the keys themselves are not kept).')
       .option('--json', 'one JSON object per line')
-      .action((flags: ServeFlags & { json?: boolean }) =>
-        wrap(flags.json === true, () =>
+      .action((_: unknown, cmd: Command) => {
+        const flags = all<ServeFlags & { json?: boolean }>(cmd);
+        return wrap(flags.json === true, () =>
           withStore(flags, async (store) => {
             const rows = await store.listKeys();
             for (const k of rows) {
@@ -83,22 +88,23 @@ export function serveCommands(io: CliIo, wrap: Wrap, version: string): Command {
             if (!flags.json && rows.length === 0) io.out('no keys: the server takes requests without one\n');
             return 0;
           }),
-        ),
-      ),
+        );
+      }),
   );
   keys.addCommand(
     serverOptions(new Command('revoke'))
       .description('Revoke a key by name (a running server refuses it at once).')
       .argument('<name>')
-      .action((name: string, flags: ServeFlags) =>
-        wrap(false, () =>
+      .action((name: string, _: unknown, cmd: Command) => {
+        const flags = all<ServeFlags>(cmd);
+        return wrap(false, () =>
           withStore(flags, async (store) => {
             if (!(await store.revokeKey(name))) throw new FerryError('USAGE', `There is no key named "${name}".`);
             io.out(`revoked key "${name}"\n`);
             return 0;
           }),
-        ),
-      ),
+        );
+      }),
   );
   serve.addCommand(keys);
   return serve;
