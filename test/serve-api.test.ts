@@ -771,8 +771,10 @@ describe('the protocol', () => {
     expect((await upload(f, 'sub/note.md', w1, { client: laptop, mtime: ns(10) })).status).toBe(201);
     expect((await upload(f, 'sub/note.md', w2, { base: sha256(w1), client: laptop, mtime: ns(40) })).status).toBe(200);
     const theirs = await upload(f, 'sub/note.md', w3, { base: sha256(w1), client: phone, mtime: ns(35), onConflict: 'keep-both' });
-    expect(theirs.status, theirs.text).toBe(200);
-    expect(theirs.json).toMatchObject({ path: 'sub/note.md', sha256: sha256(w2), conflict: { kept: 'theirs', copy: expect.stringMatching(/^sub\/note\.sync-conflict-\d{8}-\d{6}-phone\.md$/) } });
+    // The sent version lost: the answer is the copy it was kept as (a new file), with what holds the name.
+    expect(theirs.status, theirs.text).toBe(201);
+    expect(theirs.json).toMatchObject({ sha256: sha256(w3), conflict: { kept: 'theirs', copy: expect.stringMatching(/^sub\/note\.sync-conflict-\d{8}-\d{6}-phone\.md$/), current: { path: 'sub/note.md', sha256: sha256(w2) } } });
+    expect(theirs.json.path).toBe(theirs.json.conflict.copy);
     const copy2 = theirs.json.conflict.copy as string;
     expect((await api(f, 'GET', '/download/sub/note.md')).text).toBe(w2);
     expect((await api(f, 'GET', `/download/${copy2}`)).text).toBe(w3);
@@ -802,7 +804,7 @@ describe('the protocol', () => {
     expect((await upload(f, 'ev/e.txt', 'e1', { client: laptop, mtime: ns(10) })).status).toBe(201);
     expect((await upload(f, 'ev/e.txt', 'e2', { base: sha256('e1'), client: laptop, mtime: ns(20) })).status).toBe(200);
     const r = await upload(f, 'ev/e.txt', 'e3', { base: sha256('e1'), client: evil, mtime: ns(15), onConflict: 'keep-both' });
-    expect(r.status, r.text).toBe(200);
+    expect(r.status, r.text).toBe(201);
     expect(r.json.conflict.copy).toMatch(/^ev\/e\.sync-conflict-\d{8}-\d{6}-[A-Za-z0-9_-]+\.txt$/);
     expect(readdirSync(join(f.sync, 'ev')).sort()).toEqual([r.json.conflict.copy.slice(3), 'e.txt'].sort());
     expect(snapshot(f.area, ['sync'])).toEqual([`canary.txt ${f.canaryText.length} ${sha256(f.canaryText)}`]);

@@ -9,6 +9,8 @@ export interface FileInfo {
   seq?: number;
   deleted?: boolean;
   client_id?: string | null;
+  /** When the server kept both versions of a conflict: where the other is, and which kept the name. */
+  conflict?: { copy: string; kept: 'ours' | 'theirs'; current?: FileInfo };
 }
 
 /** A request's error: a Node-style `code`, with the HTTP status and the server's error code when it answered. */

@@ -35,6 +35,8 @@ export interface WriteContext {
   forget(session: RemoteSession): void;
   /** A commit's or write's error, told precisely (EISDIR with notEmpty, ENOTDIR) when the tree shows why. */
   explain(err: HttpFailure): Promise<Error>;
+  /** Sent at finish (RemoteExpectation.onConflict). */
+  onConflict?: 'refuse' | 'keep-both';
   entryOf(info: FileInfo): FileEntry;
 }
 
@@ -225,7 +227,7 @@ export class RemoteWriteHandle implements WriteHandle {
         try {
           info = await this.o.http.json<FileInfo>(`finishing the upload of ${this.o.rel}`, `/uploads/${this.session.id}/finish`, {
             method: 'POST',
-            json: { mtime_ns: String(times.mtimeNs), ...(sha256 ? { sha256 } : {}) },
+            json: { mtime_ns: String(times.mtimeNs), ...(sha256 ? { sha256 } : {}), ...(this.o.onConflict ? { on_conflict: this.o.onConflict } : {}) },
           });
         } catch (err) {
           const e = err as HttpFailure;

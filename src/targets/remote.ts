@@ -24,6 +24,8 @@ export interface RemoteTargetOptions {
   sessions?: Map<string, RemoteSession>;
   /** Writes are gathered into PUTs of this many bytes (default 8 MiB). */
   putSize?: number;
+  /** Told of each file the server took, as it answered (with `conflict` when it kept both versions). */
+  onCommitted?: (rel: string, info: FileInfo) => void;
 }
 
 /** What a caller knows of a file before it writes it (`RemoteTarget.expect`). */
@@ -38,6 +40,11 @@ export interface RemoteExpectation {
    */
   baseSha256?: string | null;
   mtimeNs?: bigint;
+  /**
+   * `keep-both`: when the server moved on from the base to other bytes, it keeps both versions (the
+   * newer mtime keeps the name, the other is a conflict copy) instead of refusing the write (ECHANGED).
+   */
+  onConflict?: 'refuse' | 'keep-both';
 }
 
 /** The tree a GET /files shows: its files, and the directories they imply (every parent of a file). */
@@ -146,6 +153,7 @@ export class RemoteTarget implements Target {
   private planned = new Map<string, { kind: string; size: bigint; modifiedNs: bigint }>();
   private readonly putSize: number;
   private readonly clientId: string | undefined;
+  private readonly onCommitted: ((rel: string, info: FileInfo) => void) | undefined;
 
   constructor(url: string, options: RemoteTargetOptions = {}) {
     this.http = new HttpClient(url, options.apiKey);
@@ -153,6 +161,7 @@ export class RemoteTarget implements Target {
     this.sessions = options.sessions ?? new Map();
     this.putSize = options.putSize ?? DEFAULT_PUT;
     this.clientId = options.clientId;
+    this.onCommitted = options.onCommitted;
   }
 
   /** Refuses what is not a path of the tree (core/tree.ts badTreePath), before any request. */
@@ -457,7 +466,8 @@ export class RemoteTarget implements Target {
         if (this.sessions.get(rel)?.id === s.id) this.sessions.delete(rel);
       },
       explain: (err) => this.explain(rel, err),
-      entryOf: infoEntry,
+      onConflict: e?.onConflict,
+      entryOf: (info) => this.committed(rel, info),
     });
   }
 
@@ -480,12 +490,18 @@ export class RemoteTarget implements Target {
     form.append('mtime_ns', String(times.mtimeNs));
     form.append('size', String(data.length));
     if (this.clientId) form.append('client_id', this.clientId);
+    if (e?.onConflict) form.append('on_conflict', e.onConflict);
     form.append('file', new Blob([data]), nameOf(rel));
     try {
-      return infoEntry(await this.http.json<FileInfo>(`uploading ${rel}`, '/upload', { method: 'POST', body: form }));
+      return this.committed(rel, await this.http.json<FileInfo>(`uploading ${rel}`, '/upload', { method: 'POST', body: form }));
     } catch (err) {
       throw await this.explain(rel, err as HttpFailure);
     }
+  }
+
+  private committed(rel: string, info: FileInfo): FileEntry {
+    this.onCommitted?.(rel, info);
+    return infoEntry(info);
   }
 
   /** Every write is on the server's disk, flushed, before it answers. */

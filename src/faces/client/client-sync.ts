@@ -4,7 +4,9 @@ import { describeFileError, errnoCode } from '../../core/errors.js';
 import type { LocalTarget } from '../../targets/local.js';
 import type { ClientConfig } from './config.js';
 import { ServerAway, ServerRefused, type FileInfo, type ServerApi, type SyncAction } from './server-api.js';
-import { downloadFile, hashLocal, uploadFile, type Seen, type SessionMemory } from './transfer.js';
+import { RemoteTarget, type RemoteSession } from '../../targets/remote.js';
+import { hashLocal, type Seen } from './local-hash.js';
+import { fetchFiles, sendFiles } from './upload-backlog.js';
 
 /** What the client tells whoever runs it (the CLI prints it; a face never does). */
 export type ClientEvent =
@@ -47,7 +49,13 @@ export class ClientSync {
   clientId = '';
   private readonly ig: Ignore;
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly sessions: SessionMemory;
+  private remote: RemoteTarget | undefined;
+  /** What the server answered for each file sent, until the upload's outcome is looked at. */
+  private readonly committed = new Map<string, FileInfo>();
+  /** Resumable uploads kept after a cut, by path (the next attempt goes on from them). */
+  private readonly uploadSessions = new Map<string, RemoteSession>();
+  /** Aborted when the client stops: a transfer under way stops (a large upload is kept to go on from). */
+  signal: AbortSignal = new AbortController().signal;
 
   constructor(
     readonly config: ClientConfig,
@@ -57,10 +65,6 @@ export class ClientSync {
     private readonly emit: (e: ClientEvent) => void,
   ) {
     this.ig = ignore().add(config.ignore);
-    this.sessions = {
-      get: async (path, sha) => this.state.meta(`upload\0${path}\0${sha}`),
-      set: async (path, sha, id) => this.state.setMeta(`upload\0${path}\0${sha}`, id ?? ''),
-    };
   }
 
   /** Whether `rel` is left out: an ignore pattern, or one of the local target's own temp files. */
@@ -130,10 +134,14 @@ export class ClientSync {
   async fullSync(): Promise<Tally> {
     const { local, sequence, actions } = await this.analyse();
     const tally: Tally = { uploaded: 0, downloaded: 0, deleted: 0, conflicts: 0, failed: 0 };
+    const sends: Array<{ path: string; mine: { entry: Seen; sha256: string } }> = [];
     for (const a of actions) {
       if (this.ignored(a.path)) continue;
-      await this.act(a, local.get(a.path), tally);
+      const mine = local.get(a.path);
+      if ((a.action === 'upload' || a.action === 'conflict') && mine) sends.push({ path: a.path, mine });
+      else await this.act(a, mine, tally);
     }
+    await this.sendAll(sends, tally);
     if (tally.failed === 0 || sequence > (await this.lastSeq())) await this.state.setMeta('last_seq', String(sequence));
     await this.state.setMeta('last_sync', new Date().toISOString());
     this.emit({ type: 'client.synced', ...tally, sequence });
@@ -169,18 +177,40 @@ export class ClientSync {
   }
 
   /**
-   * Sends a local version: with its base as the precondition; when the server moved on meanwhile, both
-   * versions are kept (the newer mtime keeps the name, the other becomes a conflict copy everywhere).
+   * Sends local versions through the engine (upload-backlog.ts), each with its base as the
+   * precondition; when the server moved on meanwhile, it keeps both versions (the newer mtime keeps
+   * the name, the other becomes a conflict copy everywhere).
    */
   private async upload(path: string, mine: { entry: Seen; sha256: string }, tally: Tally): Promise<void> {
-    const base = (await this.state.get(path))?.sha256 ?? null;
-    let info: FileInfo;
-    try {
-      info = await uploadFile(this.api, this.local, { path, sha256: mine.sha256, base, entry: mine.entry, clientId: this.clientId, onConflict: 'refuse' }, this.sessions);
-    } catch (err) {
-      if (!(err instanceof ServerRefused) || err.status !== 409 || err.code !== 'CONFLICT') throw err;
-      info = await uploadFile(this.api, this.local, { path, sha256: mine.sha256, base, entry: mine.entry, clientId: this.clientId, onConflict: 'keep-both' }, this.sessions);
+    await this.sendAll([{ path, mine }], tally);
+  }
+
+  private async sendAll(list: Array<{ path: string; mine: { entry: Seen; sha256: string } }>, tally: Tally): Promise<void> {
+    if (list.length === 0) return;
+    const out = [];
+    for (const { path, mine } of list) out.push({ path, sha256: mine.sha256, base: (await this.state.get(path))?.sha256 ?? null, entry: mine.entry });
+    const sent = await sendFiles(this.local, this.remoteTarget(), out, this.signal);
+    for (const { path, mine } of list) {
+      const r = sent.get(path);
+      const info = this.committed.get(path);
+      this.committed.delete(path);
+      if (!r?.ok || !info) {
+        await this.api.health(); // a server that went away is that (ServerAway), not files failing
+        tally.failed++;
+        this.emit({ type: 'client.failed', path, message: `not sent: ${r && !r.ok ? r.error : 'no answer from the server'}` });
+        continue;
+      }
+      try {
+        await this.afterUpload(path, mine, info, tally);
+      } catch (err) {
+        if (err instanceof ServerAway) throw err;
+        tally.failed++;
+        this.emit({ type: 'client.failed', path, message: err instanceof ServerRefused ? err.message : describeFileError(err) });
+      }
     }
+  }
+
+  private async afterUpload(path: string, mine: { entry: Seen; sha256: string }, info: FileInfo, tally: Tally): Promise<void> {
     if (info.conflict) {
       tally.conflicts++;
       this.emit({ type: 'client.action', action: 'conflict', path, to: info.conflict.copy, detail: info.conflict.kept === 'ours' ? 'this version kept the name' : 'the other version kept the name' });
@@ -189,13 +219,24 @@ export class ClientSync {
         await this.local.rename(path, info.conflict.copy);
         await this.state.put({ path: info.conflict.copy, sha256: mine.sha256, size: mine.entry.size, mtimeNs: mine.entry.mtimeNs });
         await this.state.forget(path);
-        await this.download(info);
+        if (info.conflict.current) await this.download(info.conflict.current);
         return;
       }
     }
     await this.state.put({ path, sha256: mine.sha256, size: mine.entry.size, mtimeNs: mine.entry.mtimeNs });
     tally.uploaded++;
     this.emit({ type: 'client.action', action: 'upload', path });
+  }
+
+  /** The server as a Target (made once the client has its id: its conflict copies are named for it). */
+  private remoteTarget(): RemoteTarget {
+    this.remote ??= new RemoteTarget(this.config.server, {
+      apiKey: this.config.apiKey ?? undefined,
+      clientId: this.clientId,
+      sessions: this.uploadSessions,
+      onCommitted: (rel, info) => this.committed.set(rel, info as FileInfo),
+    });
+    return this.remote;
   }
 
   /**
@@ -220,8 +261,14 @@ export class ClientSync {
     } else if (now) {
       throw Object.assign(new Error(`${info.path} is a ${now.kind} here; the server's file is not written over it`), { code: 'EISDIR' });
     }
-    const got = await downloadFile(this.api, this.local, info);
-    await this.state.put({ path: info.path, sha256: got.sha256, size: got.entry.size, mtimeNs: got.entry.mtimeNs });
+    const got = (await fetchFiles(this.remoteTarget(), this.local, [{ path: info.path, sha256: info.sha256, base: null, entry: { size: BigInt(info.size), mtimeNs: BigInt(info.mtime_ns) } }], this.signal)).get(info.path);
+    if (!got?.ok) {
+      await this.api.health(); // a server that went away is that (ServerAway), not a file failing
+      throw Object.assign(new Error(`not fetched: ${got && !got.ok ? got.error : 'no answer from the server'}`), { code: 'EIO' });
+    }
+    const written = await this.local.stat(info.path);
+    if (!written || got.hash === null) return false;
+    await this.state.put({ path: info.path, sha256: got.hash, size: written.size, mtimeNs: written.mtimeNs });
     this.emit({ type: 'client.action', action: 'download', path: info.path });
     return true;
   }
@@ -373,14 +420,7 @@ export class ClientSync {
         this.emit({ type: 'client.failed', path: g.path, message: err instanceof ServerRefused ? err.message : describeFileError(err) });
       }
     }
-    for (const [rel, h] of present) {
-      try {
-        await this.upload(rel, h, tally);
-      } catch (err) {
-        if (err instanceof ServerAway) throw err;
-        this.emit({ type: 'client.failed', path: rel, message: err instanceof ServerRefused ? err.message : describeFileError(err) });
-      }
-    }
+    await this.sendAll([...present].map(([path, mine]) => ({ path, mine })), tally);
   }
 }
 

@@ -9,7 +9,7 @@ export interface FileInfo {
   seq: number;
   deleted: boolean;
   client_id: string | null;
-  conflict?: { copy: string; kept: 'ours' | 'theirs' };
+  conflict?: { copy: string; kept: 'ours' | 'theirs'; current?: FileInfo };
 }
 
 export interface SyncAction {

@@ -33,7 +33,11 @@ export interface Received {
 export interface Stored {
   file: ServerFile;
   created: boolean;
-  conflict?: { copy: string; kept: 'ours' | 'theirs' };
+  /**
+   * Both versions kept: `copy` is where the other one is. With `theirs`, `file` is the sent version as
+   * kept (at `copy`) and `current` what holds the name.
+   */
+  conflict?: { copy: string; kept: 'ours' | 'theirs'; current?: ServerFile };
 }
 
 export type ChangeListener = (c: Change) => void;
@@ -164,9 +168,9 @@ export class ServerFiles {
     }
     const copy = await this.freeName(conflictName(inc.path, inc.clientName, now));
     await r.handle.commitAs(copy, times);
-    await record(copy, inc.clientId, r.sha256, r.size);
+    const file = await record(copy, inc.clientId, r.sha256, r.size);
     await this.noteConflict(inc.path, copy, r.sha256, inc.clientId, now);
-    return { file: live, created: false, conflict: { copy, kept: 'theirs' } };
+    return { file, created: true, conflict: { copy, kept: 'theirs', current: live } };
   }
 
   /** A conflict copy's name not taken yet (two conflicts in one second get `-2`, `-3`…). */

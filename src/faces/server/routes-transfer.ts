@@ -13,7 +13,8 @@ export function transferRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { files, sessions, maxFileSize } = ctx;
   const answer = (reply: FastifyReply, s: Stored): Record<string, unknown> => {
     reply.code(s.created ? 201 : 200);
-    return { ...fileInfo(s.file), ...(s.conflict ? { conflict: s.conflict } : {}) };
+    const c = s.conflict;
+    return { ...fileInfo(s.file), ...(c ? { conflict: { copy: c.copy, kept: c.kept, ...(c.current ? { current: fileInfo(c.current) } : {}) } } : {}) };
   };
   const onConflict = (v: unknown): 'refuse' | 'keep-both' => {
     if (v === undefined || v === '' || v === 'refuse') return 'refuse';
