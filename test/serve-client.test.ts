@@ -318,6 +318,34 @@ describe('ferry serve + ferry client', () => {
     await stop(s.proc);
   });
 
+  it('an edit made just after a file arrived is sent, not taken for the version that arrived', async () => {
+    const s = await serve();
+    const a = await makeClient('A', s.url);
+    const b = await makeClient('B', s.url);
+    await start(a);
+    await start(b);
+    const want: Record<string, string> = {};
+    try {
+      for (let i = 0; i < 8; i++) {
+        const f = `quick-${i}.txt`;
+        write(a.dir, f, `from A ${i}`);
+        // As soon as it is there, B edits it (a user opening what just arrived and saving it).
+        await expect.poll(() => tree(b.dir)[f], { timeout: 15_000, interval: 5 }).toBe(`from A ${i}`);
+        write(b.dir, f, `edited on B ${i}, a longer line`);
+        want[f] = `edited on B ${i}, a longer line`;
+      }
+      await converge({ a: a.dir, b: b.dir, server: s.dir }, want);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${outputOf(a, b)}`, { cause: err });
+    }
+    await stopClient(a);
+    await stopClient(b);
+    // And B knows what it holds: nothing is pending, a full sync changes nothing.
+    expect(await status(b)).toMatchObject({ pending_uploads: 0, pending_downloads: 0 });
+    expect(await syncOnce(b)).toMatch(/synced: 0 up, 0 down, 0 deleted, 0 conflicts/);
+    await stop(s.proc);
+  });
+
   it('edits while a client is stopped (SIGTERM, exit 0), on both sides, converge once it starts again', async () => {
     const s = await serve();
     const a = await makeClient('A', s.url);

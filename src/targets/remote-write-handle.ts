@@ -253,12 +253,18 @@ export class RemoteWriteHandle implements WriteHandle {
         this.o.keep(this.session);
         return;
       }
-      this.o.forget(this.session);
-      // Gone already, or the server unreachable: it drops an idle session after a day.
-      await this.o.http
+      // Gone already (404), or the server unreachable: then the session is still there, with the bytes
+      // it has, and it is kept for the next write of this path to go on from (the server drops an idle
+      // session after a day). A write that failed because the server went away resumes so.
+      const cancelled = await this.o.http
         .request(`cancelling the upload of ${this.o.rel}`, `/uploads/${this.session.id}`, { method: 'DELETE', accept: [404] })
-        .then((res) => res.body?.cancel())
-        .catch(() => undefined);
+        .then((res) => {
+          void res.body?.cancel();
+          return true;
+        })
+        .catch(() => false);
+      if (cancelled) this.o.forget(this.session);
+      else this.o.keep(this.session);
     });
   }
 

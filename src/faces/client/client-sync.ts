@@ -266,9 +266,9 @@ export class ClientSync {
       await this.api.health(); // a server that went away is that (ServerAway), not a file failing
       throw Object.assign(new Error(`not fetched: ${got && !got.ok ? got.error : 'no answer from the server'}`), { code: 'EIO' });
     }
-    const written = await this.local.stat(info.path);
-    if (!written || got.hash === null) return false;
-    await this.state.put({ path: info.path, sha256: got.hash, size: written.size, mtimeNs: written.mtimeNs });
+    // What was written, as written: an edit made since (even at once) has another mtime, and is sent.
+    if (got.hash === null) return false;
+    await this.state.put({ path: info.path, sha256: got.hash, size: got.size, mtimeNs: got.mtimeNs });
     this.emit({ type: 'client.action', action: 'download', path: info.path });
     return true;
   }
@@ -327,8 +327,9 @@ export class ClientSync {
   }
 
   /** A change another client made, as the WebSocket reports it. */
-  async applyChange(m: ChangeMessage): Promise<void> {
-    if (m.seq <= (await this.lastSeq())) return;
+  /** Resolves how many paths failed (the runner syncs fully again soon after a failure). */
+  async applyChange(m: ChangeMessage): Promise<number> {
+    if (m.seq <= (await this.lastSeq())) return 0;
     const tally: Tally = { uploaded: 0, downloaded: 0, deleted: 0, conflicts: 0, failed: 0 };
     // The client's own changes come back too: each is judged by content (already so here: nothing to do),
     // which also brings it the conflict copy the server made of another client's version.
@@ -346,6 +347,7 @@ export class ClientSync {
     }
     // A change that failed here is found again by the next full sync (its content is on the server).
     await this.state.setMeta('last_seq', String(m.seq));
+    return tally.failed;
   }
 
   /** A rename on another client: done here as a rename when the local file is still that content. */
@@ -370,7 +372,8 @@ export class ClientSync {
   }
 
   /** Paths the watcher saw settle: each sent, deleted or moved on the server as it now is here. */
-  async localChanged(paths: string[]): Promise<void> {
+  /** Resolves how many paths failed (the runner syncs fully again soon after a failure). */
+  async localChanged(paths: string[]): Promise<number> {
     const tally: Tally = { uploaded: 0, downloaded: 0, deleted: 0, conflicts: 0, failed: 0 };
     const present = new Map<string, { entry: Seen; sha256: string }>();
     const gone: SyncedFile[] = [];
@@ -394,7 +397,9 @@ export class ClientSync {
         if (row && row.sha256 === h.sha256) await this.state.put({ ...row, size: h.entry.size, mtimeNs: h.entry.mtimeNs });
         else present.set(rel, h);
       } catch (err) {
-        if (errnoCode(err) !== 'ENOENT') this.emit({ type: 'client.failed', path: rel, message: describeFileError(err) });
+        if (errnoCode(err) === 'ENOENT') return;
+        tally.failed++;
+        this.emit({ type: 'client.failed', path: rel, message: describeFileError(err) });
       }
     };
     for (const p of paths) await look(p);
@@ -417,10 +422,12 @@ export class ClientSync {
           await this.deleteRemote(g.path, tally).catch(() => undefined);
           continue;
         }
+        tally.failed++;
         this.emit({ type: 'client.failed', path: g.path, message: err instanceof ServerRefused ? err.message : describeFileError(err) });
       }
     }
     await this.sendAll([...present].map(([path, mine]) => ({ path, mine })), tally);
+    return tally.failed;
   }
 }
 

@@ -12,6 +12,8 @@ import { ServerApi, ServerAway, ServerRefused } from './server-api.js';
 /** A full sync runs this often even when the watcher reports nothing (the watcher is a hint, the walk the truth). */
 const FULL_SYNC_EVERY_MS = 5 * 60_000;
 const BACKOFF_MAX_MS = 30_000;
+/** How long after a failed path a full sync tries it again (doubling while it keeps failing is the 5-min sync's job). */
+const RETRY_AFTER_FAILURE_MS = 3000;
 
 export interface ClientOptions {
   emit: (e: ClientEvent) => void;
@@ -74,13 +76,23 @@ export async function runClient(config: ClientConfig, o: ClientOptions): Promise
   const watcher = new Watcher(
     { root: config.syncDir, debounceMs: config.debounceMs, maxDeferMs: Math.max(10 * config.debounceMs, 1000), subscribe: o.subscribe, ownFiles: [config.stateDb] },
     {
-      settled: (paths) => void sync.run(() => sync.localChanged(paths)).catch(offline),
+      settled: (paths) => void sync.run(() => sync.localChanged(paths)).then(retrySoon, offline),
       lost: () => void sync.run(() => sync.fullSync()).catch(offline),
     },
   );
   const full = setInterval(() => {
     if (online) void sync.run(() => sync.fullSync()).catch(offline);
   }, FULL_SYNC_EVERY_MS);
+
+  /** A path that failed (changed while it was sent, say) is tried again by a full sync a little later. */
+  let retryTimer: NodeJS.Timeout | undefined;
+  function retrySoon(failed: number): void {
+    if (failed === 0 || retryTimer || signal.aborted) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      if (online) void sync.run(() => sync.fullSync()).catch(offline); // once: a path that keeps failing waits for the next periodic sync
+    }, RETRY_AFTER_FAILURE_MS);
+  }
 
   function offline(err: unknown): void {
     if (signal.aborted) return;
@@ -120,10 +132,11 @@ export async function runClient(config: ClientConfig, o: ClientOptions): Promise
         if (m.type === 'FILE_CHANGED' || m.type === 'FILE_DELETED' || m.type === 'FILE_MOVED') {
           void sync
             .run(async () => {
-              await sync.applyChange(m as ChangeMessage);
+              const failed = await sync.applyChange(m as ChangeMessage);
               if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'ACK', seq: m.seq }));
+              return failed;
             })
-            .catch(offline);
+            .then(retrySoon, offline);
         } else if (m.type === 'RESYNC') {
           void sync.run(() => sync.fullSync()).catch(offline);
         }
@@ -170,6 +183,7 @@ export async function runClient(config: ClientConfig, o: ClientOptions): Promise
     await stopped;
   } finally {
     clearInterval(full);
+    clearTimeout(retryTimer);
     clearTimeout(retry);
     clearInterval(heartbeat);
     ws?.removeAllListeners('close');

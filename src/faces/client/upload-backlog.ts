@@ -16,7 +16,8 @@ export interface Outgoing {
   entry: Seen;
 }
 
-export type Sent = { ok: true; hash: string | null } | { ok: false; error: string };
+/** A file moved: its hash as read, and the size and mtime it was written with (what the client records). */
+export type Sent = { ok: true; hash: string | null; size: bigint; mtimeNs: bigint } | { ok: false; error: string };
 
 /** The files one transfer moves (up or down), as a Backlog for the engine: every outcome kept by path. */
 class UploadBacklog implements Backlog {
@@ -48,7 +49,7 @@ class UploadBacklog implements Backlog {
   }
 
   async markSynced(rows: SyncedRow[]): Promise<void> {
-    for (const r of rows) this.outcomes.set(this.pathOf(r.id), { ok: true, hash: r.hash });
+    for (const r of rows) this.outcomes.set(this.pathOf(r.id), { ok: true, hash: r.hash, size: r.size, mtimeNs: r.modifiedNs });
   }
 
   async markFailed(id: number, error: string): Promise<void> {
