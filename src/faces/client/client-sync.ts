@@ -135,12 +135,22 @@ export class ClientSync {
     const { local, sequence, actions } = await this.analyse();
     const tally: Tally = { uploaded: 0, downloaded: 0, deleted: 0, conflicts: 0, failed: 0 };
     const sends: Array<{ path: string; mine: { entry: Seen; sha256: string } }> = [];
+    const fetches: FileInfo[] = [];
     for (const a of actions) {
       if (this.ignored(a.path)) continue;
       const mine = local.get(a.path);
       if ((a.action === 'upload' || a.action === 'conflict') && mine) sends.push({ path: a.path, mine });
-      else await this.act(a, mine, tally);
+      else if (a.action === 'download' && a.server) {
+        try {
+          if (await this.mayFetch(a.server)) fetches.push(a.server);
+        } catch (err) {
+          if (err instanceof ServerAway) throw err;
+          tally.failed++;
+          this.emit({ type: 'client.failed', path: a.path, message: err instanceof ServerRefused ? err.message : describeFileError(err) });
+        }
+      } else await this.act(a, mine, tally);
     }
+    tally.downloaded += await this.fetchAll(fetches, tally);
     await this.sendAll(sends, tally);
     if (tally.failed === 0 || sequence > (await this.lastSeq())) await this.state.setMeta('last_seq', String(sequence));
     await this.state.setMeta('last_sync', new Date().toISOString());
@@ -160,7 +170,7 @@ export class ClientSync {
           if (mine) await this.upload(a.path, mine, tally);
           return;
         case 'download':
-          if (a.server && (await this.download(a.server))) tally.downloaded++;
+          if (a.server && (await this.download(a.server, tally))) tally.downloaded++;
           return;
         case 'delete_local':
           if (await this.deleteLocal(a.path)) tally.deleted++;
@@ -219,7 +229,7 @@ export class ClientSync {
         await this.local.rename(path, info.conflict.copy);
         await this.state.put({ path: info.conflict.copy, sha256: mine.sha256, size: mine.entry.size, mtimeNs: mine.entry.mtimeNs });
         await this.state.forget(path);
-        if (info.conflict.current) await this.download(info.conflict.current);
+        if (info.conflict.current) await this.download(info.conflict.current, tally);
         return;
       }
     }
@@ -244,7 +254,17 @@ export class ClientSync {
    * local edit is sent instead, and judged by the server as a possible conflict). Resolves whether it
    * wrote.
    */
-  private async download(info: FileInfo): Promise<boolean> {
+  /** Resolves whether it wrote; a fetch that failed is counted in `tally` (and said). */
+  private async download(info: FileInfo, tally: Tally = { uploaded: 0, downloaded: 0, deleted: 0, conflicts: 0, failed: 0 }): Promise<boolean> {
+    if (!(await this.mayFetch(info))) return false;
+    return (await this.fetchAll([info], tally)) > 0;
+  }
+
+  /**
+   * Whether the server's version may be written here: yes when the path is free or still what was
+   * last in step; a local edit not yet sent is sent instead (the server judges the conflict).
+   */
+  private async mayFetch(info: FileInfo): Promise<boolean> {
     const row = await this.state.get(info.path);
     const now = await this.local.stat(info.path);
     if (now && now.kind === 'file') {
@@ -261,16 +281,32 @@ export class ClientSync {
     } else if (now) {
       throw Object.assign(new Error(`${info.path} is a ${now.kind} here; the server's file is not written over it`), { code: 'EISDIR' });
     }
-    const got = (await fetchFiles(this.remoteTarget(), this.local, [{ path: info.path, sha256: info.sha256, base: null, entry: { size: BigInt(info.size), mtimeNs: BigInt(info.mtime_ns) } }], this.signal)).get(info.path);
-    if (!got?.ok) {
-      await this.api.health(); // a server that went away is that (ServerAway), not a file failing
-      throw Object.assign(new Error(`not fetched: ${got && !got.ok ? got.error : 'no answer from the server'}`), { code: 'EIO' });
-    }
-    // What was written, as written: an edit made since (even at once) has another mtime, and is sent.
-    if (got.hash === null) return false;
-    await this.state.put({ path: info.path, sha256: got.hash, size: got.size, mtimeNs: got.mtimeNs });
-    this.emit({ type: 'client.action', action: 'download', path: info.path });
     return true;
+  }
+
+  /** Fetches files in one transfer of the engine (several at once), recording each as written; resolves how many. */
+  private async fetchAll(infos: FileInfo[], tally: Tally): Promise<number> {
+    if (infos.length === 0) return 0;
+    let fetched = 0;
+    const files = infos.map((i) => ({ path: i.path, sha256: i.sha256, base: null, entry: { size: BigInt(i.size), mtimeNs: BigInt(i.mtime_ns) } }));
+    const got = await fetchFiles(this.remoteTarget(), this.local, files, this.signal);
+    let checked = false;
+    for (const info of infos) {
+      const r = got.get(info.path);
+      if (!r?.ok) {
+        if (!checked) await this.api.health(); // a server that went away is that (ServerAway), not files failing
+        checked = true;
+        tally.failed++;
+        this.emit({ type: 'client.failed', path: info.path, message: `not fetched: ${r && !r.ok ? r.error : 'no answer from the server'}` });
+        continue;
+      }
+      // What was written, as written: an edit made since (even at once) has another mtime, and is sent.
+      if (r.hash === null) continue;
+      await this.state.put({ path: info.path, sha256: r.hash, size: r.size, mtimeNs: r.mtimeNs });
+      fetched++;
+      this.emit({ type: 'client.action', action: 'download', path: info.path });
+    }
+    return fetched;
   }
 
   /** Removes a local file the server deleted, only while it is still what was last in step. */
@@ -318,7 +354,7 @@ export class ClientSync {
         // Changed on the server since: its version comes back here.
         const current = err.body.current as FileInfo | undefined;
         await this.state.forget(path);
-        if (current && (await this.download(current))) tally.downloaded++;
+        if (current && (await this.download(current, tally))) tally.downloaded++;
         return;
       }
       if (!(err instanceof ServerRefused && err.status === 404)) throw err;
@@ -336,7 +372,7 @@ export class ClientSync {
     if (!this.ignored(m.path)) {
       const info: FileInfo = { path: m.path, size: m.size, mtime_ns: m.mtime_ns, sha256: m.sha256, seq: m.seq, deleted: false, client_id: m.client_id };
       try {
-        if (m.type === 'FILE_CHANGED') await this.download(info);
+        if (m.type === 'FILE_CHANGED') await this.download(info, tally);
         else if (m.type === 'FILE_DELETED') await this.deleteLocal(m.path);
         else if (m.type === 'FILE_MOVED' && m.from) await this.moveLocal(m.from, info);
       } catch (err) {

@@ -12,6 +12,9 @@ interface Peer {
   /** Changes that came while the replay was being read: sent after it. */
   held: Change[] | undefined;
   sentUpTo: number;
+  /** Changes that came before one of a lower sequence (sent once the gap is filled). */
+  early: Map<number, Change>;
+  gapTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -41,7 +44,7 @@ export class WsHub {
   }
 
   async join(clientId: string, socket: WebSocket, since: number | undefined): Promise<void> {
-    const peer: Peer = { clientId, socket, lastHeard: Date.now(), held: since === undefined ? undefined : [], sentUpTo: 0 };
+    const peer: Peer = { clientId, socket, lastHeard: Date.now(), held: since === undefined ? undefined : [], sentUpTo: since ?? 0, early: new Map() };
     this.peers.add(peer);
     socket.on('close', () => this.peers.delete(peer));
     socket.on('error', () => this.peers.delete(peer));
@@ -50,10 +53,22 @@ export class WsHub {
     send(peer, { type: 'CLIENT_CONNECT', client_id: clientId, sequence, heartbeat_s: this.heartbeatMs / 1000 });
     await this.store.touchClient(clientId);
     if (since === undefined) return;
+    if (since > sequence) {
+      // The client has seen more than this server ever recorded (its database was replaced): start over.
+      send(peer, { type: 'RESYNC', sequence, message: 'The server does not know the sequence the client saw; run /sync again.' });
+      peer.sentUpTo = sequence;
+      const held = peer.held ?? [];
+      peer.held = undefined;
+      for (const c of held) this.deliver(peer, c);
+      return;
+    }
     const missed = await this.store.changesSince(since, REPLAY_LIMIT + 1);
     if (missed.length > REPLAY_LIMIT) {
       send(peer, { type: 'RESYNC', sequence, message: `The client is more than ${REPLAY_LIMIT} changes behind; run /sync again.` });
+      peer.sentUpTo = sequence;
+      const held = peer.held ?? [];
       peer.held = undefined;
+      for (const c of held) this.deliver(peer, c);
       return;
     }
     for (const c of missed) this.deliver(peer, c);
@@ -70,10 +85,32 @@ export class WsHub {
     }
   }
 
+  /**
+   * Sends changes in sequence order without a gap: one recorded out of order (two transactions of a
+   * PostgreSQL Store finishing in the other order) waits for the one before it, which the store is
+   * asked for when it does not come by itself.
+   */
   private deliver(p: Peer, c: Change): void {
     if (c.seq <= p.sentUpTo) return;
+    if (p.sentUpTo > 0 && c.seq > p.sentUpTo + 1) {
+      p.early.set(c.seq, c);
+      p.gapTimer ??= setTimeout(() => void this.fillGap(p), 200);
+      return;
+    }
     p.sentUpTo = c.seq;
     send(p, changeMessage(c));
+    for (let next = p.early.get(p.sentUpTo + 1); next; next = p.early.get(p.sentUpTo + 1)) {
+      p.early.delete(next.seq);
+      p.sentUpTo = next.seq;
+      send(p, changeMessage(next));
+    }
+  }
+
+  private async fillGap(p: Peer): Promise<void> {
+    p.gapTimer = undefined;
+    if (p.early.size === 0 || !this.peers.has(p)) return;
+    const missed = await this.store.changesSince(p.sentUpTo, REPLAY_LIMIT).catch(() => []);
+    for (const c of missed) this.deliver(p, c);
   }
 
   private async heard(p: Peer, text: string, isBinary: boolean): Promise<void> {
