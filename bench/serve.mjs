@@ -30,7 +30,7 @@
 // and ratios are taken round by round (BENCHMARKING.md). Data lives under bench/out/dst/serve
 // (removed at the end), logs under bench/out/logs/serve (kept), raw figures in
 // bench/out/serve-<time>.json, the markdown goes where the runner puts it.
-/* global fetch, AbortSignal, AbortController, FormData, Blob -- Node 18+ globals the eslint config does not list */
+/* global FormData, Blob -- Node 18+ globals the eslint config does not list */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -762,8 +762,10 @@ async function manyBench(base) {
   }, 1000);
   let upAt = NaN;
   let doneAt = NaN;
-  const complete = new Array(n).fill(false);
+  const completeAt = new Array(n).fill(NaN); // seconds after t0 at which client i had all `total`
   const deadline = t0 + cfg.manyTimeoutS * 1000;
+  const incomplete = [];
+  const progress = []; // [seconds, files at client 0, 1, …] every check
   try {
     while (now() < deadline) {
       if (!Number.isFinite(upAt)) {
@@ -773,13 +775,27 @@ async function manyBench(base) {
           /* busy */
         }
       }
-      for (let i = 0; i < n; i++) if (!complete[i]) complete[i] = manyCount(dirs[i], n, per) >= total;
-      if (complete.every(Boolean)) {
+      const counts = dirs.map((d, i) => (Number.isFinite(completeAt[i]) ? total : manyCount(d, n, per)));
+      const tNow = (now() - t0) / 1000;
+      for (let i = 0; i < n; i++) if (!Number.isFinite(completeAt[i]) && counts[i] >= total) completeAt[i] = tNow;
+      progress.push([Math.round(tNow), ...counts]);
+      if (progress.length % 10 === 1) log(`serve many: ${tNow.toFixed(0)} s: files at the clients min ${Math.min(...counts)}, median ${median(counts)}, max ${Math.max(...counts)} of ${total}; server ${Number.isFinite(upAt) ? 'has all' : 'not all yet'}`);
+      if (completeAt.every(Number.isFinite)) {
         doneAt = now();
         break;
       }
       if (clients.every((c) => c.exited !== null)) break;
       await sleep(2000);
+    }
+    // what the clients still lack at the deadline, before anything else happens
+    for (let i = 0; i < n; i++) {
+      if (Number.isFinite(completeAt[i])) continue;
+      const missing = [];
+      for (let j = 0; j < n; j++) for (let f = 0; f < per; f++) {
+        const rel = path.join(`c${j}`, `f${String(f).padStart(5, '0')}.bin`);
+        if (!fs.existsSync(path.join(dirs[i], rel))) missing.push(rel);
+      }
+      incomplete.push({ client: `M${i}`, missing: missing.length, first: missing.slice(0, 10) });
     }
     let sizesOk = null;
     if (Number.isFinite(doneAt)) {
@@ -798,13 +814,26 @@ async function manyBench(base) {
     const health = await server.health().catch(() => ({ sequence: NaN }));
     const conn = await (await fetch(`${url}/clients`)).json().catch(() => ({ clients: [] }));
     const rssEach = clients.map((c) => c.usage()?.rssKiB).filter(Number.isFinite);
+    const elapsedSec = (now() - t0) / 1000;
+    const serverCpuSec = server.usage()?.cpuSec;
+    const clientsCpuSec = clients.reduce((sum, c) => sum + (c.usage()?.cpuSec ?? 0), 0);
+    // files each client fetched per second: until it had all, or over the whole wait
+    const fetchRate = median(dirs.map((_, i) => (Number.isFinite(completeAt[i]) ? (total - per) / completeAt[i] : (have[i] - per) / elapsedSec)));
     return {
       n,
       per,
       total,
       upSec: (upAt - t0) / 1000,
       doneSec: (doneAt - t0) / 1000,
-      completeClients: complete.filter(Boolean).length,
+      completeClients: completeAt.filter(Number.isFinite).length,
+      completeAtMedian: median(completeAt),
+      completeAtMax: Math.max(...completeAt.filter(Number.isFinite)),
+      incomplete,
+      progress,
+      elapsedSec,
+      serverCpuSec,
+      clientsCpuSec,
+      fetchRate,
       minHave: Math.min(...have),
       serverSeq: health.sequence,
       connected: conn.clients.filter((c) => c.connected).length,
@@ -1097,22 +1126,31 @@ export async function runServe(parts) {
           `${m.n} \`ferry client start\` processes, each with its own ${m.per} files of ${fmtBytes(cfg.size)} (${m.total} in all), started at once against one \`ferry serve\`; every client ends with all ${m.total}.`,
           '',
           mdTable(
-            ['server has all, s', 'every client has all, s', 'clients complete', 'fewest files at a client', 'server sequence', 'connected at the end', 'server RSS peak / end', 'clients RSS: median each, peak sum'],
+            ['server has all, s', 'every client has all, s', 'a client has all: median s', 'clients complete', 'fewest files at a client', 'files fetched per client per s (median)', 'server sequence', 'connected at the end', 'server RSS peak / end', 'clients RSS: median each, peak sum', 'CPU s: server / all clients (wall s)'],
             [[
               sec(m.upSec),
               Number.isFinite(m.doneSec) ? sec(m.doneSec) : `not within ${cfg.manyTimeoutS} s`,
+              sec(m.completeAtMedian),
               `${m.completeClients}/${m.n}`,
               `${m.minHave}/${m.total}`,
+              fmtNum(m.fetchRate, 1),
               String(m.serverSeq),
               `${m.connected}/${m.n}`,
               `${mib(m.serverPeak)} / ${mib(m.serverEnd)} MiB`,
               `${mib(m.clientRssMedian)} MiB, ${fmtBytes(m.clientsPeakSum * 1024)}`,
+              `${fmtNum(m.serverCpuSec, 1)} / ${fmtNum(m.clientsCpuSec, 1)} (${fmtNum(m.elapsedSec)})`,
             ]],
           ),
           '',
         );
         if (m.sizesOk) notes.push(`many: ${m.sizesOk}`);
-        if (!Number.isFinite(m.doneSec)) notes.push(`many: only ${m.completeClients}/${m.n} clients had all ${m.total} files after ${cfg.manyTimeoutS} s (fewest: ${m.minHave}); ${m.exited} client processes exited early`);
+        if (!Number.isFinite(m.doneSec)) {
+          notes.push(
+            `many: only ${m.completeClients}/${m.n} clients had all ${m.total} files after ${cfg.manyTimeoutS} s (${m.exited} client processes exited early); still missing then: ` +
+              m.incomplete.map((x) => `${x.client} ${x.missing} (${x.first.slice(0, 4).join(', ')}${x.missing > 4 ? ' …' : ''})`).join('; ') +
+              `; a moment later the fewest at a client was ${m.minHave}/${m.total}`,
+          );
+        }
         if (m.problemCount) notes.push(`many: ${m.problemCount} problem line(s) from the clients, e.g. ${m.problems.slice(0, 4).join(' | ')}`);
       } catch (e) {
         notes.push(`many: failed: ${e.message}`);

@@ -100,6 +100,24 @@ export class RemoteWriteHandle implements WriteHandle {
   }
 
   private async writeNow(data: Uint8Array, offset: number): Promise<void> {
+    if (this.pendingBytes === 0 && this.serverEnd === this.kept && offset < this.serverEnd && offset + data.length > this.serverEnd && offset >= 0) {
+      // A block across the end of what the server kept (a cut fell inside it): the kept part is
+      // compared with what the server holds, and only the rest is sent when they agree.
+      const head = this.serverEnd - offset;
+      const held = new Uint8Array(head);
+      let got = 0;
+      while (got < head) {
+        const n = await this.readKept(held.subarray(got), offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got === head && Buffer.compare(held, data.subarray(0, head)) === 0) {
+        data = data.subarray(head);
+        offset = this.serverEnd;
+        this.end = Math.max(this.end, offset);
+        this.pendingStart = offset;
+      }
+    }
     const waitingEnd = this.pendingStart + this.pendingBytes;
     if (this.pendingBytes > 0 && offset >= this.pendingStart && offset <= waitingEnd) {
       if (offset < waitingEnd) this.truncatePending(offset - this.pendingStart);

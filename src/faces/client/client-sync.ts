@@ -386,6 +386,45 @@ export class ClientSync {
     return tally.failed;
   }
 
+  /**
+   * Changes as the WebSocket reported them, in order: a run of FILE_CHANGED is fetched in one
+   * transfer (the latest version of each path), anything else is applied in its place.
+   * Resolves how many paths failed.
+   */
+  async applyChanges(ms: ChangeMessage[]): Promise<number> {
+    const last = await this.lastSeq();
+    const tally: Tally = { uploaded: 0, downloaded: 0, deleted: 0, conflicts: 0, failed: 0 };
+    let fetches = new Map<string, FileInfo>();
+    const flush = async (): Promise<void> => {
+      const ready: FileInfo[] = [];
+      for (const info of fetches.values()) {
+        try {
+          if (await this.mayFetch(info)) ready.push(info);
+        } catch (err) {
+          if (err instanceof ServerAway) throw err;
+          tally.failed++;
+          this.emit({ type: 'client.failed', path: info.path, message: err instanceof ServerRefused ? err.message : describeFileError(err) });
+        }
+      }
+      fetches = new Map();
+      await this.fetchAll(ready, tally);
+    };
+    let seq = last;
+    for (const m of ms) {
+      if (m.seq <= last) continue;
+      seq = Math.max(seq, m.seq);
+      if (m.type === 'FILE_CHANGED') {
+        if (!this.ignored(m.path)) fetches.set(m.path, { path: m.path, size: m.size, mtime_ns: m.mtime_ns, sha256: m.sha256, seq: m.seq, deleted: false, client_id: m.client_id });
+        continue;
+      }
+      await flush();
+      tally.failed += await this.applyChange(m);
+    }
+    await flush();
+    if (seq > last) await this.state.setMeta('last_seq', String(seq));
+    return tally.failed;
+  }
+
   /** A rename on another client: done here as a rename when the local file is still that content. */
   private async moveLocal(from: string, info: FileInfo): Promise<void> {
     const row = await this.state.get(from);

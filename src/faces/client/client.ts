@@ -112,6 +112,7 @@ export async function runClient(config: ClientConfig, o: ClientOptions): Promise
       const socket = new WebSocket(sync.api.wsUrl(sync.clientId, since), { headers: sync.api.headers(), maxPayload: 1 << 20 });
       ws = socket;
       let heard = Date.now();
+      const incoming: ChangeMessage[] = [];
       socket.on('open', () => {
         online = true;
         backoff = 1000;
@@ -130,10 +131,15 @@ export async function runClient(config: ClientConfig, o: ClientOptions): Promise
           return;
         }
         if (m.type === 'FILE_CHANGED' || m.type === 'FILE_DELETED' || m.type === 'FILE_MOVED') {
+          // Changes that come while earlier ones are applied are applied together, in order.
+          incoming.push(m as ChangeMessage);
+          if (incoming.length > 1) return;
           void sync
             .run(async () => {
-              const failed = await sync.applyChange(m as ChangeMessage);
-              if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'ACK', seq: m.seq }));
+              const batch = incoming.splice(0);
+              const failed = await sync.applyChanges(batch);
+              const seq = batch[batch.length - 1]?.seq;
+              if (socket.readyState === socket.OPEN && seq !== undefined) socket.send(JSON.stringify({ type: 'ACK', seq }));
               return failed;
             })
             .then(retrySoon, offline);

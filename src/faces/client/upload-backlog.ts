@@ -8,6 +8,9 @@ import { transferBacklog } from '../../engine/transfer.js';
 import type { RemoteTarget } from '../../targets/remote.js';
 import type { Seen } from './local-hash.js';
 
+/** Blocks of a client's transfers (the RemoteTarget gathers them into PUTs of 8 MiB). */
+const CLIENT_BLOCK = 1024 * 1024;
+
 /** A file to send, as the client hashed it. */
 export interface Outgoing {
   path: string;
@@ -97,7 +100,9 @@ async function transferFiles(source: Tree, target: Target, files: Outgoing[], si
     backlog,
     source,
     target,
-    options: { ...PIPELINE_DEFAULTS, algorithm: 'sha256', timeToleranceNs, partial: true },
+    // The copy's 20 × 5 MiB queue is for long streams between disks; a client moves a few files at a
+    // time, often on every change, and a large pool per transfer is garbage to collect each time.
+    options: { ...PIPELINE_DEFAULTS, blockSize: CLIENT_BLOCK, queueCapacity: 8, algorithm: 'sha256', timeToleranceNs, partial: true },
     emit: quiet,
     stats,
     signal,
