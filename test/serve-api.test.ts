@@ -694,6 +694,13 @@ describe('the protocol', () => {
     phone = await register(f, 'phone');
   });
 
+  it('a second server on a port in use is refused with one sentence (USAGE, exit 2), and the first goes on', async () => {
+    const other = join(f.root, 'other-sync');
+    const err = await startServer({ dir: other, db: join(f.state, 'other.db'), port: f.port, log: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'USAGE', message: `Cannot listen on 127.0.0.1:${f.port}: the address is already in use (another server on that port?).` });
+    expect((await api(f, 'GET', '/health')).status).toBe(200);
+  });
+
   it('health and registration', async () => {
     const h = await api(f, 'GET', '/health');
     expect(h.json).toMatchObject({ status: 'ok', version: expect.any(String), sequence: 0 });

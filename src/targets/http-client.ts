@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { fileError } from '../core/errors.js';
 
 /** A FileInfo as the server answers it (docs/serve.md, Models). */
@@ -16,6 +18,13 @@ export interface FileInfo {
 /** A request's error: a Node-style `code`, with the HTTP status and the server's error code when it answered. */
 export type HttpFailure = Error & { code: string; own: true; status?: number; serverCode?: string; body?: Record<string, unknown> };
 
+/** An answer read whole (`HttpClient.whole`): `body` is null when it was longer than asked for. */
+export interface WholeAnswer {
+  status: number;
+  headers: { get(name: string): string | null };
+  body: Buffer | null;
+}
+
 export interface RequestOptions {
   method?: string;
   query?: Record<string, string | undefined>;
@@ -23,7 +32,7 @@ export interface RequestOptions {
   /** A JSON body (sent with its content type). */
   json?: unknown;
   /** A raw body. */
-  body?: Uint8Array | FormData;
+  body?: Uint8Array;
   signal?: AbortSignal;
   /** Statuses handed back as they are instead of thrown (the caller reads them). */
   accept?: number[];
@@ -66,6 +75,12 @@ const UNDICI_CODES: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
 };
 
+/** An idle kept-alive connection is closed after this long: before the server's own keep-alive timeout (72 s), so a request never goes out on one the server is closing. */
+const IDLE_MS = 30_000;
+
+/** Connections to the server at once: the engine may hand over many small files together; more wait their turn here. */
+const MAX_CONNECTIONS = 8;
+
 const sentence = (what: string): string => what.charAt(0).toUpperCase() + what.slice(1);
 const clause = (message: string): string => message.charAt(0).toLowerCase() + message.slice(1).replace(/[.\s]+$/, '');
 
@@ -75,6 +90,7 @@ const clause = (message: string): string => message.charAt(0).toLowerCase() + me
  */
 export class HttpClient {
   readonly base: string;
+  private agent: http.Agent | undefined;
 
   constructor(base: string, private readonly apiKey?: string) {
     this.base = base.replace(/\/+$/, '');
@@ -96,7 +112,7 @@ export class HttpClient {
     const method = o.method ?? 'GET';
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    let body: string | Uint8Array | FormData | undefined = o.body;
+    let body: string | Uint8Array | undefined = o.body;
     if (o.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(o.json);
@@ -116,29 +132,102 @@ export class HttpClient {
     }
   }
 
-  /** A request answered with JSON. */
+  /**
+   * A request answered with JSON, its body (if any) in memory. It goes through node:http on kept-alive
+   * connections rather than fetch (see `whole`).
+   */
   async json<T>(what: string, path: string, o: RequestOptions = {}): Promise<T> {
-    const res = await this.request(what, path, o);
+    const r = await this.whole(what, path, o);
     try {
-      return (await res.json()) as T;
+      return JSON.parse(r.body!.toString('utf8')) as T;
     } catch (err) {
       throw this.networkError(what, err);
     }
   }
 
+  /**
+   * A request whose answer is read whole into memory: resolves when it is 2xx (or in `accept`), else
+   * rejects with its error. An answer longer than `maxBytes` (by its Content-Length or as it comes)
+   * is not read: `body` is null. It goes through node:http on kept-alive connections, at most
+   * MAX_CONNECTIONS at once, rather than fetch: a small upload or download is one of these, and
+   * fetch's web streams cost more than its bytes (streamed reads still use `request`).
+   */
+  async whole(what: string, path: string, o: RequestOptions & { maxBytes?: number } = {}): Promise<WholeAnswer> {
+    const method = o.method ?? 'GET';
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    let body: Uint8Array | undefined = o.body;
+    if (o.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = Buffer.from(JSON.stringify(o.json), 'utf8');
+    }
+    if (body) headers['content-length'] = String(body.length);
+    const url = this.url(path, o.query);
+    const secure = url.startsWith('https:');
+    const agentOptions = { keepAlive: true, timeout: IDLE_MS, maxSockets: MAX_CONNECTIONS };
+    this.agent ??= secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const max = o.maxBytes ?? Infinity;
+    for (let attempt = 0; ; attempt++) {
+      let answer: WholeAnswer;
+      try {
+        answer = await new Promise<WholeAnswer>((resolve, reject) => {
+          const req = (secure ? https : http).request(url, { method, headers, agent: this.agent, signal: o.signal }, (res) => {
+            const status = res.statusCode ?? 0;
+            const get = (name: string): string | null => {
+              const v = res.headers[name.toLowerCase()];
+              return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+            };
+            const over = (): void => {
+              res.destroy();
+              resolve({ status, headers: { get }, body: null });
+            };
+            if (Number(res.headers['content-length'] ?? 0) > max) return over();
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on('data', (c: Buffer) => {
+              size += c.length;
+              if (size > max) over();
+              else chunks.push(c);
+            });
+            res.on('end', () => resolve({ status, headers: { get }, body: Buffer.concat(chunks) }));
+            res.on('error', reject);
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      } catch (err) {
+        if (o.signal?.aborted) throw err;
+        const failure = this.networkError(what, err);
+        if (method === 'GET' && attempt === 0 && failure.code === 'ECONNRESET') continue;
+        throw failure;
+      }
+      if ((answer.status >= 200 && answer.status < 300) || o.accept?.includes(answer.status)) return answer;
+      throw this.failure(what, answer.status, answer.body?.toString('utf8') ?? '');
+    }
+  }
+
   /** The error an answer that is not 2xx stands for (its body read, when it is the server's JSON). */
   async errorOf(what: string, res: Response): Promise<HttpFailure> {
+    let text = '';
+    try {
+      text = await res.text();
+    } catch {
+      // the status says enough
+    }
+    return this.failure(what, res.status, text);
+  }
+
+  private failure(what: string, status: number, text: string): HttpFailure {
     let parsed: Record<string, unknown> = {};
     try {
-      const text = await res.text();
       if (text !== '') parsed = JSON.parse(text) as Record<string, unknown>;
     } catch {
       // not JSON (a proxy's page, a HEAD): the status says enough
     }
     const serverCode = typeof parsed.error === 'string' ? parsed.error : undefined;
-    const message = typeof parsed.message === 'string' && parsed.message !== '' ? parsed.message : `HTTP ${res.status}`;
-    const err = fileError(codeForStatus(res.status, serverCode), `${sentence(what)} on ${this.base} failed: ${clause(message)} (${res.status}${serverCode ? ` ${serverCode}` : ''}).`);
-    return Object.assign(err, { status: res.status, serverCode, body: parsed });
+    const message = typeof parsed.message === 'string' && parsed.message !== '' ? parsed.message : `HTTP ${status}`;
+    const err = fileError(codeForStatus(status, serverCode), `${sentence(what)} on ${this.base} failed: ${clause(message)} (${status}${serverCode ? ` ${serverCode}` : ''}).`);
+    return Object.assign(err, { status, serverCode, body: parsed });
   }
 
   /** A request that got no answer: the cause's code (ECONNREFUSED, ECONNRESET…), EIO when it has none. */

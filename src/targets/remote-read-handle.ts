@@ -11,7 +11,7 @@ export interface RemoteFile {
 }
 
 /** The file a GET /download answer sends (206 or 200), from its headers. */
-export function remoteFileOf(res: Response): RemoteFile {
+export function remoteFileOf(res: { headers: { get(name: string): string | null } }): RemoteFile {
   const range = /\/(\d+)$/.exec(res.headers.get('content-range') ?? '');
   const size = range ? Number(range[1]) : Number(res.headers.get('content-length') ?? NaN);
   const sha256 = res.headers.get('x-sha256') ?? (res.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');

@@ -9,6 +9,7 @@ import { encodePath, HttpClient, type FileInfo, type HttpFailure } from './http-
 import { RemoteReadHandle, remoteFileOf, type RemoteFile } from './remote-read-handle.js';
 import { RemoteWriteHandle, type RemoteSession } from './remote-write-handle.js';
 import { TEMP_NAME } from './temp-names.js';
+import { multipartBody } from './multipart-body.js';
 
 export type { RemoteSession } from './remote-write-handle.js';
 
@@ -307,43 +308,21 @@ export class RemoteTarget implements Target {
   async readWhole(rel: string, maxSize: number, algorithm: Algorithm | null, options: { hashOnly?: boolean } = {}): Promise<WholeRead> {
     this.valid(rel);
     const what = `reading ${rel}`;
-    const res = await this.http.request(what, `/download/${encodePath(rel)}`, { accept: [404] });
-    if (res.status === 404) {
-      await res.body?.cancel().catch(() => undefined);
-      return { kind: 'changed', entry: await this.missing(rel) }; // a directory (else it rejects)
-    }
+    const res = await this.http.whole(what, `/download/${encodePath(rel)}`, { accept: [404], maxBytes: maxSize });
+    if (res.status === 404) return { kind: 'changed', entry: await this.missing(rel) }; // a directory (else it rejects)
     const file = remoteFileOf(res);
-    if (file.size > maxSize || !res.body) {
-      await res.body?.cancel().catch(() => undefined);
-      return file.size > maxSize ? { kind: 'large' } : { kind: 'changed', entry: fileEntry(rel, BigInt(file.size), file.mtimeNs) };
-    }
-    const chunks: Uint8Array[] = [];
-    const sha = createHash('sha256');
+    if (file.size > maxSize || !res.body) return { kind: 'large' };
+    const data = res.body;
+    const size = data.length;
+    const sha = createHash('sha256').update(data);
     const hasher = algorithm && algorithm !== 'sha256' ? createHasher(algorithm) : undefined;
-    let size = 0;
-    const reader = res.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.length;
-        if (size > maxSize) return { kind: 'large' };
-        const b = Buffer.from(value.buffer, value.byteOffset, value.length);
-        sha.update(b);
-        hasher?.update(b);
-        if (!options.hashOnly) chunks.push(value);
-      }
-    } catch (err) {
-      throw this.http.networkError(what, err);
-    } finally {
-      void reader.cancel().catch(() => undefined);
-    }
+    hasher?.update(data);
     const sha256 = sha.digest('hex');
     const entry = fileEntry(rel, BigInt(size), file.mtimeNs);
     // Not the bytes the server recorded: the file changed in its directory behind its back.
     if (size !== file.size || (file.sha256 !== '' && sha256 !== file.sha256)) return { kind: 'changed', entry };
     const hash = algorithm === 'sha256' ? sha256 : (hasher?.digest() ?? null);
-    return { kind: 'read', data: options.hashOnly ? new Uint8Array(0) : Buffer.concat(chunks), hash, entry };
+    return { kind: 'read', data: options.hashOnly ? new Uint8Array(0) : data, hash, entry };
   }
 
   async readlink(rel: string): Promise<string> {
@@ -483,17 +462,20 @@ export class RemoteTarget implements Target {
     }
     await this.replaceParents(rel, false);
     const base = await this.baseFor(rel, e);
-    const form = new FormData();
-    form.append('path', rel);
-    form.append('sha256', sha256);
-    form.append('base_sha256', base ?? '');
-    form.append('mtime_ns', String(times.mtimeNs));
-    form.append('size', String(data.length));
-    if (this.clientId) form.append('client_id', this.clientId);
-    if (e?.onConflict) form.append('on_conflict', e.onConflict);
-    form.append('file', new Blob([data]), nameOf(rel));
+    const { body, contentType } = multipartBody(
+      {
+        path: rel,
+        sha256,
+        base_sha256: base ?? '',
+        mtime_ns: String(times.mtimeNs),
+        size: String(data.length),
+        client_id: this.clientId || undefined,
+        on_conflict: e?.onConflict,
+      },
+      { name: nameOf(rel), data },
+    );
     try {
-      return this.committed(rel, await this.http.json<FileInfo>(`uploading ${rel}`, '/upload', { method: 'POST', body: form }));
+      return this.committed(rel, await this.http.json<FileInfo>(`uploading ${rel}`, '/upload', { method: 'POST', body, headers: { 'content-type': contentType } }));
     } catch (err) {
       throw await this.explain(rel, err as HttpFailure);
     }

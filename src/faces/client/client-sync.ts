@@ -121,12 +121,12 @@ export class ClientSync {
 
   private async analyse(): Promise<{ local: Map<string, { entry: Seen; sha256: string }>; sequence: number; actions: SyncAction[] }> {
     const local = await this.scan();
-    const known = await this.state.all();
+    const known = new Map((await this.state.all()).map((k) => [k.path, k.sha256]));
     const files: unknown[] = [];
     for (const [path, { entry, sha256 }] of local) {
-      files.push({ path, size: Number(entry.size), mtime_ns: String(entry.mtimeNs), sha256, base_sha256: known.find((k) => k.path === path)?.sha256 ?? null });
+      files.push({ path, size: Number(entry.size), mtime_ns: String(entry.mtimeNs), sha256, base_sha256: known.get(path) ?? null });
     }
-    for (const k of known) if (!local.has(k.path) && !this.ignored(k.path)) files.push({ path: k.path, deleted: true, base_sha256: k.sha256 });
+    for (const [path, base] of known) if (!local.has(path) && !this.ignored(path)) files.push({ path, deleted: true, base_sha256: base });
     return { local, ...(await this.api.sync(this.clientId, files)) };
   }
 

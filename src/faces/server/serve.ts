@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { FerryError } from '../../core/errors.js';
+import { errnoCode, FerryError } from '../../core/errors.js';
 import type { ServerStore } from '../../core/server-store.js';
 import { openServerStore } from '../../store/open.js';
 import { LocalTarget } from '../../targets/local.js';
@@ -145,7 +145,13 @@ async function listen(o: ServeOptions, dir: string, store: ServerStore, device: 
 
   const sweep = setInterval(() => void sessions.sweep().catch(() => undefined), 3600_000);
   sweep.unref();
-  await app.listen({ host: o.host ?? SERVE_DEFAULTS.host, port: o.port ?? SERVE_DEFAULTS.port });
+  try {
+    await app.listen({ host: o.host ?? SERVE_DEFAULTS.host, port: o.port ?? SERVE_DEFAULTS.port });
+  } catch (err) {
+    clearInterval(sweep);
+    await app.close().catch(() => undefined);
+    throw cannotListen(err, o.host ?? SERVE_DEFAULTS.host, o.port ?? SERVE_DEFAULTS.port);
+  }
   const port = (app.server.address() as AddressInfo).port;
   const host = o.host ?? SERVE_DEFAULTS.host;
   const shown = host.includes(':') ? `[${host}]` : host;
@@ -199,4 +205,18 @@ function asApiError(err: FastifyError | ApiError): ApiError {
 /** The default database of a sync directory: in the state directory, named for the directory. */
 export function defaultServerDb(stateDir: string, dir: string): string {
   return resolve(stateDir, `serve-${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16)}.db`);
+}
+
+/** A failed listen as one sentence (a port in use, a privileged port, an address this machine does not have). */
+function cannotListen(err: unknown, host: string, port: number): FerryError {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the address is already in use (another server on that port?)',
+    EACCES: 'permission denied (ports below 1024 need root)',
+    EADDRNOTAVAIL: 'this machine has no such address',
+    ENOTFOUND: 'the host name cannot be resolved',
+    EAI_AGAIN: 'the host name cannot be resolved',
+  };
+  const code = errnoCode(err);
+  const reason = (code && why[code]) ?? (err instanceof Error ? err.message : String(err));
+  return new FerryError('USAGE', `Cannot listen on ${host}:${port}: ${reason}.`, { cause: err });
 }
