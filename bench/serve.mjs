@@ -810,6 +810,26 @@ async function manyBench(base) {
         }
       }
     }
+    // byte for byte: every client's copy of every file has the sha256 of the file its author wrote
+    let bytesOk = null;
+    let compared = 0;
+    if (Number.isFinite(doneAt) && sizesOk === null) {
+      const sha = (f) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+      outer: for (let j = 0; j < n; j++) {
+        for (let f = 0; f < per; f++) {
+          const rel = path.join(`c${j}`, `f${String(f).padStart(5, '0')}.bin`);
+          const want = sha(path.join(dirs[j], rel));
+          for (let i = 0; i < n; i++) {
+            if (i === j) continue;
+            compared++;
+            if (sha(path.join(dirs[i], rel)) !== want) {
+              bytesOk = `M${i}'s ${rel} differs from M${j}'s`;
+              break outer;
+            }
+          }
+        }
+      }
+    }
     const have = dirs.map((d) => manyCount(d, n, per));
     const health = await server.health().catch(() => ({ sequence: NaN }));
     const conn = await (await fetch(`${url}/clients`)).json().catch(() => ({ clients: [] }));
@@ -842,6 +862,8 @@ async function manyBench(base) {
       clientsPeakSum,
       clientRssMedian: median(rssEach),
       sizesOk,
+      bytesOk,
+      compared,
       exited: clients.filter((c) => c.exited !== null).length,
       problems: clients.flatMap((c, i) => c.problems.slice(0, 3).map((p) => `M${i}: ${p}`)).slice(0, 20),
       problemCount: clients.reduce((s, c) => s + c.problems.length, 0),
@@ -1144,6 +1166,8 @@ export async function runServe(parts) {
           '',
         );
         if (m.sizesOk) notes.push(`many: ${m.sizesOk}`);
+        if (m.bytesOk) notes.push(`many: ${m.bytesOk}`);
+        else if (m.compared) notes.push(`many: ${m.compared} copies compared with their author's file by sha256: all equal`);
         if (!Number.isFinite(m.doneSec)) {
           notes.push(
             `many: only ${m.completeClients}/${m.n} clients had all ${m.total} files after ${cfg.manyTimeoutS} s (${m.exited} client processes exited early); still missing then: ` +

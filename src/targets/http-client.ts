@@ -78,6 +78,9 @@ const UNDICI_CODES: Record<string, string> = {
 /** An idle kept-alive connection is closed after this long: before the server's own keep-alive timeout (72 s), so a request never goes out on one the server is closing. */
 const IDLE_MS = 30_000;
 
+/** How long a request may go without a byte from the server (as the client's other requests wait). */
+const ANSWER_TIMEOUT_MS = 120_000;
+
 /** Connections to the server at once: the engine may hand over many small files together; more wait their turn here. */
 const MAX_CONNECTIONS = 8;
 
@@ -92,7 +95,12 @@ export class HttpClient {
   readonly base: string;
   private agent: http.Agent | undefined;
 
-  constructor(base: string, private readonly apiKey?: string) {
+  constructor(
+    base: string,
+    private readonly apiKey?: string,
+    /** How long a request may go without a byte from the server before it fails with ETIMEDOUT. */
+    private readonly answerTimeoutMs = ANSWER_TIMEOUT_MS,
+  ) {
     this.base = base.replace(/\/+$/, '');
   }
 
@@ -181,17 +189,21 @@ export class HttpClient {
               res.destroy();
               resolve({ status, headers: { get }, body: null });
             };
-            if (Number(res.headers['content-length'] ?? 0) > max) return over();
+            // The cap is for a file's bytes: an error's body is always read (it holds the server's error code).
+            const cap = status >= 200 && status < 300 ? max : Infinity;
+            if (Number(res.headers['content-length'] ?? 0) > cap) return over();
             const chunks: Buffer[] = [];
             let size = 0;
             res.on('data', (c: Buffer) => {
               size += c.length;
-              if (size > max) over();
+              if (size > cap) over();
               else chunks.push(c);
             });
             res.on('end', () => resolve({ status, headers: { get }, body: Buffer.concat(chunks) }));
             res.on('error', reject);
           });
+          // A server that stops answering (a dead link, a sleeping laptop's connection) is a timeout, not a wait forever.
+          req.setTimeout(this.answerTimeoutMs, () => req.destroy(Object.assign(new Error(`no answer in ${this.answerTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
           req.on('error', reject);
           req.end(body);
         });

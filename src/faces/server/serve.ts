@@ -149,7 +149,10 @@ async function listen(o: ServeOptions, dir: string, store: ServerStore, device: 
     await app.listen({ host: o.host ?? SERVE_DEFAULTS.host, port: o.port ?? SERVE_DEFAULTS.port });
   } catch (err) {
     clearInterval(sweep);
+    hub.close();
     await app.close().catch(() => undefined);
+    await sessions.close().catch(() => undefined);
+    await target.close?.();
     throw cannotListen(err, o.host ?? SERVE_DEFAULTS.host, o.port ?? SERVE_DEFAULTS.port);
   }
   const port = (app.server.address() as AddressInfo).port;
