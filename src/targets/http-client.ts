@@ -31,8 +31,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** A JSON body (sent with its content type). */
   json?: unknown;
-  /** A raw body. */
-  body?: Uint8Array;
+  /** A raw body, or its parts in order (sent one after the other, never joined). */
+  body?: Uint8Array | Uint8Array[];
   signal?: AbortSignal;
   /** Statuses handed back as they are instead of thrown (the caller reads them). */
   accept?: number[];
@@ -120,7 +120,7 @@ export class HttpClient {
     const method = o.method ?? 'GET';
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    let body: string | Uint8Array | undefined = o.body;
+    let body: string | Uint8Array | undefined = Array.isArray(o.body) ? Buffer.concat(o.body) : o.body;
     if (o.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(o.json);
@@ -164,12 +164,12 @@ export class HttpClient {
     const method = o.method ?? 'GET';
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    let body: Uint8Array | undefined = o.body;
+    let parts: Uint8Array[] | undefined = o.body === undefined ? undefined : Array.isArray(o.body) ? o.body : [o.body];
     if (o.json !== undefined) {
       headers['content-type'] = 'application/json';
-      body = Buffer.from(JSON.stringify(o.json), 'utf8');
+      parts = [Buffer.from(JSON.stringify(o.json), 'utf8')];
     }
-    if (body) headers['content-length'] = String(body.length);
+    if (parts) headers['content-length'] = String(parts.reduce((n, p) => n + p.length, 0));
     const url = this.url(path, o.query);
     const secure = url.startsWith('https:');
     const agentOptions = { keepAlive: true, timeout: IDLE_MS, maxSockets: MAX_CONNECTIONS };
@@ -205,7 +205,8 @@ export class HttpClient {
           // A server that stops answering (a dead link, a sleeping laptop's connection) is a timeout, not a wait forever.
           req.setTimeout(this.answerTimeoutMs, () => req.destroy(Object.assign(new Error(`no answer in ${this.answerTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
           req.on('error', reject);
-          req.end(body);
+          for (const p of parts ?? []) req.write(p);
+          req.end();
         });
       } catch (err) {
         if (o.signal?.aborted) throw err;

@@ -71,7 +71,16 @@ export class RemoteWriteHandle implements WriteHandle {
     this.serverEnd = o.received;
     this.end = 0;
     this.pendingStart = 0;
-    this.hash = o.received === 0 ? createHash('sha256') : undefined;
+    this.hash = o.received === 0 ? this.ownHash() : undefined;
+  }
+
+  /**
+   * A hash of the bytes sent, to declare at finish: only when the caller declared none. A declared
+   * SHA-256 is checked by the server against the bytes it received (422, ECHANGED), which a hash
+   * here would only repeat.
+   */
+  private ownHash(): Hash | undefined {
+    return (this.o.sha256 ?? this.session.sha256) ? undefined : createHash('sha256');
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -145,10 +154,10 @@ export class RemoteWriteHandle implements WriteHandle {
   /** Sends the waiting writes as one range; the server must end up holding exactly them. */
   private async send(): Promise<void> {
     if (this.pendingBytes === 0) return;
-    const body = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    const parts = this.pending;
     const start = this.pendingStart;
-    await this.put(body, start);
-    this.hash?.update(body);
+    await this.put(parts, start);
+    for (const p of parts) this.hash?.update(p);
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingStart = this.serverEnd;
@@ -158,19 +167,20 @@ export class RemoteWriteHandle implements WriteHandle {
    * PUT of `body` at `start`. A range cut on the way (the connection dropped, or an answer lost and
    * the range sent again) goes on from what the server says it has, twice at most.
    */
-  private async put(body: Uint8Array, start: number): Promise<void> {
+  private async put(parts: Uint8Array[], start: number): Promise<void> {
     const total = this.session.size ?? '*';
+    const length = parts.reduce((n, p) => n + p.length, 0);
     for (let attempt = 0; ; attempt++) {
-      const from = this.serverEnd - start; // bytes of body the server already has
-      const part = body.subarray(from);
+      const rest = skipBytes(parts, this.serverEnd - start); // the bytes the server does not have yet
+      const restLength = start + length - this.serverEnd;
       try {
         const r = await this.o.http.json<{ received: number }>(`uploading ${this.o.rel}`, `/uploads/${this.session.id}`, {
           method: 'PUT',
-          headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${this.serverEnd}-${this.serverEnd + part.length - 1}/${total}` },
-          body: part,
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${this.serverEnd}-${this.serverEnd + restLength - 1}/${total}` },
+          body: rest,
         });
-        if (r.received !== start + body.length) {
-          throw fileError('EIO', `The server holds ${r.received} bytes of ${this.o.rel} after a range that ends at ${start + body.length}.`);
+        if (r.received !== start + length) {
+          throw fileError('EIO', `The server holds ${r.received} bytes of ${this.o.rel} after a range that ends at ${start + length}.`);
         }
         this.serverEnd = r.received;
         return;
@@ -179,9 +189,9 @@ export class RemoteWriteHandle implements WriteHandle {
         const cut = e.status === undefined || e.serverCode === 'OFFSET_MISMATCH';
         if (!cut || attempt >= 2) throw await this.explain(e);
         const now = await this.received().catch(() => undefined);
-        if (now === undefined || now < start || now > start + body.length) throw err;
+        if (now === undefined || now < start || now > start + length) throw err;
         this.serverEnd = now;
-        if (now === start + body.length) return;
+        if (now === start + length) return;
       }
     }
   }
@@ -211,7 +221,7 @@ export class RemoteWriteHandle implements WriteHandle {
       this.session = await this.o.restart();
       if (old.id !== this.session.id) this.o.forget(old);
       this.serverEnd = 0;
-      this.hash = createHash('sha256');
+      this.hash = this.ownHash();
     } else {
       throw fileError('ESPIPE', `the server cannot take back the bytes of ${this.o.rel} it holds past byte ${offset}: the upload starts again on the next run`);
     }
@@ -326,4 +336,18 @@ export class RemoteWriteHandle implements WriteHandle {
       this.hash = undefined; // bytes this handle did not send
     }
   }
+}
+
+/** `parts` without their first `n` bytes (views, no copy). */
+function skipBytes(parts: Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of parts) {
+    if (n >= p.length) {
+      n -= p.length;
+      continue;
+    }
+    out.push(n > 0 ? p.subarray(n) : p);
+    n = 0;
+  }
+  return out;
 }
