@@ -111,6 +111,17 @@ export class HttpClient {
     return `${this.base}${path}${q === '' ? '' : `?${q}`}`;
   }
 
+  /** A request's headers (the key among them) and its body as parts: the raw ones, or the JSON. */
+  private outgoing(o: RequestOptions): { headers: Record<string, string>; parts: Uint8Array[] | undefined } {
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    if (o.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      return { headers, parts: [Buffer.from(JSON.stringify(o.json), 'utf8')] };
+    }
+    return { headers, parts: o.body === undefined ? undefined : Array.isArray(o.body) ? o.body : [o.body] };
+  }
+
   /**
    * Sends one request; resolves with the response when it is 2xx (or in `accept`), else rejects with
    * its error. `what` words the request for messages ("uploading a/b.txt"). A GET whose connection
@@ -118,13 +129,8 @@ export class HttpClient {
    */
   async request(what: string, path: string, o: RequestOptions = {}): Promise<Response> {
     const method = o.method ?? 'GET';
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    let body: string | Uint8Array | undefined = Array.isArray(o.body) ? Buffer.concat(o.body) : o.body;
-    if (o.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(o.json);
-    }
+    const { headers, parts } = this.outgoing(o);
+    const body = parts && (parts.length === 1 ? parts[0] : Buffer.concat(parts));
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
@@ -162,13 +168,7 @@ export class HttpClient {
    */
   async whole(what: string, path: string, o: RequestOptions & { maxBytes?: number } = {}): Promise<WholeAnswer> {
     const method = o.method ?? 'GET';
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    let parts: Uint8Array[] | undefined = o.body === undefined ? undefined : Array.isArray(o.body) ? o.body : [o.body];
-    if (o.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      parts = [Buffer.from(JSON.stringify(o.json), 'utf8')];
-    }
+    const { headers, parts } = this.outgoing(o);
     if (parts) headers['content-length'] = String(parts.reduce((n, p) => n + p.length, 0));
     const url = this.url(path, o.query);
     const secure = url.startsWith('https:');
