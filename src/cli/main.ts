@@ -10,6 +10,7 @@ import { copyCommand, parseCopyFlags, type CopyFlags } from './copy-command.js';
 import { routeCommands } from './route-commands.js';
 import { serveCommands } from './serve-commands.js';
 import { clientCommands } from './client-commands.js';
+import { vaultCommands } from './vault-commands.js';
 import { watchCommands } from './watch-commands.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -66,6 +67,7 @@ function report(e: unknown, json: boolean): number {
   if (e instanceof FerryError) {
     if (json) out(`${JSON.stringify({ type: 'error', code: e.code, message: e.message, hint: e.hint })}\n`);
     err(`ferry: ${e.message}\n`);
+    if (e.detail && process.argv.includes('--verbose')) err(`${e.detail.trimEnd()}\n`);
     if (e.hint) err(`hint: ${e.hint}\n`);
     return e.exitCode;
   }
@@ -92,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('ferry')
     .description('ferry moves files and never loses them.')
     .version(VERSION)
+    .enablePositionalOptions()
     .showHelpAfterError('hint: run with --help for usage')
     .exitOverride()
     .configureOutput(output);
@@ -135,6 +138,9 @@ export async function main(argv: string[]): Promise<number> {
   const clientCmd = clientCommands({ out, err, stopped }, wrap);
   configure(clientCmd);
   program.addCommand(clientCmd);
+  const vaultCmd = vaultCommands({ out, err, stopped }, wrap);
+  configure(vaultCmd);
+  program.addCommand(vaultCmd);
   // A word that is not a command, even with --help after it ("ferry register-drive --help"), is an
   // error, with the command that has that name as a subcommand, where there is one.
   const first = argv.find((a) => !a.startsWith('-'));

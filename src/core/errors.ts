@@ -41,6 +41,10 @@ export const ERROR_CODES = {
   DEST_UNAVAILABLE: { exit: EXIT.unavailable, doc: 'the destination root cannot be created or written' },
   REFUSED: { exit: EXIT.refused, doc: 'a mirror delete was refused for safety; nothing was deleted' },
   INTERRUPTED: { exit: EXIT.interrupted, doc: 'stopped by SIGINT/SIGTERM; the next run resumes' },
+  TOOL_MISSING: { exit: EXIT.unavailable, doc: 'git, git-annex or rclone is not installed (the message names its Debian package)' },
+  TOOL_FAILED: { exit: EXIT.failedFiles, doc: 'git, git-annex or rclone failed; the sentence names the tool and what it was doing (--verbose adds its own message)' },
+  VAULT_LOCKED: { exit: EXIT.unavailable, doc: 'another device holds the vault lock; the sentence names it and when its lease ends' },
+  CONFLICT: { exit: EXIT.failedFiles, doc: 'a vault sync met a merge conflict: both versions were kept and committed, the sentence lists them' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -48,18 +52,22 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export interface FerryErrorOptions {
   hint?: string;
   cause?: unknown;
+  /** What a tool said itself (its stderr), shown with --verbose. */
+  detail?: string;
 }
 
 /** An error meant for the user: one clear sentence, a stable code, an optional hint. */
 export class FerryError extends Error {
   readonly code: ErrorCode;
   readonly hint?: string;
+  readonly detail?: string;
 
   constructor(code: ErrorCode, message: string, options: FerryErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = 'FerryError';
     this.code = code;
     this.hint = options.hint;
+    this.detail = options.detail;
   }
 
   get exitCode(): number {

@@ -23,33 +23,3 @@ export function builtinCategory(mime: string): (typeof BUILTIN_CATEGORIES)[numbe
   if (ARCHIVES.has(mime)) return 'archives';
   return 'other';
 }
-
-/** Text formats magic bytes cannot name: for a file that reads as text, the extension picks one. */
-export const TEXT_BY_EXTENSION: Record<string, string> = {
-  txt: 'text/plain', text: 'text/plain', log: 'text/plain', md: 'text/markdown', markdown: 'text/markdown',
-  csv: 'text/csv', tsv: 'text/tab-separated-values', html: 'text/html', htm: 'text/html', css: 'text/css',
-  js: 'text/javascript', mjs: 'text/javascript', json: 'application/json', xml: 'application/xml', svg: 'image/svg+xml',
-  yaml: 'application/yaml', yml: 'application/yaml', toml: 'application/toml', ini: 'text/plain', tex: 'application/x-tex',
-  srt: 'application/x-subrip', vtt: 'text/vtt', ics: 'text/calendar', vcf: 'text/vcard', eml: 'message/rfc822', rtf: 'application/rtf',
-  py: 'text/x-python', sh: 'text/x-shellscript', c: 'text/x-c', h: 'text/x-c', ts: 'text/plain',
-};
-
-/**
- * Where magic bytes name only a container (a ZIP, an OLE compound file, an Ogg or Matroska stream),
- * the extension may say which kind of it the file is: the extension as a tie-break, never alone.
- */
-export const REFINES: Record<string, Record<string, string>> = {
-  'application/zip': {
-    cbz: 'application/vnd.comicbook+zip', epub: 'application/epub+zip',
-    docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-    xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-    pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-    odt: 'application/vnd.oasis.opendocument.text',
-  },
-  'application/x-cfb': { doc: 'application/msword', xls: 'application/vnd.ms-excel', ppt: 'application/vnd.ms-powerpoint', msi: 'application/x-msi' },
-  'application/xml': { svg: 'image/svg+xml' },
-  'audio/ogg': { ogv: 'video/ogg' },
-  'application/ogg': { ogv: 'video/ogg', oga: 'audio/ogg', ogg: 'audio/ogg' },
-  'video/webm': { weba: 'audio/webm' },
-  'video/x-matroska': { mka: 'audio/x-matroska' },
-};

@@ -1,0 +1,114 @@
+import { lstat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { errnoCode, FerryError } from '../../core/errors.js';
+import { placeFile } from '../../engine/place-file.js';
+import { LocalTarget } from '../../targets/local.js';
+import { LocalTree } from '../../targets/local-tree.js';
+import { loadPreferences } from './config.js';
+import { decideFile, RepoFinder, type Decided, type DecisionSettings } from './context.js';
+import { commitArgs } from './merge.js';
+import { ensureRepoAnnex } from './repo-annex.js';
+import { CLOUD, SPECIAL_REMOTE, type Vault } from './vault.js';
+
+export interface AddOptions {
+  dryRun?: boolean;
+  message?: string;
+  onFile?: (d: Decided, done: number, total: number) => void;
+}
+
+export interface AddReport {
+  files: Decided[];
+  /** Commits made, by repository. */
+  commits: Array<{ repo: string; files: number; commit: string }>;
+  backedUp: number;
+  dryRun: boolean;
+}
+
+export function settingsOf(v: Vault): DecisionSettings {
+  return { managed: v.managed, device: v.device, config: v.config, rules: loadPreferences(v.managed).rules };
+}
+
+/** The files named, directories walked (nothing below a .git), each with the path it is added as. */
+export async function expand(paths: readonly string[]): Promise<Array<{ path: string; addedAs?: string }>> {
+  const out: Array<{ path: string; addedAs?: string }> = [];
+  for (const p of paths) {
+    const abs = resolve(p);
+    let st;
+    try {
+      st = await lstat(abs);
+    } catch (e) {
+      throw new FerryError('USAGE', errnoCode(e) === 'ENOENT' ? `${p} does not exist.` : `${p} cannot be read: ${(e as Error).message}.`);
+    }
+    if (!st.isDirectory()) {
+      out.push({ path: abs });
+      continue;
+    }
+    const parent = dirname(abs);
+    for await (const batch of new LocalTree(abs).list()) {
+      for (const e of batch.entries) {
+        if (e.kind !== 'file' || e.rel.split('/').includes('.git')) continue;
+        const path = join(abs, e.rel);
+        out.push({ path, addedAs: relative(parent, path).split(sep).join('/') });
+      }
+      const err = batch.errors[0];
+      if (err) throw new FerryError('USAGE', `${join(abs, err.rel)} cannot be read: ${err.message}.`);
+    }
+  }
+  return out;
+}
+
+async function commit(v: Vault, repo: string, files: string[], message: string): Promise<string | undefined> {
+  const staged = await v.t.run('git', ['diff', '--cached', '--quiet', '--', ...files], { cwd: repo, what: 'see what is staged', ok: [1] });
+  if (staged.code === 0) return undefined; // the same content again: nothing to commit
+  await v.t.git(repo, ['commit', '-q', ...commitArgs(message, v.device), '--', ...files], 'commit the added files');
+  return (await v.t.git(repo, ['rev-parse', '--short', 'HEAD'], 'read the commit')).trim();
+}
+
+const chunks = <T>(xs: T[], n = 200): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+/**
+ * `ferry vault add PATH…`: each file decided on its own (decide.ts), then the seed's routes, one
+ * batch per repository and tool: git add + commit; git annex add + commit + copy to the cloud; a
+ * copy into the managed repository (temp + rename) then the same; rclone copy to backups/. With
+ * `dryRun` only the decisions. Files of the user's repositories are committed there, not moved.
+ */
+export async function add(v: Vault, paths: readonly string[], options: AddOptions = {}): Promise<AddReport> {
+  if (paths.length === 0) throw new FerryError('USAGE', 'ferry vault add needs at least one PATH.');
+  const settings = settingsOf(v);
+  const repos = new RepoFinder(v.t);
+  const files: Decided[] = [];
+  for (const f of await expand(paths)) files.push(await decideFile(f.path, settings, repos, f.addedAs));
+  const report: AddReport = { files, commits: [], backedUp: 0, dryRun: options.dryRun === true };
+  if (options.dryRun) return report;
+
+  // Into the managed repository first (a copy there), then everything is "a file in a repository".
+  const managed = new LocalTarget(v.managed);
+  const groups = new Map<string, { git: string[]; annex: string[] }>();
+  const group = (repo: string) => groups.get(repo) ?? (groups.set(repo, { git: [], annex: [] }).get(repo)!);
+  let done = 0;
+  for (const d of files) {
+    const { decision } = d;
+    if (decision.where === 'backups') {
+      await v.t.rclone(['copyto', d.path, v.cloud(`${CLOUD.backups}/${decision.destination}`)], `back up ${d.path}`);
+      report.backedUp++;
+    } else {
+      const repo = decision.where === 'repo' ? d.repo!.root : v.managed;
+      if (decision.where === 'managed') await placeFile(d.path, managed, decision.destination);
+      (decision.tool === 'git' ? group(repo).git : group(repo).annex).push(decision.destination);
+    }
+    options.onFile?.(d, ++done, files.length);
+  }
+  for (const [repo, g] of groups) {
+    for (const part of chunks(g.git)) await v.t.git(repo, ['-c', 'annex.largefiles=nothing', 'add', '--', ...part], 'add the files to git');
+    if (g.annex.length) {
+      await ensureRepoAnnex(v, repo);
+      for (const part of chunks(g.annex)) await v.t.annex(repo, ['add', '--force-large', '--quiet', '--', ...part], 'add the large files to git-annex');
+    }
+    const all = [...g.git, ...g.annex];
+    const message = options.message ?? `ferry vault add: ${all.length === 1 ? all[0] : `${all.length} files`}`;
+    const id = await commit(v, repo, all, message);
+    if (id) report.commits.push({ repo, files: all.length, commit: id });
+    for (const part of chunks(g.annex)) await v.t.annex(repo, ['copy', '--quiet', `--to=${SPECIAL_REMOTE}`, '--', ...part], 'copy the large files to the cloud');
+  }
+  return report;
+}

@@ -1,0 +1,64 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { listCloud, removeCloud } from './cloud.js';
+import { FERRY_DIR } from './config.js';
+import { firstMatch } from './globs.js';
+import { CLOUD, type Vault } from './vault.js';
+
+export interface CleanPlan {
+  /** Untracked temp and cache files in the managed directory (by the config's temp_patterns). */
+  tempFiles: string[];
+  /** Annexed versions no branch uses, kept on this device: dropped only where the cloud has a copy (checked live). */
+  unusedKeys: string[];
+  /** Uploads that never finished (git-annex-storage/tmp/ older than an hour, rclone's .partial files). */
+  leftovers: string[];
+}
+
+export interface CleanReport extends CleanPlan {
+  removedTemp: number;
+  droppedKeys: number;
+  /** Unused versions kept because the cloud has no copy of them (numcopies). */
+  keptKeys: string[];
+  removedLeftovers: number;
+}
+
+const HOUR = 3600_000;
+
+/** What `ferry vault clean` would remove; changes nothing. */
+export async function planClean(v: Vault): Promise<CleanPlan> {
+  const others = (await v.t.git(v.managed, ['ls-files', '--others', '-z'], 'list the untracked files')).split('\0').filter(Boolean);
+  const tempFiles = others.filter((rel) => !rel.startsWith(`${FERRY_DIR}/`) && firstMatch(v.config.temp_patterns, { abs: join(v.managed, rel), home: homedir(), rel }) !== undefined);
+  const unused = await v.t.annex(v.managed, ['unused', '--quiet'], 'look for unused annexed content');
+  const unusedKeys = [...unused.matchAll(/^\s+\d+\s+(\S+)$/gm)].map((m) => m[1]!);
+  const now = Date.now();
+  const tmp = await listCloud(v.t, v.cloud(CLOUD.annexTmp), 'list unfinished uploads', { filesOnly: true });
+  const partial = (await listCloud(v.t, v.cloud(CLOUD.backups), 'list the backups', { recursive: true, filesOnly: true })).filter((e) => e.Name.endsWith('.partial'));
+  const leftovers = [
+    ...tmp.filter((e) => now - Date.parse(e.ModTime ?? '') > HOUR).map((e) => `${CLOUD.annexTmp}/${e.Path}`),
+    ...partial.map((e) => `${CLOUD.backups}/${e.Path}`),
+  ];
+  return { tempFiles, unusedKeys, leftovers };
+}
+
+/**
+ * Removes what `planClean` listed: the temp files, the unused annexed versions through `git annex
+ * dropunused` (which verifies numcopies live in the cloud and keeps any version it cannot find
+ * there), and the upload leftovers.
+ */
+export async function applyClean(v: Vault, plan: CleanPlan): Promise<CleanReport> {
+  for (const rel of plan.tempFiles) await rm(join(v.managed, rel), { force: true, recursive: true });
+  let dropped = 0;
+  const kept: string[] = [];
+  if (plan.unusedKeys.length) {
+    const r = await v.t.run('git-annex', ['dropunused', '--json', 'all'], { cwd: v.managed, what: 'drop unused annexed content', ok: [1] });
+    for (const line of r.stdout.split('\n')) {
+      if (!line.trim()) continue;
+      const j = JSON.parse(line) as { success: boolean; key?: string; note?: string };
+      if (j.success) dropped++;
+      else if (j.key) kept.push(j.key);
+    }
+  }
+  for (const p of plan.leftovers) await removeCloud(v.t, v.cloud(p), `remove the leftover ${p}`);
+  return { ...plan, removedTemp: plan.tempFiles.length, droppedKeys: dropped, keptKeys: kept, removedLeftovers: plan.leftovers.length };
+}

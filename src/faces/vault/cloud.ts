@@ -1,0 +1,39 @@
+import type { Tools } from './vault.js';
+
+/** rclone's exit codes for "directory not found" and "file not found": absent, not a failure. */
+const ABSENT = [3, 4];
+
+/** A small file of the cloud as text, or undefined when it is not there. */
+export async function readCloud(t: Tools, path: string, what: string): Promise<string | undefined> {
+  const r = await t.run('rclone', ['cat', path], { what, ok: ABSENT });
+  return r.code === 0 ? r.stdout : undefined;
+}
+
+/** Writes a small file of the cloud whole from text. */
+export async function writeCloud(t: Tools, path: string, text: string, what: string): Promise<void> {
+  await t.rclone(['rcat', path], what, { input: text });
+}
+
+/** Removes a file of the cloud; one already gone is fine. */
+export async function removeCloud(t: Tools, path: string, what: string): Promise<void> {
+  await t.run('rclone', ['deletefile', path], { what, ok: ABSENT });
+}
+
+export interface CloudEntry {
+  Path: string;
+  Name: string;
+  Size: number;
+  ModTime?: string;
+  IsDir: boolean;
+  Hashes?: Record<string, string>;
+}
+
+/** The entries below a directory of the cloud (recursively with `recursive`); none when it is absent. */
+export async function listCloud(t: Tools, path: string, what: string, opts: { recursive?: boolean; filesOnly?: boolean; hash?: boolean } = {}): Promise<CloudEntry[]> {
+  const args = ['lsjson', path, '--no-mimetype'];
+  if (opts.recursive) args.push('-R');
+  if (opts.filesOnly) args.push('--files-only');
+  if (opts.hash) args.push('--hash', '--hash-type', 'sha256');
+  const r = await t.run('rclone', args, { what, ok: ABSENT });
+  return r.code === 0 ? (JSON.parse(r.stdout) as CloudEntry[]) : [];
+}

@@ -1,0 +1,86 @@
+import { homedir } from 'node:os';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { errnoCode, FerryError } from '../../core/errors.js';
+import { detectBytes } from '../../engine/content-type.js';
+import { LocalTree } from '../../targets/local-tree.js';
+import type { ToolRule, VaultConfig } from './config.js';
+import { decide, type Decision, type DecisionContext } from './decide.js';
+import { gitTop, type Tools } from './vault.js';
+
+const HEAD = 64 * 1024;
+const SCRIPT_TYPES = /^text\/(x-shellscript|x-python|javascript|x-perl|x-ruby)$/;
+
+/** What a decision needs besides the file: the vault's settings (or the defaults when there is no vault). */
+export interface DecisionSettings {
+  managed?: string;
+  device: string;
+  config: VaultConfig;
+  rules: readonly ToolRule[];
+  home?: string;
+}
+
+export interface Decided {
+  path: string;
+  size: number;
+  mime: string;
+  decision: Decision;
+  repo?: DecisionContext['repo'];
+}
+
+/** Finds the git repository of each directory once (a directory of a thousand files asks git once). */
+export class RepoFinder {
+  private readonly tops = new Map<string, Promise<string | undefined>>();
+  constructor(private readonly t: Tools) {}
+  top(dir: string): Promise<string | undefined> {
+    let p = this.tops.get(dir);
+    if (!p) this.tops.set(dir, (p = gitTop(this.t, dir)));
+    return p;
+  }
+}
+
+async function readHead(path: string): Promise<{ head: Buffer; size: number; mode: number }> {
+  const fh = await new LocalTree(dirname(path)).openRead(basename(path));
+  try {
+    const st = await fh.stat();
+    const head = Buffer.allocUnsafe(Math.min(HEAD, Number(st.size)));
+    const n = head.length ? await fh.read(head, 0, head.length, 0) : 0;
+    return { head: head.subarray(0, n), size: Number(st.size), mode: st.mode };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Gathers a file's context (its size, its type by content, whether it is a script, the repository
+ * it is in) and decides. `addedAs`: its path from the parent of a directory being added.
+ */
+export async function decideFile(path: string, s: DecisionSettings, repos: RepoFinder, addedAs?: string): Promise<Decided> {
+  const abs = resolve(path);
+  let head: Awaited<ReturnType<typeof readHead>>;
+  try {
+    head = await readHead(abs);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT') throw new FerryError('USAGE', `${path} does not exist.`);
+    if (code === 'ELOOP') throw new FerryError('USAGE', `${path} is a symbolic link; the vault keeps files (add what it points to).`);
+    if (code === 'EISDIR') throw new FerryError('USAGE', `${path} is a directory.`);
+    throw new FerryError('USAGE', `${path} cannot be read: ${(e as Error).message}.`);
+  }
+  const detection = await detectBytes(head.head, abs);
+  const script = SCRIPT_TYPES.test(detection.mime) || (head.head[0] === 0x23 && head.head[1] === 0x21) || ((head.mode & 0o111) !== 0 && detection.mime.startsWith('text/'));
+  const top = await repos.top(dirname(abs));
+  const repo = top ? { root: top, rel: relative(top, abs).split(sep).join('/'), managed: s.managed !== undefined && resolve(top) === resolve(s.managed) } : undefined;
+  const ctx: DecisionContext = {
+    path: abs,
+    size: head.size,
+    mime: detection.mime,
+    script,
+    home: s.home ?? homedir(),
+    device: s.device,
+    repo,
+    addedAs: repo ? undefined : addedAs,
+    config: s.config,
+    rules: s.rules,
+  };
+  return { path: abs, size: head.size, mime: detection.mime, decision: decide(ctx), repo };
+}

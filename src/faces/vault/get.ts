@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { FerryError } from '../../core/errors.js';
+import { listCloud } from './cloud.js';
+import { sync } from './sync.js';
+import { CLOUD, gitTop, type Vault } from './vault.js';
+
+export interface Got {
+  path: string;
+  /** How it was brought here. */
+  by: 'git' | 'git-annex' | 'rclone' | 'here';
+  from?: string;
+}
+
+/** The nearest existing directory of `dir` (a file's directory may be gone too). */
+function existingDir(dir: string): string {
+  let d = dir;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+async function isTracked(v: Vault, repo: string, rel: string, ref = 'HEAD'): Promise<boolean> {
+  const r = await v.t.run('git', ['cat-file', '-e', `${ref}:${rel}`], { cwd: repo, what: 'look the file up', ok: [1, 128] });
+  return r.code === 0;
+}
+
+async function isAnnexed(v: Vault, repo: string, rel: string): Promise<boolean> {
+  const r = await v.t.run('git-annex', ['lookupkey', '--', rel], { cwd: repo, what: 'look the file up in git-annex', ok: [1] });
+  return r.code === 0;
+}
+
+/** Where a file from outside the repositories was backed up: backups/<device>/<its path from home>. */
+function backupCandidates(v: Vault, abs: string, arg: string): string[] {
+  const home = homedir();
+  const fromHome = abs.startsWith(`${home}/`) ? abs.slice(home.length + 1) : abs.replace(/^\/+/, '');
+  const c = [`${v.device}/${fromHome}`];
+  if (!arg.startsWith('/') && !arg.startsWith('.')) c.push(arg.replace(/^backups\//, ''));
+  return c;
+}
+
+/**
+ * `ferry vault get FILE…`, the retrieval each tool needs: a file of the managed repository is pulled
+ * (a sync) and restored when missing, one of another repository is pulled from its upstream; its
+ * annexed content is then fetched with git annex get; a file kept in backups/ is copied back with
+ * rclone. A local file that differs from the backup is never overwritten.
+ */
+export async function get(v: Vault, files: readonly string[]): Promise<Got[]> {
+  if (files.length === 0) throw new FerryError('USAGE', 'ferry vault get needs at least one FILE.');
+  const got: Got[] = [];
+  let pulled = false;
+  for (const arg of files) {
+    const abs = resolve(arg);
+    const repo = await gitTop(v.t, existingDir(dirname(abs)));
+    const rel = repo ? relative(repo, abs).split(sep).join('/') : undefined;
+    if (repo && rel && !rel.startsWith('..')) {
+      if (repo === v.managed && !pulled) {
+        await sync(v, { getContent: false });
+        pulled = true;
+      } else if (repo !== v.managed) {
+        const up = await v.t.run('git', ['rev-parse', '--abbrev-ref', '@{upstream}'], { cwd: repo, what: 'find the upstream', ok: [128] });
+        if (up.code === 0) await v.t.git(repo, ['pull', '-q', '--ff-only'], 'pull from the upstream');
+      }
+      if (await isTracked(v, repo, rel)) {
+        if (!existsSync(abs)) await v.t.git(repo, ['checkout', 'HEAD', '--', rel], 'restore the file');
+        if (await isAnnexed(v, repo, rel)) {
+          await v.t.annex(repo, ['get', '--quiet', '--', rel], `get ${rel}`);
+          got.push({ path: abs, by: 'git-annex' });
+        } else got.push({ path: abs, by: 'git' });
+        continue;
+      }
+    }
+    let found: string | undefined;
+    for (const c of backupCandidates(v, abs, arg)) {
+      const there = await listCloud(v.t, v.cloud(`${CLOUD.backups}/${c}`), 'look for the file in the backups', { filesOnly: true });
+      if (there.length === 1 && !there[0]!.IsDir) {
+        found = c;
+        break;
+      }
+    }
+    if (!found) throw new FerryError('USAGE', `${arg} is in no repository of the vault and not in its backups.`, { hint: '`ferry vault versions` lists what the vault keeps' });
+    const dest = arg.startsWith('/') || arg.startsWith('.') || existsSync(dirname(abs)) ? abs : resolve(found.split('/').pop()!);
+    if (existsSync(dest)) {
+      const r = await v.t.run('rclone', ['check', '--one-way', '--include', `/${dest.split('/').pop()}`, dirname(dest), v.cloud(`${CLOUD.backups}/${dirname(found)}`)], { what: 'compare with the backup', ok: [1] });
+      if (r.code !== 0) throw new FerryError('USAGE', `${dest} exists and differs from its backup; it was not overwritten.`, { hint: 'move it away first' });
+      got.push({ path: dest, by: 'here', from: `${CLOUD.backups}/${found}` });
+      continue;
+    }
+    await v.t.rclone(['copyto', v.cloud(`${CLOUD.backups}/${found}`), dest], `copy ${found} back from the backups`);
+    got.push({ path: dest, by: 'rclone', from: `${CLOUD.backups}/${found}` });
+  }
+  return got;
+}

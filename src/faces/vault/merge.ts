@@ -1,0 +1,76 @@
+import { posix } from 'node:path';
+import type { Tools } from './vault.js';
+
+/** One path two devices changed at once: ours stays at `path`, theirs is kept beside it as `kept`. */
+export interface Conflict {
+  path: string;
+  /** Where the other version is now (undefined when only one side was left: a deletion against an edit). */
+  kept?: string;
+  /** What happened, in words. */
+  how: string;
+}
+
+/** The trailer every commit ferry makes carries, naming the device. */
+export const DEVICE_TRAILER = 'Ferry-Device';
+
+export function commitArgs(subject: string, device: string): string[] {
+  return ['-m', subject, '-m', `${DEVICE_TRAILER}: ${device}`];
+}
+
+interface Stage {
+  mode: string;
+  sha: string;
+}
+
+/** "notes.txt" + "laptop" → "notes.conflict-laptop.txt" (then -2, -3… while taken). */
+export function variantName(path: string, device: string, taken: (p: string) => boolean): string {
+  const dir = posix.dirname(path);
+  const base = posix.basename(path);
+  const dot = base.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
+  const safe = device.replace(/[^\w.-]+/g, '-');
+  for (let n = 1; ; n++) {
+    const name = `${stem}.conflict-${safe}${n > 1 ? `-${n}` : ''}${ext}`;
+    const p = dir === '.' ? name : `${dir}/${name}`;
+    if (!taken(p)) return p;
+  }
+}
+
+/**
+ * Settles a merge git could not finish, keeping every version: where both sides changed a file, ours
+ * stays at its path and theirs is added beside it under a variant name (an annexed file's symlink
+ * as well as a plain file's bytes: both are blobs in the index); an edit against a deletion keeps the
+ * edit. Nothing is resolved by dropping a side. The caller commits.
+ */
+export async function keepBothSides(t: Tools, repo: string, theirDevice: (path: string) => Promise<string>): Promise<Conflict[]> {
+  const out = await t.git(repo, ['ls-files', '-u', '-z'], 'list the merge conflicts');
+  const byPath = new Map<string, Map<number, Stage>>();
+  for (const rec of out.split('\0')) {
+    const m = /^(\d+) ([0-9a-f]+) (\d)\t(.*)$/s.exec(rec);
+    if (!m) continue;
+    const stages = byPath.get(m[4]!) ?? new Map<number, Stage>();
+    stages.set(Number(m[3]), { mode: m[1]!, sha: m[2]! });
+    byPath.set(m[4]!, stages);
+  }
+  const tracked = new Set((await t.git(repo, ['ls-files', '-z'], 'list the tracked files')).split('\0'));
+  const conflicts: Conflict[] = [];
+  for (const [path, stages] of byPath) {
+    const ours = stages.get(2);
+    const theirs = stages.get(3);
+    if (ours && theirs) {
+      const kept = variantName(path, await theirDevice(path), (p) => tracked.has(p) || byPath.has(p));
+      tracked.add(kept);
+      await t.git(repo, ['checkout', '--ours', '--', path], 'keep this device\'s version');
+      await t.git(repo, ['add', '--', path], 'keep this device\'s version');
+      await t.git(repo, ['update-index', '--add', '--cacheinfo', `${theirs.mode},${theirs.sha},${kept}`], 'keep the other device\'s version');
+      await t.git(repo, ['checkout', '--', kept], 'write the other device\'s version');
+      conflicts.push({ path, kept, how: 'both devices changed it: this device\'s version stays, the other one is kept beside it' });
+    } else if (ours || theirs) {
+      const side = ours ? '--ours' : '--theirs';
+      await t.git(repo, ['checkout', side, '--', path], 'keep the edited version');
+      await t.git(repo, ['add', '--', path], 'keep the edited version');
+      conflicts.push({ path, how: `deleted on one device and edited on the other: the edit (${ours ? 'this device\'s' : 'the other device\'s'}) is kept` });
+    }
+  }
+  return conflicts;
+}

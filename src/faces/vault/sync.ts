@@ -1,0 +1,193 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { FerryError } from '../../core/errors.js';
+import { writeCloud } from './cloud.js';
+import { readSyncStatus, STATUS_FILE, writeJsonFile, type SyncStatus } from './config.js';
+import { acquireLock } from './lock.js';
+import { commitArgs, DEVICE_TRAILER, keepBothSides, type Conflict } from './merge.js';
+import { cloudRefs, download, upload } from './transport.js';
+import { BRANCH, CLOUD, CLOUD_GIT, SPECIAL_REMOTE, type Vault } from './vault.js';
+
+export interface SyncOptions {
+  /** How long to wait for another device's lock (default: the config's lock_wait_seconds). */
+  wait?: number;
+  /** Fetch annexed content this device lacks (default: the config's sync_gets_content). */
+  getContent?: boolean;
+  /** Each step as it starts, for a terminal. */
+  onStep?: (step: string) => void;
+}
+
+export interface SyncReport {
+  device: string;
+  /** Local edits committed before the merge. */
+  committed: boolean;
+  /** Commits that came from the cloud. */
+  received: number;
+  /** Commits sent to the cloud. */
+  sent: number;
+  conflicts: Conflict[];
+  /** The branch synced (the current one). */
+  branch: string;
+  /** Other branches that diverged from the cloud's: not pushed, to merge with `ferry vault branch`. */
+  diverged: string[];
+  head: string;
+  /** Whether the cloud's repository was changed. */
+  published: boolean;
+}
+
+/** The device registry entry in coordination/devices/<device>.json. */
+export interface DeviceRecord {
+  name: string;
+  host: string;
+  annex_uuid: string;
+  last_sync: string;
+  head: string;
+  managed: string;
+}
+
+async function revCount(v: Vault, range: string): Promise<number> {
+  const r = await v.t.run('git', ['rev-list', '--count', range], { cwd: v.managed, what: 'count commits', ok: [128] });
+  return r.code === 0 ? Number(r.stdout.trim()) : 0;
+}
+
+async function refExists(v: Vault, ref: string): Promise<boolean> {
+  return (await v.t.run('git', ['rev-parse', '--verify', '-q', ref], { cwd: v.managed, what: 'read a ref', ok: [1] })).code === 0;
+}
+
+/** Commits edits of tracked files (never untracked ones: those are `add`ed), as git-annex sync does. */
+async function commitLocalEdits(v: Vault): Promise<boolean> {
+  const status = await v.t.git(v.managed, ['status', '--porcelain=v1', '-z', '--untracked-files=no'], 'read the managed repository\'s status');
+  if (status === '') return false;
+  await v.t.git(v.managed, ['commit', '-q', '-a', ...commitArgs(`ferry vault sync: edits on ${v.device}`, v.device)], 'commit this device\'s edits');
+  return true;
+}
+
+async function currentBranch(v: Vault): Promise<string> {
+  const b = (await v.t.git(v.managed, ['rev-parse', '--abbrev-ref', 'HEAD'], 'read the branch')).trim();
+  return b === 'HEAD' ? BRANCH : b;
+}
+
+async function isAncestor(v: Vault, a: string, b: string): Promise<boolean> {
+  return (await v.t.run('git', ['merge-base', '--is-ancestor', a, b], { cwd: v.managed, what: 'compare branches', ok: [1] })).code === 0;
+}
+
+/**
+ * The branches that may go to the cloud: where the cloud has none, or has an ancestor of ours (the
+ * current branch was merged just before). A branch that diverged elsewhere (another device's
+ * experiment) is fast-forwarded here when it can be, and otherwise left for `ferry vault branch` to
+ * merge: it is reported, never forced.
+ */
+async function pushable(v: Vault, current: string): Promise<{ refspecs: string[]; diverged: string[] }> {
+  const local = (await v.t.git(v.managed, ['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], 'list the branches')).split('\n').filter(Boolean);
+  const refspecs: string[] = [];
+  const diverged: string[] = [];
+  for (const b of local) {
+    const cloud = `refs/remotes/${CLOUD_GIT}/${b}`;
+    if (!(await refExists(v, cloud)) || (await isAncestor(v, cloud, `refs/heads/${b}`))) {
+      refspecs.push(`refs/heads/${b}:refs/heads/${b}`);
+    } else if (b !== current && (await isAncestor(v, `refs/heads/${b}`, cloud))) {
+      await v.t.git(v.managed, ['update-ref', `refs/heads/${b}`, cloud], `fast-forward ${b}`);
+    } else diverged.push(b);
+  }
+  return { refspecs, diverged };
+}
+
+async function merge(v: Vault, branch: string): Promise<Conflict[]> {
+  const theirs = `${CLOUD_GIT}/${branch}`;
+  if (!(await refExists(v, theirs))) return [];
+  const r = await v.t.run('git', ['merge', '-q', '--no-edit', ...commitArgs(`ferry vault sync: merge from the cloud on ${v.device}`, v.device), theirs], {
+    cwd: v.managed,
+    what: 'merge the cloud\'s commits',
+    ok: [1],
+  });
+  if (r.code === 0) return [];
+  const unmerged = await v.t.git(v.managed, ['ls-files', '-u'], 'list the merge conflicts');
+  if (unmerged.trim() === '') {
+    // Not a conflict: git refused before it started (an untracked file would be overwritten, …).
+    await v.t.run('git', ['merge', '--abort'], { cwd: v.managed, what: 'abort the merge', ok: [128] });
+    const text = `${r.stderr}${r.stdout}`;
+    const named = [...text.matchAll(/^\t(.+)$/gm)].map((m) => m[1]!.trim());
+    const said = /untracked working tree files would be overwritten/.test(text)
+      ? `these untracked files would be overwritten: ${named.join(', ')}`
+      : /local changes .* would be overwritten/.test(text)
+        ? `these uncommitted changes would be overwritten: ${named.join(', ')}`
+        : (text.split('\n').find((l) => /^(error|fatal):/.test(l)) ?? 'it stopped').replace(/^(error|fatal): /, '').trim();
+    throw new FerryError('TOOL_FAILED', `git could not merge the cloud's commits, so nothing was changed here: ${said.replace(/[.:]$/, '')}.`, {
+      hint: 'move or `ferry vault add` the files it names, then sync again',
+      detail: r.stderr,
+    });
+  }
+  const device = async (path: string): Promise<string> => {
+    const fmt = `%(trailers:key=${DEVICE_TRAILER},valueonly,separator=%x2C)`;
+    const said = (await v.t.git(v.managed, ['log', '-1', `--format=${fmt}`, 'MERGE_HEAD', '--', path], 'find who changed the file')).trim();
+    return said || 'cloud';
+  };
+  const conflicts = await keepBothSides(v.t, v.managed, device);
+  const list = conflicts.map((c) => c.path).join(', ');
+  await v.t.git(v.managed, ['commit', '-q', '--no-edit', ...commitArgs(`ferry vault sync: merge from the cloud on ${v.device}, both versions kept of ${list}`, v.device)], 'commit the merge');
+  return conflicts;
+}
+
+async function annexUuid(v: Vault): Promise<string> {
+  return (await v.t.git(v.managed, ['config', '--get', 'annex.uuid'], 'read the git-annex UUID', { ok: [1] })).trim();
+}
+
+/**
+ * `ferry vault sync`, the seed's four steps under the vault lock: git (download the cloud's
+ * repository, fetch, merge; conflicts kept both ways), git-annex (every key this device has goes to
+ * the cloud, missing content comes from it), the managed repository to the cloud (refuse if anyone
+ * pushed since the download: the lock was lost), then this device's record. Local edits of tracked
+ * files are committed first; untracked files are never touched (a merge that would overwrite one stops
+ * before changing anything).
+ */
+export async function sync(v: Vault, options: SyncOptions = {}): Promise<SyncReport> {
+  const step = options.onStep ?? (() => {});
+  const committed = await commitLocalEdits(v);
+  step('lock');
+  const lock = await acquireLock(v, 'sync', options.wait ?? v.config.lock_wait_seconds);
+  try {
+    step('git: download');
+    await download(v);
+    const before = await cloudRefs(v);
+    await v.t.git(v.managed, ['fetch', '-q', '--prune', CLOUD_GIT], 'fetch the cloud\'s commits');
+    const branch = await currentBranch(v);
+    const upstream = `${CLOUD_GIT}/${branch}`;
+    const received = (await refExists(v, upstream)) ? await revCount(v, `HEAD..${upstream}`) : 0;
+    step('git: merge');
+    const conflicts = await merge(v, branch);
+    await v.t.annex(v.managed, ['merge', '--quiet'], 'merge the git-annex branches');
+    step('git-annex: content');
+    await v.t.annex(v.managed, ['copy', '--all', '--fast', '--quiet', `--to=${SPECIAL_REMOTE}`], 'copy annexed content to the cloud');
+    if (options.getContent ?? v.config.sync_gets_content) {
+      await v.t.annex(v.managed, ['get', '--quiet', `--from=${SPECIAL_REMOTE}`], 'get annexed content from the cloud');
+    }
+    step('git: push');
+    const sent = (await refExists(v, upstream)) ? await revCount(v, `${upstream}..HEAD`) : await revCount(v, 'HEAD');
+    const { refspecs, diverged } = await pushable(v, branch);
+    const pushed = await v.t.run('git', ['push', '--porcelain', CLOUD_GIT, ...refspecs], { cwd: v.managed, what: 'push to the local copy of the cloud' });
+    const changed = pushed.stdout.split('\n').some((l) => /^[+*-]\t/.test(l) || /^ \t/.test(l));
+    if (changed) {
+      await lock.check();
+      if ((await cloudRefs(v)) !== before) {
+        throw new FerryError('VAULT_LOCKED', 'Someone changed the cloud repository during this sync (the lock was not respected); nothing was published.', { hint: 'run `ferry vault sync` again' });
+      }
+      step('cloud: upload');
+      await upload(v);
+    }
+    const head = (await v.t.git(v.managed, ['rev-parse', 'HEAD'], 'read HEAD')).trim();
+    const now = new Date().toISOString();
+    const record: DeviceRecord = { name: v.device, host: hostname(), annex_uuid: await annexUuid(v), last_sync: now, head, managed: v.managed };
+    step('devices');
+    await writeCloud(v.t, v.cloud(`${CLOUD.devices}/${v.device}.json`), `${JSON.stringify(record, null, 2)}\n`, 'record this device in the cloud');
+    const status: SyncStatus = { device: v.device, last_sync: now, last_result: conflicts.length ? 'conflicts' : 'ok', head, conflicts: conflicts.map((c) => c.kept ?? c.path) };
+    await writeJsonFile(join(v.managed, STATUS_FILE), status);
+    return { device: v.device, branch, committed, received, sent, conflicts, diverged, head, published: changed };
+  } catch (e) {
+    const last = readSyncStatus(v.managed);
+    const failed: SyncStatus = { ...last, device: v.device, last_result: 'failed', message: e instanceof Error ? e.message : String(e), failed_at: new Date().toISOString() };
+    await writeJsonFile(join(v.managed, STATUS_FILE), failed).catch(() => {});
+    throw e;
+  } finally {
+    await lock.release().catch(() => {});
+  }
+}
