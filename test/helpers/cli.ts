@@ -16,7 +16,7 @@ const collected = new WeakMap<ChildProcess, { stdout: string; stderr: string }>(
  * Starts the built CLI (`bin/ferry.js`, piped: no TTY) and returns the child. Its output is
  * collected from the first byte, so `finished` sees everything whoever else listens.
  */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, as: { uid?: number } = {}): ChildProcess {
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, as: { uid?: number } = {}, cwd?: string): ChildProcess {
   // As another user (tests that need permissions to matter): through util-linux setpriv.
   const [cmd, prefix] =
     as.uid === undefined
@@ -25,6 +25,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, as: { uid?
   const child = spawn(cmd, [...prefix, BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
   });
   const out = { stdout: '', stderr: '' };
   collected.set(child, out);
@@ -34,8 +35,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, as: { uid?
 }
 
 /** Runs the built CLI to the end and collects its output. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return finished(startCli(args, env));
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
+  return finished(startCli(args, env, {}, cwd));
 }
 
 export function finished(child: ChildProcess): Promise<CliResult> {

@@ -1,0 +1,169 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { finished } from './helpers/cli.js';
+import { initDevice, vaultWorld, type VaultDevice } from './helpers/vault.js';
+
+// Two devices, two managed directories, one cloud (an rclone local remote): real git, git-annex
+// and rclone throughout.
+
+const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
+const head = (d: VaultDevice): string => d.sh('git', ['rev-parse', 'HEAD'], d.managed).trim();
+const json = <T>(stdout: string): T => JSON.parse(stdout) as T;
+
+describe('two devices share one vault', { timeout: 180_000 }, () => {
+  const w = vaultWorld();
+  let laptop: VaultDevice;
+  let desktop: VaultDevice;
+
+  it('init creates the seed\'s layouts; init on a second device joins (clones) it', async () => {
+    laptop = await initDevice(w, 'laptop');
+    for (const d of ['configs', 'documents', 'scripts', 'projects/datasets', 'projects/media', 'projects/archives', '.ferry']) {
+      expect(existsSync(join(laptop.managed, d)), d).toBe(true);
+    }
+    for (const f of ['config.json', 'tool-preferences.json', 'sync-status.json']) expect(existsSync(join(laptop.managed, '.ferry', f)), f).toBe(true);
+    const cloud = join(w.cloudDir, 'vault');
+    for (const d of ['managed/HEAD', 'git-annex-storage', 'coordination/devices/laptop.json', 'coordination/locks', 'backups']) {
+      expect(existsSync(join(cloud, d)), d).toBe(true);
+    }
+    expect(json<{ git_max_size: string; managed_max_size: string }>(readFileSync(join(laptop.managed, '.ferry/config.json'), 'utf8'))).toMatchObject({ git_max_size: '10MB', managed_max_size: '100MB' });
+    desktop = w.device('desktop');
+    const r = await desktop.ok(['init', '--remote', w.remote, '--device', 'desktop', '--json']);
+    expect(json<{ action: string }>(r.stdout).action).toBe('joined');
+    expect(head(desktop)).toBe(head(laptop));
+    const devices = json<Array<{ name: string; annex_uuid: string }>>((await desktop.ok(['devices', '--json'])).stdout);
+    expect(devices.map((d) => d.name)).toEqual(['desktop', 'laptop']);
+    expect(devices.every((d) => /^[0-9a-f-]{36}$/.test(d.annex_uuid))).toBe(true);
+  });
+
+  it('what one device adds, the other gets: git files and annexed content', async () => {
+    const notes = laptop.write('notes.md', 'one\ntwo\nthree\nfour\nfive\n');
+    const big = laptop.write('data/big.bin', randomBytes(11_000_000));
+    const before = readdirSync(laptop.managed).sort();
+    const dry = await laptop.ok(['add', '--dry-run', notes, big]);
+    expect(dry.stdout).toMatch(/would add 2 files: 1 to git, 1 to git-annex/);
+    expect(readdirSync(laptop.managed).sort()).toEqual(before);
+    await laptop.ok(['add', notes, big]);
+    await laptop.ok(['sync']);
+    const r = json<{ received: number }>((await desktop.ok(['sync', '--json'])).stdout);
+    expect(r.received).toBeGreaterThan(0);
+    expect(readFileSync(join(desktop.managed, 'documents/notes.md'), 'utf8')).toBe('one\ntwo\nthree\nfour\nfive\n');
+    expect(sha(join(desktop.managed, 'projects/datasets/big.bin'))).toBe(sha(big));
+    expect(readFileSync(notes, 'utf8')).toBe('one\ntwo\nthree\nfour\nfive\n'); // the source is never changed
+  });
+
+  it('a text file edited on both at once is merged by git; a binary edited on both keeps both versions', async () => {
+    laptop.write('blob.dat', randomBytes(2000));
+    await laptop.ok(['add', join(laptop.home, 'blob.dat')]);
+    await laptop.ok(['sync']);
+    await desktop.ok(['sync']);
+    writeFileSync(join(laptop.managed, 'documents/notes.md'), 'ONE\ntwo\nthree\nfour\nfive\n');
+    writeFileSync(join(desktop.managed, 'documents/notes.md'), 'one\ntwo\nthree\nfour\nFIVE\n');
+    const ours = randomBytes(2000);
+    const theirs = randomBytes(2000);
+    writeFileSync(join(laptop.managed, 'documents/blob.dat'), theirs);
+    writeFileSync(join(desktop.managed, 'documents/blob.dat'), ours);
+    await laptop.ok(['sync']);
+    const laptopCommit = head(laptop);
+    const r = await desktop.vault(['sync', '--json']);
+    expect(r.code).toBe(1); // a conflict: reported, both kept
+    const report = json<{ conflicts: Array<{ path: string; kept: string }> }>(r.stdout);
+    expect(report.conflicts).toEqual([expect.objectContaining({ path: 'documents/blob.dat', kept: 'documents/blob.conflict-laptop.dat' })]);
+    await laptop.ok(['sync']);
+    for (const d of [laptop, desktop]) {
+      expect(readFileSync(join(d.managed, 'documents/notes.md'), 'utf8')).toBe('ONE\ntwo\nthree\nfour\nFIVE\n');
+      expect(readFileSync(join(d.managed, 'documents/blob.dat'))).toEqual(ours);
+      expect(readFileSync(join(d.managed, 'documents/blob.conflict-laptop.dat'))).toEqual(theirs);
+    }
+    expect(head(laptop)).toBe(head(desktop));
+    laptop.sh('git', ['merge-base', '--is-ancestor', laptopCommit, 'HEAD'], laptop.managed); // every commit kept
+    const plain = await desktop.vault(['sync']);
+    expect(plain.code).toBe(0);
+  });
+
+  it('an annexed file changed on both devices keeps both contents', async () => {
+    const a = randomBytes(11_000_000);
+    const b = randomBytes(11_000_000);
+    laptop.write('data/big.bin', a);
+    desktop.write('data/big.bin', b);
+    await laptop.ok(['add', join(laptop.home, 'data/big.bin')]);
+    await laptop.ok(['sync']);
+    // The desktop adds its own version at the same path in its managed repo (from its own home).
+    await desktop.ok(['add', join(desktop.home, 'data/big.bin')]);
+    expect((await desktop.vault(['sync'])).code).toBe(1);
+    await laptop.ok(['sync']);
+    for (const d of [laptop, desktop]) {
+      expect(sha(join(d.managed, 'projects/datasets/big.bin'))).toBe(createHash('sha256').update(b).digest('hex'));
+      expect(sha(join(d.managed, 'projects/datasets/big.conflict-laptop.bin'))).toBe(createHash('sha256').update(a).digest('hex'));
+    }
+  });
+
+  it('a sync never overwrites an untracked file: it stops before changing anything', async () => {
+    laptop.write('todo.md', 'from the laptop\n');
+    await laptop.ok(['add', join(laptop.home, 'todo.md')]);
+    await laptop.ok(['sync']);
+    writeFileSync(join(desktop.managed, 'documents/todo.md'), 'the desktop\'s own, never added\n');
+    const before = head(desktop);
+    const r = await desktop.vault(['sync']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ferry: git could not merge the cloud's commits, so nothing was changed here: these untracked files would be overwritten: documents\/todo\.md\./m);
+    expect(readFileSync(join(desktop.managed, 'documents/todo.md'), 'utf8')).toBe('the desktop\'s own, never added\n');
+    expect(head(desktop)).toBe(before);
+    await desktop.ok(['status']); // the lock was released
+    expect(existsSync(join(w.cloudDir, 'vault/coordination/locks/vault.lock'))).toBe(false);
+  });
+});
+
+describe('a device killed mid-sync', { timeout: 180_000 }, () => {
+  it('leaves a lease that expires; the other device then syncs, and nothing is lost', async () => {
+    const w = vaultWorld();
+    const a = await initDevice(w, 'alpha');
+    const b = await initDevice(w, 'beta');
+    for (const d of [a, b]) {
+      const cfg = join(d.managed, '.ferry/config.json');
+      writeFileSync(cfg, JSON.stringify({ ...json<object>(readFileSync(cfg, 'utf8')), lock_ttl_seconds: 4 }));
+      d.sh('git', ['commit', '-qam', 'short leases'], d.managed);
+    }
+    a.write('keep.txt', 'alpha wrote this\n');
+    await a.ok(['add', join(a.home, 'keep.txt')]);
+    for (let i = 0; i < 8; i++) a.write(`data/f${i}.bin`, randomBytes(11_000_000));
+    a.sh('cp', ['-r', join(a.home, 'data'), join(a.managed, 'projects/datasets/')]);
+    a.sh('git', ['annex', 'add', '--force-large', '--quiet', 'projects/datasets/data'], a.managed);
+    a.sh('git', ['commit', '-qm', 'eight large files'], a.managed);
+    const lock = join(w.cloudDir, 'vault/coordination/locks/vault.lock');
+    const child = a.start(['sync']);
+    while (!existsSync(lock) && child.exitCode === null) await sleep(20);
+    child.kill('SIGKILL');
+    await finished(child);
+    expect(existsSync(lock)).toBe(true); // the dead device's lease is still there
+    const r = await b.vault(['sync', '--wait', '30']);
+    expect(r.code, r.stderr).toBe(0); // it waited for the lease to expire
+    await a.ok(['sync', '--wait', '30']);
+    await b.ok(['sync']);
+    expect(readFileSync(join(b.managed, 'documents/keep.txt'), 'utf8')).toBe('alpha wrote this\n');
+    for (let i = 0; i < 8; i++) expect(sha(join(b.managed, `projects/datasets/data/f${i}.bin`))).toBe(sha(join(a.home, `data/f${i}.bin`)));
+    expect(head(a)).toBe(head(b));
+  });
+});
+
+describe('inside another git repository', { timeout: 120_000 }, () => {
+  it('small files are committed with git there, large ones with git-annex, their content sent to the vault\'s cloud', async () => {
+    const w = vaultWorld();
+    const d = await initDevice(w, 'solo');
+    const proj = join(d.home, 'proj');
+    d.write('proj/src/main.py', 'print("hi")\n');
+    d.write('proj/dataset.bin', randomBytes(11_000_000));
+    d.sh('git', ['init', '-q', '-b', 'main', proj]);
+    const r = await d.ok(['add', 'src/main.py', 'dataset.bin', '--json'], { cwd: proj });
+    const report = json<{ files: Array<{ decision: { tool: string; where: string } }> }>(r.stdout);
+    expect(report.files.map((f) => [f.decision.tool, f.decision.where])).toEqual([['git', 'repo'], ['git-annex', 'repo']]);
+    expect(d.sh('git', ['ls-files'], proj).split('\n').filter(Boolean).sort()).toEqual(['dataset.bin', 'src/main.py']);
+    expect(d.sh('git', ['log', '--format=%s'], proj)).toMatch(/ferry vault add: 2 files/);
+    expect(d.sh('git', ['annex', 'whereis', 'dataset.bin'], proj)).toMatch(/ferry-vault/);
+    const storage = d.sh('find', [join(w.cloudDir, 'vault/git-annex-storage'), '-name', 'SHA256E-s11000000*', '-type', 'f']);
+    expect(storage.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(d.managed, 'documents/main.py'))).toBe(false); // not copied into the managed repo
+  });
+});
