@@ -7,6 +7,7 @@
 //   node bench/run.mjs bwlimit         how closely --bwlimit follows its limit (see bwlimit.mjs)
 //   node bench/run.mjs watch           ferry watch: change latency, reconciliation rate, idle cost (see watch.mjs)
 //   node bench/run.mjs route [small|mixed]  ferry route sync-once against cp and rsync (see route.mjs)
+//   node bench/run.mjs vault                ferry vault add / no-op sync / explain against the tools by hand (see vault.mjs)
 //   node bench/run.mjs serve [propagation|initial|memory|many]  ferry serve + client against syncthing
 //                                      and rclone webdav: propagation, initial sync, server memory (see serve.mjs)
 //
@@ -25,14 +26,15 @@ import { cleanupDestinations, runCopy } from './copy.mjs';
 import { runBwlimit } from './bwlimit.mjs';
 import { runHash } from './hash.mjs';
 import { runRoute } from './route.mjs';
+import { runVault } from './vault.mjs';
 import { SERVE_PARTS, runServe } from './serve.mjs';
 import { runWatch } from './watch.mjs';
 import { OUT_DIR, machineInfo, settings, snapshotFerry, toolVersions } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const what = args[0] ?? 'all';
-if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route', 'serve'].includes(what)) {
-  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...] | serve [${SERVE_PARTS.join('|')} ...]]`);
+if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route', 'serve', 'vault'].includes(what)) {
+  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...] | serve [${SERVE_PARTS.join('|')} ...] | vault]`);
   process.exit(2);
 }
 const serveParts = what === 'serve' ? args.slice(1) : [];
@@ -89,6 +91,7 @@ try {
   if (what === 'all' || what === 'watch') emit(await runWatch());
   if (what === 'all' || what === 'route') emit(await runRoute(what === 'route' && args.length > 1 ? corpora : ['small', 'mixed']));
   if (what === 'all' || what === 'serve') emit(await runServe(serveParts));
+  if (what === 'all' || what === 'vault') emit(await runVault());
 } finally {
   cleanupDestinations();
 }

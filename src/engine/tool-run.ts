@@ -65,6 +65,10 @@ export function runTool(tool: ToolName, args: readonly string[], run: ToolRun): 
       const stdout = Buffer.concat(out).toString();
       const exit = code ?? 128;
       if (exit === 0 || run.ok?.includes(exit)) return resolve({ code: exit, stdout, stderr });
+      if (tool === 'git-annex' && /'annex' is not a git command/.test(stderr)) {
+        // git is there, git-annex is not: git itself answers.
+        return reject(new FerryError('TOOL_MISSING', `git-annex is not installed; install the Debian package git-annex (apt-get install git-annex).`));
+      }
       const said = lastLine(stderr) || lastLine(stdout);
       if (tool === 'git-annex' && /not a git repository|First run: git-annex init/i.test(stderr + stdout)) {
         return reject(new FerryError('TOOL_FAILED', `git-annex could not ${run.what}: this repository has no git-annex (run \`git annex init\` in it).`, { detail: stderr }));

@@ -1,7 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { errnoCode, FerryError } from '../../core/errors.js';
-import { placeFile } from '../../engine/place-file.js';
+import { mapLimit } from '../../core/map-limit.js';
+import { placed, placeFile } from '../../engine/place-file.js';
 import { LocalTarget } from '../../targets/local.js';
 import { LocalTree } from '../../targets/local-tree.js';
 import { loadPreferences } from './config.js';
@@ -58,9 +59,13 @@ export async function expand(paths: readonly string[]): Promise<Array<{ path: st
 }
 
 async function commit(v: Vault, repo: string, files: string[], message: string): Promise<string | undefined> {
-  const staged = await v.t.run('git', ['diff', '--cached', '--quiet', '--', ...files], { cwd: repo, what: 'see what is staged', ok: [1] });
-  if (staged.code === 0) return undefined; // the same content again: nothing to commit
-  await v.t.git(repo, ['commit', '-q', ...commitArgs(message, v.device), '--', ...files], 'commit the added files');
+  const staged = (await v.t.git(repo, ['diff', '--cached', '--name-only', '-z', '--no-renames'], 'see what is staged')).split('\0').filter(Boolean);
+  if (staged.length === 0) return undefined; // the same content again: nothing to commit
+  const ours = new Set(files);
+  // Only these files: what else the user had staged stays staged (a commit with paths; slower, so only then).
+  const only = staged.some((p) => !ours.has(p)) ? ['--', ...files] : [];
+  if (only.length && !staged.some((p) => ours.has(p))) return undefined;
+  await v.t.git(repo, ['commit', '-q', ...commitArgs(message, v.device), ...only], 'commit the added files');
   return (await v.t.git(repo, ['rev-parse', '--short', 'HEAD'], 'read the commit')).trim();
 }
 
@@ -76,8 +81,9 @@ export async function add(v: Vault, paths: readonly string[], options: AddOption
   if (paths.length === 0) throw new FerryError('USAGE', 'ferry vault add needs at least one PATH.');
   const settings = settingsOf(v);
   const repos = new RepoFinder(v.t);
-  const files: Decided[] = [];
-  for (const f of await expand(paths)) files.push(await decideFile(f.path, settings, repos, f.addedAs));
+  const expanded = await expand(paths);
+  await repos.prefetch(expanded.map((f) => f.path));
+  const files = await mapLimit(expanded, 16, (f) => decideFile(f.path, settings, repos, f.addedAs));
   const report: AddReport = { files, commits: [], backedUp: 0, dryRun: options.dryRun === true };
   if (options.dryRun) return report;
 
@@ -86,23 +92,26 @@ export async function add(v: Vault, paths: readonly string[], options: AddOption
   const groups = new Map<string, { git: string[]; annex: string[] }>();
   const group = (repo: string) => groups.get(repo) ?? (groups.set(repo, { git: [], annex: [] }).get(repo)!);
   let done = 0;
-  for (const d of files) {
+  await mapLimit(files, 8, async (d) => {
     const { decision } = d;
     if (decision.where === 'backups') {
       await v.t.rclone(['copyto', d.path, v.cloud(`${CLOUD.backups}/${decision.destination}`)], `back up ${d.path}`);
       report.backedUp++;
-    } else {
-      const repo = decision.where === 'repo' ? d.repo!.root : v.managed;
-      if (decision.where === 'managed') await placeFile(d.path, managed, decision.destination);
-      (decision.tool === 'git' ? group(repo).git : group(repo).annex).push(decision.destination);
-    }
+    } else if (decision.where === 'managed') await placeFile(d.path, managed, decision.destination);
     options.onFile?.(d, ++done, files.length);
+  });
+  await placed(managed);
+  for (const d of files) {
+    if (d.decision.where === 'backups') continue;
+    const repo = d.decision.where === 'repo' ? d.repo!.root : v.managed;
+    (d.decision.tool === 'git' ? group(repo).git : group(repo).annex).push(d.decision.destination);
   }
   for (const [repo, g] of groups) {
-    for (const part of chunks(g.git)) await v.t.git(repo, ['-c', 'annex.largefiles=nothing', 'add', '--', ...part], 'add the files to git');
+    const nul = (paths: string[]): string => paths.map((p) => `${p}\0`).join('');
+    if (g.git.length) await v.t.git(repo, ['-c', 'annex.largefiles=nothing', 'add', '--pathspec-from-file=-', '--pathspec-file-nul'], 'add the files to git', { input: nul(g.git) });
     if (g.annex.length) {
       await ensureRepoAnnex(v, repo);
-      for (const part of chunks(g.annex)) await v.t.annex(repo, ['add', '--force-large', '--quiet', '--', ...part], 'add the large files to git-annex');
+      for (const part of chunks(g.annex, 2000)) await v.t.annex(repo, ['add', '--force-large', '--quiet', '--', ...part], 'add the large files to git-annex');
     }
     const all = [...g.git, ...g.annex];
     const message = options.message ?? `ferry vault add: ${all.length === 1 ? all[0] : `${all.length} files`}`;

@@ -29,11 +29,12 @@ export interface CloudEntry {
 }
 
 /** The entries below a directory of the cloud (recursively with `recursive`); none when it is absent. */
-export async function listCloud(t: Tools, path: string, what: string, opts: { recursive?: boolean; filesOnly?: boolean; hash?: boolean } = {}): Promise<CloudEntry[]> {
+export async function listCloud(t: Tools, path: string, what: string, opts: { recursive?: boolean; filesOnly?: boolean; hash?: boolean; include?: string[] } = {}): Promise<CloudEntry[]> {
   const args = ['lsjson', path, '--no-mimetype'];
   if (opts.recursive) args.push('-R');
   if (opts.filesOnly) args.push('--files-only');
   if (opts.hash) args.push('--hash', '--hash-type', 'sha256');
+  for (const i of opts.include ?? []) args.push('--include', i);
   const r = await t.run('rclone', args, { what, ok: ABSENT });
   return r.code === 0 ? (JSON.parse(r.stdout) as CloudEntry[]) : [];
 }

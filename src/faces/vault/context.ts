@@ -27,14 +27,37 @@ export interface Decided {
   repo?: DecisionContext['repo'];
 }
 
-/** Finds the git repository of each directory once (a directory of a thousand files asks git once). */
+/**
+ * Finds the git repository of each directory once (a directory of a thousand files asks git once),
+ * and which files its .gitignore leaves out: an ignored file is not part of that repository, so it
+ * is decided as a file outside one.
+ */
 export class RepoFinder {
   private readonly tops = new Map<string, Promise<string | undefined>>();
+  private readonly ignored = new Set<string>();
   constructor(private readonly t: Tools) {}
   top(dir: string): Promise<string | undefined> {
     let p = this.tops.get(dir);
     if (!p) this.tops.set(dir, (p = gitTop(this.t, dir)));
     return p;
+  }
+  /** Asks each repository once which of these files it ignores (`git check-ignore --stdin`). */
+  async prefetch(paths: readonly string[]): Promise<void> {
+    const byTop = new Map<string, string[]>();
+    for (const p of paths) {
+      const top = await this.top(dirname(p));
+      if (!top) continue;
+      const list = byTop.get(top) ?? [];
+      list.push(relative(top, p).split(sep).join('/'));
+      byTop.set(top, list);
+    }
+    for (const [top, rels] of byTop) {
+      const r = await this.t.run('git', ['check-ignore', '--stdin', '-z'], { cwd: top, what: 'read the repository\'s ignore rules', input: rels.join('\0'), ok: [1] });
+      for (const rel of r.stdout.split('\0')) if (rel) this.ignored.add(resolve(top, rel));
+    }
+  }
+  isIgnored(path: string): boolean {
+    return this.ignored.has(path);
   }
 }
 
@@ -68,7 +91,7 @@ export async function decideFile(path: string, s: DecisionSettings, repos: RepoF
   }
   const detection = await detectBytes(head.head, abs);
   const script = SCRIPT_TYPES.test(detection.mime) || (head.head[0] === 0x23 && head.head[1] === 0x21) || ((head.mode & 0o111) !== 0 && detection.mime.startsWith('text/'));
-  const top = await repos.top(dirname(abs));
+  const top = repos.isIgnored(abs) ? undefined : await repos.top(dirname(abs));
   const repo = top ? { root: top, rel: relative(top, abs).split(sep).join('/'), managed: s.managed !== undefined && resolve(top) === resolve(s.managed) } : undefined;
   const ctx: DecisionContext = {
     path: abs,

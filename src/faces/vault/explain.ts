@@ -29,5 +29,6 @@ export async function explain(paths: readonly string[], option?: string, t: Tool
   const settings = await settingsFor(option, t);
   const repos = new RepoFinder(t);
   const files = await expand(paths);
+  await repos.prefetch(files.map((f) => f.path));
   return mapLimit(files, 16, (f) => decideFile(f.path, settings, repos, f.addedAs));
 }

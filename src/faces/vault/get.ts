@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { FerryError } from '../../core/errors.js';
+import { placed, placeFile } from '../../engine/place-file.js';
+import { LocalTarget } from '../../targets/local.js';
 import { listCloud } from './cloud.js';
+import { readDedupeRecords } from './dedupe.js';
 import { sync } from './sync.js';
 import { CLOUD, gitTop, type Vault } from './vault.js';
 
@@ -37,6 +40,24 @@ function backupCandidates(v: Vault, abs: string, arg: string): string[] {
   const c = [`${v.device}/${fromHome}`];
   if (!arg.startsWith('/') && !arg.startsWith('.')) c.push(arg.replace(/^backups\//, ''));
   return c;
+}
+
+/** A backup name `dedupe --apply` removed: its bytes come from the copy it kept (a backup, or a file of the managed repository). */
+async function fromDeduped(v: Vault, sameAs: string, dest: string, name: string): Promise<Got> {
+  if (existsSync(dest)) throw new FerryError('USAGE', `${dest} exists; it was not overwritten.`, { hint: 'move it away first' });
+  if (sameAs.startsWith(`${CLOUD.backups}/`)) {
+    await v.t.rclone(['copyto', v.cloud(sameAs), dest], `copy ${name} back from ${sameAs}`);
+    return { path: dest, by: 'rclone', from: sameAs };
+  }
+  let source = join(v.managed, sameAs);
+  if (await isAnnexed(v, v.managed, sameAs)) {
+    await v.t.annex(v.managed, ['get', '--quiet', '--', sameAs], `get ${sameAs}`);
+    const key = (await v.t.annex(v.managed, ['lookupkey', '--', sameAs], `look up ${sameAs}`)).trim();
+    source = join(v.managed, (await v.t.annex(v.managed, ['contentlocation', key], `find the content of ${sameAs}`)).trim()); // the object, not the symlink
+  }
+  await placeFile(source, new LocalTarget(dirname(dest)), basename(dest));
+  await placed(new LocalTarget(dirname(dest)));
+  return { path: dest, by: 'git-annex', from: sameAs };
 }
 
 /**
@@ -78,7 +99,13 @@ export async function get(v: Vault, files: readonly string[]): Promise<Got[]> {
         break;
       }
     }
-    if (!found) throw new FerryError('USAGE', `${arg} is in no repository of the vault and not in its backups.`, { hint: '`ferry vault versions` lists what the vault keeps' });
+    if (!found) {
+      const records = await readDedupeRecords(v);
+      const rec = backupCandidates(v, abs, arg).map((c) => records.find((r) => r.name === `${CLOUD.backups}/${c}`)).find(Boolean);
+      if (!rec) throw new FerryError('USAGE', `${arg} is in no repository of the vault and not in its backups.`, { hint: '`ferry vault versions` lists what the vault keeps' });
+      got.push(await fromDeduped(v, rec.same_as, abs, rec.name));
+      continue;
+    }
     const dest = arg.startsWith('/') || arg.startsWith('.') || existsSync(dirname(abs)) ? abs : resolve(found.split('/').pop()!);
     if (existsSync(dest)) {
       const r = await v.t.run('rclone', ['check', '--one-way', '--include', `/${dest.split('/').pop()}`, dirname(dest), v.cloud(`${CLOUD.backups}/${dirname(found)}`)], { what: 'compare with the backup', ok: [1] });

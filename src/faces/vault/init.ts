@@ -129,6 +129,7 @@ export async function initVault(options: InitOptions, t: Tools = tools()): Promi
     return { managed, remote, device: v.device, action: 'ready' };
   }
   if (!emptyOrAbsent(managed)) throw new FerryError('USAGE', `${managed} exists and is not empty; the vault needs a new directory.`, { hint: 'pass --managed DIR' });
+  const existed = existsSync(managed);
   const joining = await cloudHasRepo(t, cloudPath(remote, CLOUD.managed));
   if (!joining) {
     for (const d of [CLOUD.managed, CLOUD.annex, CLOUD.annexTmp, CLOUD.devices, CLOUD.locks, CLOUD.backups]) {
@@ -139,7 +140,11 @@ export async function initVault(options: InitOptions, t: Tools = tools()): Promi
   try {
     v = joining ? await join_(t, managed, remote, device) : await create(t, managed, remote, device);
   } catch (e) {
-    if (existsSync(managed) && !existsSync(join(managed, '.git', 'ferry'))) rmSync(managed, { recursive: true, force: true });
+    // Undo a half-made vault (never a directory the user made: that one is emptied back, as it was).
+    if (existsSync(managed) && !existsSync(join(managed, '.git', 'ferry'))) {
+      if (existed) for (const e of readdirSync(managed)) rmSync(join(managed, e), { recursive: true, force: true });
+      else rmSync(managed, { recursive: true, force: true });
+    }
     throw e;
   }
   if (!joining) {

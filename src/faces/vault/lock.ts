@@ -56,7 +56,7 @@ export function describeLease(l: Lease): string {
  * expires. Another device's live lease is waited for up to `waitSeconds`, then refused with a
  * sentence naming the holder.
  */
-export async function acquireLock(v: Vault, purpose: string, waitSeconds: number, settleMs = 400): Promise<HeldLock> {
+export async function acquireLock(v: Vault, purpose: string, waitSeconds: number, settleMs = 150): Promise<HeldLock> {
   const ttl = v.config.lock_ttl_seconds * 1000;
   const token = randomUUID();
   const lease = (): Lease => ({

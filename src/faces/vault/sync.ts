@@ -142,10 +142,10 @@ async function annexUuid(v: Vault): Promise<string> {
  */
 export async function sync(v: Vault, options: SyncOptions = {}): Promise<SyncReport> {
   const step = options.onStep ?? (() => {});
-  const committed = await commitLocalEdits(v);
   step('lock');
   const lock = await acquireLock(v, 'sync', options.wait ?? v.config.lock_wait_seconds);
   try {
+    const committed = await commitLocalEdits(v);
     step('git: download');
     await download(v);
     const before = await cloudRefs(v);

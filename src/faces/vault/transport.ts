@@ -15,11 +15,10 @@ export function mirrorPath(managed: string): string {
   return join(managed, MIRROR_DIR);
 }
 
-/** What the cloud's refs are now: names, sizes, times and hashes, to see whether anyone pushed since. */
+/** What the cloud's refs are now (names, sizes, times), in one listing: to see whether anyone pushed since. */
 export async function cloudRefs(v: Vault): Promise<string> {
-  const refs = await listCloud(v.t, v.cloud(`${CLOUD.managed}/refs`), 'list the cloud repository\'s refs', { recursive: true, filesOnly: true });
-  const head = await listCloud(v.t, v.cloud(CLOUD.managed), 'list the cloud repository', { filesOnly: true });
-  return JSON.stringify([...refs, ...head.filter((e) => e.Name === 'packed-refs')].map((e) => [e.Path, e.Size, e.ModTime]).sort());
+  const refs = await listCloud(v.t, v.cloud(CLOUD.managed), 'list the cloud repository\'s refs', { recursive: true, filesOnly: true, include: ['/refs/**', '/packed-refs'] });
+  return JSON.stringify(refs.map((e) => [e.Path, e.Size, e.ModTime]).sort());
 }
 
 /** Whether the cloud has a vault repository yet. */
