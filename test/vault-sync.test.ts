@@ -153,9 +153,11 @@ describe('inside another git repository', { timeout: 120_000 }, () => {
     const w = vaultWorld();
     const d = await initDevice(w, 'solo');
     const proj = join(d.home, 'proj');
+    const origin = join(w.root, 'origin.git');
+    d.sh('git', ['init', '-q', '--bare', '-b', 'main', origin]);
+    d.sh('git', ['clone', '-q', origin, proj]);
     d.write('proj/src/main.py', 'print("hi")\n');
     d.write('proj/dataset.bin', randomBytes(11_000_000));
-    d.sh('git', ['init', '-q', '-b', 'main', proj]);
     const r = await d.ok(['add', 'src/main.py', 'dataset.bin', '--json'], { cwd: proj });
     const report = json<{ files: Array<{ decision: { tool: string; where: string } }> }>(r.stdout);
     expect(report.files.map((f) => [f.decision.tool, f.decision.where])).toEqual([['git', 'repo'], ['git-annex', 'repo']]);
@@ -165,5 +167,15 @@ describe('inside another git repository', { timeout: 120_000 }, () => {
     const storage = d.sh('find', [join(w.cloudDir, 'vault/git-annex-storage'), '-name', 'SHA256E-s11000000*', '-type', 'f']);
     expect(storage.trim().split('\n')).toHaveLength(1);
     expect(existsSync(join(d.managed, 'documents/main.py'))).toBe(false); // not copied into the managed repo
+    // sync there is that repository's: pushed to its upstream, with its git-annex branch.
+    const s = json<{ sent: number; annex: boolean }>((await d.ok(['sync', '--json'], { cwd: proj })).stdout);
+    expect(s).toMatchObject({ sent: 1, annex: true });
+    expect(d.sh('git', ['branch', '--list', 'main', 'git-annex'], origin).replace(/[ *]/g, '').split('\n').filter(Boolean).sort()).toEqual(['git-annex', 'main']);
+    // Another clone gets the large file's content from the vault's cloud.
+    const clone = join(d.home, 'clone');
+    d.sh('git', ['clone', '-q', origin, clone]);
+    const got = json<Array<{ by: string }>>((await d.ok(['get', 'dataset.bin', '--json'], { cwd: clone })).stdout);
+    expect(got[0]!.by).toBe('git-annex');
+    expect(sha(join(clone, 'dataset.bin'))).toBe(sha(join(proj, 'dataset.bin')));
   });
 });

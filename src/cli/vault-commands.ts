@@ -13,7 +13,8 @@ import { initVault } from '../faces/vault/init.js';
 import { passthrough } from '../faces/vault/passthrough.js';
 import { listDevices, status } from '../faces/vault/status.js';
 import { sync } from '../faces/vault/sync.js';
-import { openVault } from '../faces/vault/vault.js';
+import { syncRepo } from '../faces/vault/repo-sync.js';
+import { gitTop, openVault } from '../faces/vault/vault.js';
 import { branch, versions } from '../faces/vault/versions.js';
 import * as view from './vault-views.js';
 import type { CliIo } from './watch-commands.js';
@@ -93,17 +94,24 @@ export function vaultCommands(io: CliIo, wrap: Wrap): Command {
       }),
     );
 
-  cmd('sync', 'git pull → merge → push through the cloud, annexed content both ways, then this device\'s record; under the vault lock.')
+  cmd('sync', 'git pull → merge → push through the cloud, annexed content both ways, then this device\'s record; under the vault lock. Inside another git repository: that one (its upstream, its annexed content to and from the vault\'s cloud).')
     .option('--wait <seconds>', 'how long to wait for another device\'s lock (default: lock_wait_seconds of .ferry/config.json)')
     .option('--no-get', 'do not fetch annexed content this device lacks')
     .option('--json', 'one JSON object')
     .action((f: Common & { wait?: string; get?: boolean }) =>
       wrap(f.json === true, async () => {
         const v = await openVault(f.managed);
-        const r = await sync(v, { wait: parseWait(f.wait), getContent: f.get === false ? false : undefined, onStep: (s) => progress(`sync: ${s}`) });
+        const wait = parseWait(f.wait);
+        const here = f.managed ? undefined : await gitTop(v.t, process.cwd());
+        if (here && here !== v.managed) {
+          // Inside another git repository: that one, with its upstream and the vault's cloud.
+          const r = await syncRepo(v, here);
+          show(f.json, r, () => view.repoSyncSummary(r));
+          return r.conflicts.length ? 1 : 0;
+        }
+        const r = await sync(v, { wait, getContent: f.get === false ? false : undefined, onStep: (s) => progress(`sync: ${s}`) });
         endProgress();
-        if (f.json) json(r);
-        else io.out(view.syncSummary(r));
+        show(f.json, r, () => view.syncSummary(r));
         return r.conflicts.length ? 1 : 0;
       }),
     );

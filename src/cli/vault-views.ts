@@ -5,6 +5,7 @@ import type { Decided } from '../faces/vault/context.js';
 import type { DedupeReport, Recommendation } from '../faces/vault/dedupe.js';
 import type { DiffReport, LogEntry } from '../faces/vault/history.js';
 import type { VaultStatus } from '../faces/vault/status.js';
+import type { RepoSyncReport } from '../faces/vault/repo-sync.js';
 import type { SyncReport } from '../faces/vault/sync.js';
 import type { VersionedFile } from '../faces/vault/versions.js';
 
@@ -27,6 +28,12 @@ export function syncSummary(r: SyncReport): string {
   const lines = [`synced ${r.branch} on ${r.device}: ${r.received} commit${r.received === 1 ? '' : 's'} received, ${r.sent} sent${r.committed ? ' (local edits committed first)' : ''}; head ${r.head.slice(0, 10)}`];
   for (const c of r.conflicts) lines.push(`conflict: ${c.path}: ${c.how}${c.kept ? ` (the other version is ${c.kept})` : ''}`);
   for (const b of r.diverged) lines.push(`notice: the branch ${b} differs from the cloud's; \`ferry vault branch ${b}\` then sync to merge it`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function repoSyncSummary(r: RepoSyncReport): string {
+  const lines = [`synced ${r.repo}: ${r.upstream ? `${r.received} commits received from ${r.upstream}, ${r.sent} sent` : 'no upstream to pull from or push to'}${r.annex ? '; annexed content to and from the vault\'s cloud' : ''}`];
+  for (const c of r.conflicts) lines.push(`conflict: ${c.path}: ${c.how}${c.kept ? ` (the other version is ${c.kept})` : ''}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -6,6 +6,7 @@ import { placed, placeFile } from '../../engine/place-file.js';
 import { LocalTarget } from '../../targets/local.js';
 import { listCloud } from './cloud.js';
 import { readDedupeRecords } from './dedupe.js';
+import { ensureRepoAnnex } from './repo-annex.js';
 import { sync } from './sync.js';
 import { CLOUD, gitTop, type Vault } from './vault.js';
 
@@ -81,6 +82,11 @@ export async function get(v: Vault, files: readonly string[]): Promise<Got[]> {
       } else if (repo !== v.managed) {
         const up = await v.t.run('git', ['rev-parse', '--abbrev-ref', '@{upstream}'], { cwd: repo, what: 'find the upstream', ok: [128] });
         if (up.code === 0) await v.t.git(repo, ['pull', '-q', '--ff-only'], 'pull from the upstream');
+      }
+      if (repo !== v.managed) {
+        // A clone of a repository whose files the vault keeps: git-annex there, with the vault's cloud enabled.
+        const branch = await v.t.run('git', ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads/git-annex', 'refs/remotes/*/git-annex'], { cwd: repo, what: 'look for git-annex' });
+        if (branch.stdout.trim() !== '') await ensureRepoAnnex(v, repo);
       }
       if (await isTracked(v, repo, rel)) {
         if (!existsSync(abs)) await v.t.git(repo, ['checkout', 'HEAD', '--', rel], 'restore the file');

@@ -1,0 +1,67 @@
+import { FerryError } from '../../core/errors.js';
+import { commitArgs, keepBothSides, type Conflict } from './merge.js';
+import { SPECIAL_REMOTE, type Vault } from './vault.js';
+
+export interface RepoSyncReport {
+  repo: string;
+  upstream?: string;
+  received: number;
+  sent: number;
+  conflicts: Conflict[];
+  /** Annexed content: copied to the vault's cloud, and fetched from it. */
+  annex: boolean;
+  head: string;
+}
+
+async function count(v: Vault, repo: string, range: string): Promise<number> {
+  const r = await v.t.run('git', ['rev-list', '--count', range], { cwd: repo, what: 'count commits', ok: [128] });
+  return r.code === 0 ? Number(r.stdout.trim()) : 0;
+}
+
+/**
+ * `ferry vault sync` inside another git repository: that repository's own pull → merge → push with
+ * its upstream (conflicts kept both ways, as in the vault), and its annexed content to and from the
+ * vault's cloud (the `ferry-vault` special remote `add` set up there). Uncommitted edits are left
+ * alone: a merge that would overwrite them stops before it starts.
+ */
+export async function syncRepo(v: Vault, repo: string): Promise<RepoSyncReport> {
+  const branch = (await v.t.run('git', ['symbolic-ref', '--short', '-q', 'HEAD'], { cwd: repo, what: 'read the branch', ok: [1] })).stdout.trim();
+  const cfg = async (key: string): Promise<string> => (await v.t.run('git', ['config', '--get', key], { cwd: repo, what: 'read the upstream', ok: [1] })).stdout.trim();
+  const remote = branch ? await cfg(`branch.${branch}.remote`) : '';
+  const merge = branch ? await cfg(`branch.${branch}.merge`) : '';
+  const upstream = remote && merge ? `${remote}/${merge.replace(/^refs\/heads\//, '')}` : undefined;
+  let received = 0;
+  let sent = 0;
+  let conflicts: Conflict[] = [];
+  if (upstream) {
+    await v.t.git(repo, ['fetch', '-q', remote], `fetch from ${remote}`);
+    const tracking = `refs/remotes/${upstream}`;
+    const known = (await v.t.run('git', ['rev-parse', '--verify', '-q', tracking], { cwd: repo, what: 'read the upstream', ok: [1] })).code === 0;
+    received = known ? await count(v, repo, `HEAD..${tracking}`) : 0;
+    if (received > 0) {
+      const r = await v.t.run('git', ['merge', '-q', '--no-edit', tracking], { cwd: repo, what: `merge ${upstream}`, ok: [1] });
+      if (r.code !== 0) {
+        if ((await v.t.git(repo, ['ls-files', '-u'], 'list the merge conflicts')).trim() === '') {
+          await v.t.run('git', ['merge', '--abort'], { cwd: repo, what: 'abort the merge', ok: [128] });
+          throw new FerryError('TOOL_FAILED', `git could not merge ${upstream} in ${repo}, so nothing was changed there.`, { detail: r.stderr, hint: 'commit or move the files it names, then sync again' });
+        }
+        conflicts = await keepBothSides(v.t, repo, async () => remote);
+        await v.t.git(repo, ['commit', '-q', '--no-edit', ...commitArgs(`ferry vault sync: merge ${upstream}, both versions kept`, v.device)], 'commit the merge');
+      }
+    }
+    sent = known ? await count(v, repo, `${tracking}..HEAD`) : await count(v, repo, 'HEAD');
+    if (sent > 0) await v.t.git(repo, ['push', '-q', remote, `HEAD:${merge}`], `push to ${upstream}`);
+  }
+  const annexed = (await v.t.run('git', ['config', '--get', `remote.${SPECIAL_REMOTE}.annex-uuid`], { cwd: repo, what: 'look for the vault remote', ok: [1] })).stdout.trim() !== '';
+  if (annexed) {
+    await v.t.annex(repo, ['merge', '--quiet'], 'merge the git-annex branches');
+    await v.t.annex(repo, ['copy', '--all', '--fast', '--quiet', `--to=${SPECIAL_REMOTE}`], 'copy annexed content to the vault\'s cloud');
+    if (v.config.sync_gets_content) await v.t.annex(repo, ['get', '--quiet', `--from=${SPECIAL_REMOTE}`], 'get annexed content from the vault\'s cloud');
+    if (upstream) {
+      const has = await v.t.run('git', ['rev-parse', '--verify', '-q', `refs/remotes/${remote}/git-annex`], { cwd: repo, what: 'look for the remote\'s git-annex branch', ok: [1] });
+      if (has.code === 0 || sent > 0) await v.t.run('git', ['push', '-q', remote, 'git-annex'], { cwd: repo, what: `push the git-annex branch to ${remote}`, ok: [1] });
+    }
+  }
+  const head = (await v.t.run('git', ['rev-parse', 'HEAD'], { cwd: repo, what: 'read HEAD', ok: [128] })).stdout.trim();
+  return { repo, upstream, received, sent, conflicts, annex: annexed, head };
+}
