@@ -1,5 +1,7 @@
+import { constants, existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { errnoCode, FerryError } from '../../core/errors.js';
 import { detectBytes } from '../../engine/content-type.js';
 import { LocalTree } from '../../targets/local-tree.js';
@@ -36,9 +38,19 @@ export class RepoFinder {
   private readonly tops = new Map<string, Promise<string | undefined>>();
   private readonly ignored = new Set<string>();
   constructor(private readonly t: Tools) {}
+  /**
+   * The repository `dir` is in. Found the way git finds it, by the nearest `.git` above (a
+   * directory, or a file for a worktree or submodule), then confirmed by git once per repository.
+   */
   top(dir: string): Promise<string | undefined> {
     let p = this.tops.get(dir);
-    if (!p) this.tops.set(dir, (p = gitTop(this.t, dir)));
+    if (!p) {
+      const parent = dirname(dir);
+      if (existsSync(join(dir, '.git'))) p = gitTop(this.t, dir);
+      else if (parent === dir || basename(dir) === '.git') p = Promise.resolve(undefined);
+      else p = this.top(parent);
+      this.tops.set(dir, p);
+    }
     return p;
   }
   /** Asks each repository once which of these files it ignores (`git check-ignore --stdin`). */
@@ -61,13 +73,27 @@ export class RepoFinder {
   }
 }
 
+/**
+ * The file's first bytes, size and mode, never through a symlink: a file of at most HEAD bytes (most
+ * of them) in one call on the engine's I/O threads, a larger one by its head.
+ */
 async function readHead(path: string): Promise<{ head: Buffer; size: number; mode: number }> {
-  const fh = await new LocalTree(dirname(path)).openRead(basename(path));
+  const whole = await new LocalTree(dirname(path)).readWhole(basename(path), HEAD, null);
+  if (whole.kind === 'read') return { head: Buffer.from(whole.data.buffer, whole.data.byteOffset, whole.data.byteLength), size: Number(whole.entry.size), mode: whole.entry.mode };
+  if (whole.kind === 'changed' && whole.entry.kind !== 'file') {
+    throw Object.assign(new Error(`${path} is not a regular file`), { code: whole.entry.kind === 'dir' ? 'EISDIR' : whole.entry.kind === 'symlink' ? 'ELOOP' : 'ENOTFILE' });
+  }
+  return readHeadOf(path);
+}
+
+async function readHeadOf(path: string): Promise<{ head: Buffer; size: number; mode: number }> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = await fh.stat();
-    const head = Buffer.allocUnsafe(Math.min(HEAD, Number(st.size)));
-    const n = head.length ? await fh.read(head, 0, head.length, 0) : 0;
-    return { head: head.subarray(0, n), size: Number(st.size), mode: st.mode };
+    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: st.isDirectory() ? 'EISDIR' : 'ENOTFILE' });
+    const head = Buffer.allocUnsafe(Math.min(HEAD, st.size));
+    const { bytesRead } = head.length ? await fh.read(head, 0, head.length, 0) : { bytesRead: 0 };
+    return { head: head.subarray(0, bytesRead), size: st.size, mode: st.mode };
   } finally {
     await fh.close();
   }
@@ -87,6 +113,7 @@ export async function decideFile(path: string, s: DecisionSettings, repos: RepoF
     if (code === 'ENOENT') throw new FerryError('USAGE', `${path} does not exist.`);
     if (code === 'ELOOP') throw new FerryError('USAGE', `${path} is a symbolic link; the vault keeps files (add what it points to).`);
     if (code === 'EISDIR') throw new FerryError('USAGE', `${path} is a directory.`);
+    if (code === 'ENOTFILE') throw new FerryError('USAGE', `${path} is not a regular file (a device, a socket or a pipe); the vault keeps files.`);
     throw new FerryError('USAGE', `${path} cannot be read: ${(e as Error).message}.`);
   }
   const detection = await detectBytes(head.head, abs);

@@ -21,21 +21,45 @@ function below(root: string, abs: string): string | undefined {
   return r === '' || r.startsWith('..') || isAbsolute(r) ? undefined : r.split(sep).join('/');
 }
 
+type Kind = 'home' | 'root' | 'rel';
+const kindOf = (p: string): Kind => (p.startsWith('~/') ? 'home' : p.startsWith('/') ? 'root' : 'rel');
+const patternOf = (p: string): string => (p.startsWith('~/') ? p.slice(1) : p);
+
+/** One matcher per kind of anchor for a whole list: most paths match nothing, and are told so in one test each. */
+const lists = new Map<string, Record<Kind, ReturnType<typeof ignore> | undefined>>();
+function listMatcher(patterns: readonly string[]): Record<Kind, ReturnType<typeof ignore> | undefined> {
+  const key = patterns.join('\n');
+  let m = lists.get(key);
+  if (!m) {
+    m = { home: undefined, root: undefined, rel: undefined };
+    for (const p of patterns) (m[kindOf(p)] ??= ignore()).add(patternOf(p));
+    lists.set(key, m);
+  }
+  return m;
+}
+
+function pathFor(kind: Kind, s: GlobSubject): string | undefined {
+  if (kind === 'home') return below(s.home, s.abs);
+  if (kind === 'root') return s.abs.slice(1);
+  return s.rel ?? s.abs.slice(1);
+}
+
 /**
  * The first of `patterns` (gitignore syntax) that matches, or undefined. `~/x` is anchored at the
  * home directory, `/x` at the filesystem's root; any other pattern is matched from the repository's
  * top (a pattern without a slash matches a name at any depth), or along the absolute path outside one.
  */
 export function firstMatch(patterns: readonly string[], s: GlobSubject): string | undefined {
+  const lists = listMatcher(patterns);
+  let any = false;
+  for (const kind of ['home', 'root', 'rel'] as const) {
+    const path = lists[kind] && pathFor(kind, s);
+    if (path && lists[kind]!.ignores(path)) any = true;
+  }
+  if (!any) return undefined;
   for (const p of patterns) {
-    let path: string | undefined;
-    let pattern = p;
-    if (p.startsWith('~/')) {
-      path = below(s.home, s.abs);
-      pattern = p.slice(1);
-    } else if (p.startsWith('/')) path = s.abs.slice(1);
-    else path = s.rel ?? s.abs.slice(1);
-    if (path && matcher(pattern).ignores(path)) return p;
+    const path = pathFor(kindOf(p), s);
+    if (path && matcher(patternOf(p)).ignores(path)) return p;
   }
   return undefined;
 }
