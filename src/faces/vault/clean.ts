@@ -29,8 +29,7 @@ const HOUR = 3600_000;
 export async function planClean(v: Vault): Promise<CleanPlan> {
   const others = (await v.t.git(v.managed, ['ls-files', '--others', '-z'], 'list the untracked files')).split('\0').filter(Boolean);
   const tempFiles = others.filter((rel) => !rel.startsWith(`${FERRY_DIR}/`) && firstMatch(v.config.temp_patterns, { abs: join(v.managed, rel), home: homedir(), rel }) !== undefined);
-  const unused = await v.t.annex(v.managed, ['unused', '--quiet'], 'look for unused annexed content');
-  const unusedKeys = [...unused.matchAll(/^\s+\d+\s+(\S+)$/gm)].map((m) => m[1]!);
+  const unusedKeys = await unusedAnnexKeys(v);
   const now = Date.now();
   const tmp = await listCloud(v.t, v.cloud(CLOUD.annexTmp), 'list unfinished uploads', { filesOnly: true });
   const partial = (await listCloud(v.t, v.cloud(CLOUD.backups), 'list the backups', { recursive: true, filesOnly: true })).filter((e) => e.Name.endsWith('.partial'));
@@ -51,14 +50,20 @@ export async function applyClean(v: Vault, plan: CleanPlan): Promise<CleanReport
   let dropped = 0;
   const kept: string[] = [];
   if (plan.unusedKeys.length) {
-    const r = await v.t.run('git-annex', ['dropunused', '--json', 'all'], { cwd: v.managed, what: 'drop unused annexed content', ok: [1] });
-    for (const line of r.stdout.split('\n')) {
-      if (!line.trim()) continue;
-      const j = JSON.parse(line) as { success: boolean; key?: string; note?: string };
-      if (j.success) dropped++;
-      else if (j.key) kept.push(j.key);
+    // dropunused refuses, one by one, what it cannot verify in the cloud (numcopies); what is still unused after it was kept.
+    await v.t.run('git-annex', ['dropunused', 'all'], { cwd: v.managed, what: 'drop unused annexed content', ok: [1] });
+    const still = new Set(await unusedAnnexKeys(v));
+    for (const k of plan.unusedKeys) {
+      if (still.has(k)) kept.push(k);
+      else dropped++;
     }
   }
   for (const p of plan.leftovers) await removeCloud(v.t, v.cloud(p), `remove the leftover ${p}`);
   return { ...plan, removedTemp: plan.tempFiles.length, droppedKeys: dropped, keptKeys: kept, removedLeftovers: plan.leftovers.length };
+}
+
+/** The annexed versions no branch uses that this device has (`git annex unused`; its --quiet prints nothing). */
+export async function unusedAnnexKeys(v: Vault): Promise<string[]> {
+  const out = await v.t.annex(v.managed, ['unused'], 'look for unused annexed content');
+  return [...out.matchAll(/^\s+\d+\s+(\S+)$/gm)].map((m) => m[1]!);
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { listCloud, removeCloud } from './cloud.js';
 import { bytes, FERRY_DIR, writeJsonFile } from './config.js';
 import { commitArgs } from './merge.js';
+import { unusedAnnexKeys } from './clean.js';
 import { annexedFiles } from './status.js';
 import { CLOUD, SPECIAL_REMOTE, type Vault } from './vault.js';
 
@@ -141,8 +142,7 @@ export async function optimize(v: Vault): Promise<Recommendation[]> {
       out.push({ kind: 'large-blob-in-git', detail: `${m[2]} (${m[1]} bytes) is in git's history; git-annex would keep it out of every clone`, command: `ferry vault git rm --cached ${m[2]} && ferry vault add ${m[2]} (new versions go to git-annex; old ones stay in history)`, bytes: Number(m[1]) });
     }
   }
-  const unused = await v.t.annex(v.managed, ['unused', '--quiet'], 'look for unused annexed content', { ok: [1] }).catch(() => '');
-  const keys = [...unused.matchAll(/^\s+\d+\s+(\S+)$/gm)].map((m) => m[1]!);
+  const keys = await unusedAnnexKeys(v);
   if (keys.length) out.push({ kind: 'unused-annex', detail: `${keys.length} annexed versions no branch uses any more are kept on this device`, command: 'ferry vault clean (drops them once the cloud has a copy)' });
   const counts = await v.t.git(v.managed, ['count-objects', '-v'], 'count the objects');
   const loose = Number(/^count: (\d+)/m.exec(counts)?.[1] ?? 0);

@@ -76,6 +76,9 @@ export async function get(v: Vault, files: readonly string[]): Promise<Got[]> {
     const repo = await gitTop(v.t, existingDir(dirname(abs)));
     const rel = repo ? relative(repo, abs).split(sep).join('/') : undefined;
     if (repo && rel && !rel.startsWith('..')) {
+      // A tracked file missing here is restored before the pull: a sync would commit its absence.
+      const missing = !existsSync(abs) && (await isTracked(v, repo, rel));
+      if (missing) await v.t.git(repo, ['checkout', 'HEAD', '--', rel], 'restore the file');
       if (repo === v.managed && !pulled) {
         await sync(v, { getContent: false });
         pulled = true;
