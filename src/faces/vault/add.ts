@@ -108,7 +108,9 @@ export async function add(v: Vault, paths: readonly string[], options: AddOption
   }
   for (const [repo, g] of groups) {
     const nul = (paths: string[]): string => paths.map((p) => `${p}\0`).join('');
-    if (g.git.length) await v.t.git(repo, ['-c', 'annex.largefiles=nothing', 'add', '--pathspec-from-file=-', '--pathspec-file-nul'], 'add the files to git', { input: nul(g.git) });
+    // Into git as they are: git-annex's filter would only pass them through, one pipe round trip per file.
+    const plain = ['-c', 'annex.largefiles=nothing', '-c', 'filter.annex.process=', '-c', 'filter.annex.clean=', '-c', 'filter.annex.smudge='];
+    if (g.git.length) await v.t.git(repo, [...plain, 'add', '--pathspec-from-file=-', '--pathspec-file-nul'], 'add the files to git', { input: nul(g.git) });
     if (g.annex.length) {
       await ensureRepoAnnex(v, repo);
       for (const part of chunks(g.annex, 2000)) await v.t.annex(repo, ['add', '--force-large', '--quiet', '--', ...part], 'add the large files to git-annex');
