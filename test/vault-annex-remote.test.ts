@@ -53,7 +53,8 @@ beforeAll(() => {
   mkdirSync(repo);
   ok(run('git', ['init', '-q']));
   ok(annex('init', '-q', 'test'));
-  ok(annex('initremote', 'cloud', 'type=external', 'externaltype=ferry', 'encryption=none', `target=cloud:${storage}`));
+  // testremote removes keys: this remote allows it (the vault's own does not, see the last test).
+  ok(annex('initremote', 'cloud', 'type=external', 'externaltype=ferry', 'encryption=none', `target=cloud:${storage}`, 'allow_remove=yes'));
 });
 
 // git-annex leaves its objects read-only: make them writable so the temp dir can be removed.
@@ -104,6 +105,18 @@ describe('git-annex-remote-ferry', () => {
     expect(ok(annex('find', '--in', 'cloud'))).toBe('');
   });
 
+  it('without allow_remove, keeps every key: a drop --from it is refused (the storage may be shared)', () => {
+    ok(annex('initremote', 'shared', 'type=external', 'externaltype=ferry', 'encryption=none', `target=cloud:${storage}-shared`));
+    writeFileSync(join(repo, 'kept.txt'), 'kept');
+    ok(annex('add', 'kept.txt'));
+    ok(run('git', ['commit', '-q', '-m', 'kept']));
+    ok(annex('copy', '--to', 'shared', 'kept.txt'));
+    const drop = annex('drop', '--from', 'shared', 'kept.txt');
+    expect(drop.code, drop.out).not.toBe(0);
+    expect(drop.out).toMatch(/allow_remove=yes/);
+    expect(ok(annex('find', '--in', 'shared'))).toBe('kept.txt\n');
+  });
+
   it('refuses initremote without a target or on an rclone remote that does not exist', () => {
     const none = annex('initremote', 'bare', 'type=external', 'externaltype=ferry', 'encryption=none');
     expect(none.code).not.toBe(0);
@@ -116,18 +129,18 @@ describe('git-annex-remote-ferry', () => {
   it('speaks the protocol on its own: unknown requests, an unreachable remote, no rclone, EOF', () => {
     const key = 'SHA256E-s5--0000.txt';
     const session = (target: string, rcloneBin: string): string[] => {
-      const input = ['EXTENSIONS INFO ASYNC', 'FROBNICATE', 'PREPARE', `VALUE ${target}`, `VALUE ${rcloneBin}`,
+      const input = ['EXTENSIONS INFO ASYNC', 'FROBNICATE', 'PREPARE', `VALUE ${target}`, `VALUE ${rcloneBin}`, 'VALUE yes',
         `CHECKPRESENT ${key}`, 'VALUE f87/4d5/', `REMOVE ${key}`, 'VALUE f87/4d5/', ''].join('\n');
       const r = run(REMOTE_BIN, [], input);
       expect(r.code, r.out).toBe(0); // the end of the input ends the session quietly
       return r.out.trim().split('\n');
     };
     const unreachable = session('nope:vault', '');
-    expect(unreachable.slice(0, 6)).toEqual(['VERSION 1', 'EXTENSIONS', 'UNSUPPORTED-REQUEST',
-      'GETCONFIG target', 'GETCONFIG rclone_bin', 'PREPARE-SUCCESS']);
-    expect(unreachable[7]).toMatch(new RegExp(`^CHECKPRESENT-UNKNOWN ${key} rclone lsjson failed: .*didn't find section`));
-    expect(unreachable[9]).toMatch(new RegExp(`^REMOVE-FAILURE ${key} rclone lsjson failed: `));
+    expect(unreachable.slice(0, 7)).toEqual(['VERSION 1', 'EXTENSIONS', 'UNSUPPORTED-REQUEST',
+      'GETCONFIG target', 'GETCONFIG rclone_bin', 'GETCONFIG allow_remove', 'PREPARE-SUCCESS']);
+    expect(unreachable[8]).toMatch(new RegExp(`^CHECKPRESENT-UNKNOWN ${key} rclone lsjson failed: .*didn't find section`));
+    expect(unreachable[10]).toMatch(new RegExp(`^REMOVE-FAILURE ${key} rclone lsjson failed: `));
     const missing = session(`cloud:${storage}`, join(root, 'no-such-rclone'));
-    expect(missing[7]).toMatch(/^CHECKPRESENT-UNKNOWN \S+ rclone is not installed \(Debian package rclone\)/);
+    expect(missing[8]).toMatch(/^CHECKPRESENT-UNKNOWN \S+ rclone is not installed \(Debian package rclone\)/);
   });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -113,6 +114,66 @@ describe('two devices share one vault', { timeout: 180_000 }, () => {
     expect(head(desktop)).toBe(before);
     await desktop.ok(['status']); // the lock was released
     expect(existsSync(join(w.cloudDir, 'vault/coordination/locks/vault.lock'))).toBe(false);
+  });
+});
+
+describe('what a review found', { timeout: 180_000 }, () => {
+  const w = vaultWorld();
+  let a: VaultDevice;
+  let b: VaultDevice;
+
+  it('a merge left half done is settled both ways by the next sync, never committed with conflict markers', async () => {
+    a = await initDevice(w, 'one');
+    b = await initDevice(w, 'two');
+    a.write('plan.md', 'base\n');
+    await a.ok(['add', join(a.home, 'plan.md')]);
+    const plan = join(a.managed, 'documents/plan.md');
+    a.sh('git', ['switch', '-q', '-c', 'side'], a.managed);
+    writeFileSync(plan, 'side\n');
+    a.sh('git', ['commit', '-qam', 'side'], a.managed);
+    a.sh('git', ['switch', '-q', 'main'], a.managed);
+    writeFileSync(plan, 'main\n');
+    a.sh('git', ['commit', '-qam', 'main'], a.managed);
+    const merge = spawnSync('git', ['merge', 'side'], { cwd: a.managed, env: { ...process.env, ...a.env } });
+    expect(merge.status).toBe(1); // a conflict, left as a killed sync would leave it
+    const r = await a.vault(['sync', '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(json<{ conflicts: Array<{ path: string }> }>(r.stdout).conflicts.map((c) => c.path)).toEqual(['documents/plan.md']);
+    const markers = spawnSync('git', ['grep', '-l', '<<<<<<<', 'HEAD'], { cwd: a.managed, encoding: 'utf8' });
+    expect(markers.status, markers.stdout).toBe(1); // no file of HEAD has conflict markers
+    expect(readFileSync(join(a.managed, 'documents/plan.md'), 'utf8')).toBe('main\n');
+    expect(readFileSync(join(a.managed, 'documents/plan.conflict-cloud.md'), 'utf8')).toBe('side\n');
+  });
+
+  it('a file renamed differently on two devices keeps both names, and the next syncs go on', async () => {
+    await b.ok(['sync']);
+    a.sh('git', ['mv', 'documents/plan.md', 'documents/plan-a.md'], a.managed);
+    a.sh('git', ['commit', '-qm', 'rename on one'], a.managed);
+    b.sh('git', ['mv', 'documents/plan.md', 'documents/plan-b.md'], b.managed);
+    b.sh('git', ['commit', '-qm', 'rename on two'], b.managed);
+    await a.ok(['sync']);
+    expect((await b.vault(['sync'])).code).toBe(1);
+    await a.ok(['sync']);
+    await b.ok(['sync']);
+    for (const d of [a, b]) {
+      expect(existsSync(join(d.managed, 'documents/plan-a.md')) && existsSync(join(d.managed, 'documents/plan-b.md'))).toBe(true);
+    }
+    expect(head(a)).toBe(head(b));
+  });
+
+  it('add never replaces an unversioned or edited file of the managed repository, nor two files with one name', async () => {
+    writeFileSync(join(a.managed, 'documents/mine.txt'), 'not versioned\n');
+    a.write('mine.txt', 'another\n');
+    const r = await a.vault(['add', join(a.home, 'mine.txt')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ferry: documents\/mine\.txt in the managed repository has a file that is not versioned; adding .* would replace it\./m);
+    expect(readFileSync(join(a.managed, 'documents/mine.txt'), 'utf8')).toBe('not versioned\n');
+    a.write('w1/same.txt', '1\n');
+    a.write('w2/same.txt', '2\n');
+    const two = await a.vault(['add', join(a.home, 'w1/same.txt'), join(a.home, 'w2/same.txt')]);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/would both be documents\/same\.txt/);
+    expect(existsSync(join(a.managed, 'documents/same.txt'))).toBe(false);
   });
 });
 

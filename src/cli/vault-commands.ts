@@ -13,7 +13,7 @@ import { initVault } from '../faces/vault/init.js';
 import { passthrough } from '../faces/vault/passthrough.js';
 import { listDevices, status } from '../faces/vault/status.js';
 import { sync } from '../faces/vault/sync.js';
-import { syncRepo } from '../faces/vault/repo-sync.js';
+import { keepsVaultFiles, syncRepo } from '../faces/vault/repo-sync.js';
 import { gitTop, openVault } from '../faces/vault/vault.js';
 import { branch, versions } from '../faces/vault/versions.js';
 import * as view from './vault-views.js';
@@ -103,7 +103,7 @@ export function vaultCommands(io: CliIo, wrap: Wrap): Command {
         const v = await openVault(f.managed);
         const wait = parseWait(f.wait);
         const here = f.managed ? undefined : await gitTop(v.t, process.cwd());
-        if (here && here !== v.managed) {
+        if (here && here !== v.managed && (await keepsVaultFiles(v, here))) {
           // Inside another git repository: that one, with its upstream and the vault's cloud.
           const r = await syncRepo(v, here);
           show(f.json, r, () => view.repoSyncSummary(r));

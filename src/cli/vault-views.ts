@@ -27,6 +27,7 @@ export function addSummary(r: AddReport): string {
 export function syncSummary(r: SyncReport): string {
   const lines = [`synced ${r.branch} on ${r.device}: ${r.received} commit${r.received === 1 ? '' : 's'} received, ${r.sent} sent${r.committed ? ' (local edits committed first)' : ''}; head ${r.head.slice(0, 10)}`];
   for (const c of r.conflicts) lines.push(`conflict: ${c.path}: ${c.how}${c.kept ? ` (the other version is ${c.kept})` : ''}`);
+  if (r.missingContent) lines.push(`notice: ${r.missingContent} annexed file${r.missingContent === 1 ? '' : 's'} could not be fetched: the cloud does not have ${r.missingContent === 1 ? 'its' : 'their'} content yet (the device that added ${r.missingContent === 1 ? 'it' : 'them'} sends it at its next sync)`);
   for (const b of r.diverged) lines.push(`notice: the branch ${b} differs from the cloud's; \`ferry vault branch ${b}\` then sync to merge it`);
   return `${lines.join('\n')}\n`;
 }

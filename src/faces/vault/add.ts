@@ -1,6 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { errnoCode, FerryError } from '../../core/errors.js';
+import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
 import { mapLimit } from '../../core/map-limit.js';
 import { placed, placeFile } from '../../engine/place-file.js';
 import { LocalTarget } from '../../targets/local.js';
@@ -34,6 +34,7 @@ export async function expand(paths: readonly string[]): Promise<Array<{ path: st
   const out: Array<{ path: string; addedAs?: string }> = [];
   for (const p of paths) {
     const abs = resolve(p);
+    if (abs.split(sep).includes('.git')) throw new FerryError('USAGE', `${p} is inside a .git directory: git's own files are not added.`);
     let st;
     try {
       st = await lstat(abs);
@@ -69,6 +70,34 @@ async function commit(v: Vault, repo: string, files: string[], message: string):
   return (await v.t.git(repo, ['rev-parse', '--short', 'HEAD'], 'read the commit')).trim();
 }
 
+/**
+ * Refuses, before anything is written, an add that would lose something in the managed
+ * repository: two files of this add with one destination, or a destination there that has edits
+ * not committed or is not tracked (a tracked, committed one gets a new version: the old stays in
+ * history).
+ */
+async function checkDestinations(v: Vault, files: Decided[]): Promise<void> {
+  const seen = new Map<string, string>();
+  for (const d of files) {
+    if (d.decision.where !== 'managed') continue;
+    const other = seen.get(d.decision.destination);
+    if (other) {
+      throw new FerryError('USAGE', `${other} and ${d.path} would both be ${d.decision.destination} in the managed repository.`, { hint: 'add the directories they are in (their paths are kept below it), or give one a rule with its own destination' });
+    }
+    seen.set(d.decision.destination, d.path);
+  }
+  if (seen.size === 0) return;
+  const status = await v.t.git(v.managed, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored'], 'read the managed repository\'s status');
+  const dirty = new Map<string, string>();
+  for (const rec of status.split('\0')) if (rec.length > 3) dirty.set(rec.slice(3), rec.slice(0, 2));
+  for (const [dest, from] of seen) {
+    const state = dirty.get(dest);
+    if (state === undefined) continue;
+    const what = state === '??' ? 'a file that is not versioned' : state === '!!' ? 'a file the repository ignores' : 'edits that are not committed';
+    throw new FerryError('USAGE', `${dest} in the managed repository has ${what}; adding ${from} would replace it.`, { hint: '`ferry vault sync` commits edits; move an unversioned file away first' });
+  }
+}
+
 const chunks = <T>(xs: T[], n = 200): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /**
@@ -85,6 +114,7 @@ export async function add(v: Vault, paths: readonly string[], options: AddOption
   await repos.prefetch(expanded.map((f) => f.path));
   const files = await mapLimit(expanded, 16, (f) => decideFile(f.path, settings, repos, f.addedAs));
   const report: AddReport = { files, commits: [], backedUp: 0, dryRun: options.dryRun === true };
+  await checkDestinations(v, files);
   if (options.dryRun) return report;
 
   // Into the managed repository first (a copy there), then everything is "a file in a repository".
@@ -97,7 +127,13 @@ export async function add(v: Vault, paths: readonly string[], options: AddOption
     if (decision.where === 'backups') {
       await v.t.rclone(['copyto', d.path, v.cloud(`${CLOUD.backups}/${decision.destination}`)], `back up ${d.path}`);
       report.backedUp++;
-    } else if (decision.where === 'managed') await placeFile(d.path, managed, decision.destination);
+    } else if (decision.where === 'managed') {
+      try {
+        await placeFile(d.path, managed, decision.destination);
+      } catch (e) {
+        throw new FerryError('USAGE', `${d.path} could not be copied to ${decision.destination} in the managed repository: ${describeFileError(e)}.`, { cause: e });
+      }
+    }
     options.onFile?.(d, ++done, files.length);
   });
   await placed(managed);

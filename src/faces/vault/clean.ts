@@ -11,7 +11,7 @@ export interface CleanPlan {
   tempFiles: string[];
   /** Annexed versions no branch uses, kept on this device: dropped only where the cloud has a copy (checked live). */
   unusedKeys: string[];
-  /** Uploads that never finished (git-annex-storage/tmp/ older than an hour, rclone's .partial files). */
+  /** Uploads that never finished: git-annex-storage/tmp/ files more than a day old. */
   leftovers: string[];
 }
 
@@ -23,20 +23,24 @@ export interface CleanReport extends CleanPlan {
   removedLeftovers: number;
 }
 
-const HOUR = 3600_000;
+const DAY = 24 * 3600_000;
 
 /** What `ferry vault clean` would remove; changes nothing. */
 export async function planClean(v: Vault): Promise<CleanPlan> {
   const others = (await v.t.git(v.managed, ['ls-files', '--others', '-z'], 'list the untracked files')).split('\0').filter(Boolean);
-  const tempFiles = others.filter((rel) => !rel.startsWith(`${FERRY_DIR}/`) && firstMatch(v.config.temp_patterns, { abs: join(v.managed, rel), home: homedir(), rel }) !== undefined);
+  // A nested repository is listed as "dir/": never a temp file.
+  const tempFiles = others.filter((rel) => !rel.endsWith('/') && !rel.startsWith(`${FERRY_DIR}/`) && firstMatch(v.config.temp_patterns, { abs: join(v.managed, rel), home: homedir(), rel }) !== undefined);
   const unusedKeys = await unusedAnnexKeys(v);
+  // An upload's temp file is named <key>.<epoch ms>.<random> by git-annex-remote-ferry: one older
+  // than a day is a crashed upload (rclone copies the source's modification time, so that says nothing).
   const now = Date.now();
   const tmp = await listCloud(v.t, v.cloud(CLOUD.annexTmp), 'list unfinished uploads', { filesOnly: true });
-  const partial = (await listCloud(v.t, v.cloud(CLOUD.backups), 'list the backups', { recursive: true, filesOnly: true })).filter((e) => e.Name.endsWith('.partial'));
-  const leftovers = [
-    ...tmp.filter((e) => now - Date.parse(e.ModTime ?? '') > HOUR).map((e) => `${CLOUD.annexTmp}/${e.Path}`),
-    ...partial.map((e) => `${CLOUD.backups}/${e.Path}`),
-  ];
+  const leftovers = tmp
+    .filter((e) => {
+      const at = /\.(\d{13})\.[0-9a-f]{8}$/.exec(e.Name)?.[1];
+      return at !== undefined && now - Number(at) > DAY;
+    })
+    .map((e) => `${CLOUD.annexTmp}/${e.Path}`);
   return { tempFiles, unusedKeys, leftovers };
 }
 

@@ -7,7 +7,7 @@ import { detectBytes } from '../../engine/content-type.js';
 import { LocalTree } from '../../targets/local-tree.js';
 import type { ToolRule, VaultConfig } from './config.js';
 import { decide, type Decision, type DecisionContext } from './decide.js';
-import { gitTop, type Tools } from './vault.js';
+import { gitTop, toolEnv, type Tools } from './vault.js';
 
 const HEAD = 64 * 1024;
 const SCRIPT_TYPES = /^text\/(x-shellscript|x-python|javascript|x-perl|x-ruby)$/;
@@ -64,7 +64,9 @@ export class RepoFinder {
       byTop.set(top, list);
     }
     for (const [top, rels] of byTop) {
-      const r = await this.t.run('git', ['check-ignore', '--stdin', '-z'], { cwd: top, what: 'read the repository\'s ignore rules', input: rels.join('\0'), ok: [1] });
+      // check-ignore takes path names, and refuses the literal-pathspec setting the vault's git runs with.
+      const env = { ...toolEnv(), GIT_LITERAL_PATHSPECS: '0' };
+      const r = await this.t.run('git', ['check-ignore', '--stdin', '-z'], { cwd: top, env, what: 'read the repository\'s ignore rules', input: rels.join('\0'), ok: [1] });
       for (const rel of r.stdout.split('\0')) if (rel) this.ignored.add(resolve(top, rel));
     }
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FerryError } from '../../core/errors.js';
 import { listCloud, removeCloud } from './cloud.js';
 import { bytes, FERRY_DIR, writeJsonFile } from './config.js';
 import { commitArgs } from './merge.js';
@@ -26,17 +27,29 @@ export const DEDUPE_FILE = `${FERRY_DIR}/dedupe.json`;
 export interface DedupeRecord {
   name: string;
   same_as: string;
+  /** The annexed key that has the bytes (a file's content may change; its key does not). */
+  key: string;
   sha256: string;
   size: number;
   removed: string;
 }
 
 export async function readDedupeRecords(v: Vault): Promise<DedupeRecord[]> {
+  const path = join(v.managed, DEDUPE_FILE);
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(v.managed, DEDUPE_FILE), 'utf8')) as DedupeRecord[];
+    text = await readFile(path, 'utf8');
   } catch {
     return [];
   }
+  try {
+    const records = JSON.parse(text) as unknown;
+    if (Array.isArray(records)) return records as DedupeRecord[];
+  } catch {
+    /* below */
+  }
+  // Never overwritten with an empty list: the names it holds would be lost.
+  throw new FerryError('CONFIG', `${path} is not a list of records; fix it (or restore it with \`ferry vault rollback ${DEDUPE_FILE} --to HEAD~1\`) before dedupe or get use it.`);
 }
 
 const KEY_SHA = /^SHA256E?-s(\d+)--([0-9a-f]{64})/;
@@ -86,38 +99,35 @@ export interface DedupeReport {
 }
 
 /**
- * `ferry vault dedupe [--apply]`: reports duplicates; with `apply`, each group keeps one copy (a
- * versioned one when there is one, else the first backup), and the removed backup names are recorded
- * in .ferry/dedupe.json (committed), so `get` still finds them. The kept copy is checked live in the
- * cloud before anything is removed.
+ * `ferry vault dedupe [--apply]`: reports duplicates; with `apply`, a backup copy is removed only
+ * where the same bytes are an annexed key the cloud has (checked live): a key never changes, where a
+ * working file or another backup could. Each removed name is recorded with that key in
+ * .ferry/dedupe.json and committed before anything is removed, so `get` still finds its bytes.
+ * Groups of backups alone, or of backups and git files, are reported and kept.
  */
 export async function dedupe(v: Vault, apply = false): Promise<DedupeReport> {
   const groups = await findDuplicates(v);
   const report: DedupeReport = { groups, extraBytes: groups.reduce((n, g) => n + g.extraBytes, 0), removed: [] };
   if (!apply) return report;
   const records = await readDedupeRecords(v);
+  const planned: DedupeRecord[] = [];
   for (const g of groups) {
-    const keep = g.copies.find((c) => c.where === 'git-annex') ?? g.copies.find((c) => c.where === 'git') ?? g.copies[0]!;
-    if (keep.where === 'git-annex') {
-      const key = (await v.t.annex(v.managed, ['lookupkey', '--', keep.path], 'look up the key')).trim();
-      const live = await v.t.run('git-annex', ['checkpresentkey', key, SPECIAL_REMOTE], { cwd: v.managed, what: 'check the cloud has the content', ok: [1] });
-      if (live.code !== 0) continue; // its content is not in the cloud: the backup copy is not a duplicate there
-    } else if (keep.where === 'backups') {
-      const there = await listCloud(v.t, v.cloud(keep.path), 'check the kept copy', { filesOnly: true, hash: true });
-      if (there[0]?.Hashes?.sha256 !== g.sha256) continue;
-    }
+    const keep = g.copies.find((c) => c.where === 'git-annex');
+    if (!keep) continue;
+    const key = (await v.t.annex(v.managed, ['lookupkey', '--', keep.path], 'look up the key')).trim();
+    const live = await v.t.run('git-annex', ['checkpresentkey', key, SPECIAL_REMOTE], { cwd: v.managed, what: 'check the cloud has the content', ok: [1] });
+    if (live.code !== 0) continue; // not in the cloud: the backup copy is the cloud's only one
     for (const c of g.copies) {
-      if (c.where !== 'backups' || c === keep) continue;
-      await removeCloud(v.t, v.cloud(c.path), `remove the duplicate ${c.path}`);
-      const r: DedupeRecord = { name: c.path, same_as: keep.path, sha256: g.sha256, size: g.size, removed: new Date().toISOString() };
-      records.push(r);
-      report.removed.push(r);
+      if (c.where === 'backups') planned.push({ name: c.path, same_as: keep.path, key, sha256: g.sha256, size: g.size, removed: new Date().toISOString() });
     }
   }
-  if (report.removed.length) {
-    await writeJsonFile(join(v.managed, DEDUPE_FILE), records);
-    await v.t.git(v.managed, ['add', '--', DEDUPE_FILE], 'record the deduplicated names');
-    await v.t.git(v.managed, ['commit', '-q', ...commitArgs(`ferry vault dedupe: ${report.removed.length} backup copies replaced by one`, v.device), '--', DEDUPE_FILE], 'commit the deduplicated names');
+  if (planned.length === 0) return report;
+  await writeJsonFile(join(v.managed, DEDUPE_FILE), [...records, ...planned]);
+  await v.t.git(v.managed, ['add', '--', DEDUPE_FILE], 'record the deduplicated names');
+  await v.t.git(v.managed, ['commit', '-q', ...commitArgs(`ferry vault dedupe: ${planned.length} backup copies replaced by their annexed keys`, v.device), '--', DEDUPE_FILE], 'commit the deduplicated names');
+  for (const r of planned) {
+    await removeCloud(v.t, v.cloud(r.name), `remove the duplicate ${r.name}`);
+    report.removed.push(r);
   }
   return report;
 }

@@ -5,7 +5,7 @@ import { FerryError } from '../../core/errors.js';
 import { placed, placeFile } from '../../engine/place-file.js';
 import { LocalTarget } from '../../targets/local.js';
 import { listCloud } from './cloud.js';
-import { readDedupeRecords } from './dedupe.js';
+import { readDedupeRecords, type DedupeRecord } from './dedupe.js';
 import { ensureRepoAnnex } from './repo-annex.js';
 import { sync } from './sync.js';
 import { CLOUD, gitTop, type Vault } from './vault.js';
@@ -43,22 +43,15 @@ function backupCandidates(v: Vault, abs: string, arg: string): string[] {
   return c;
 }
 
-/** A backup name `dedupe --apply` removed: its bytes come from the copy it kept (a backup, or a file of the managed repository). */
-async function fromDeduped(v: Vault, sameAs: string, dest: string, name: string): Promise<Got> {
+/** A backup name `dedupe --apply` removed: its bytes are the annexed key recorded with it, fetched by that key. */
+async function fromDeduped(v: Vault, rec: DedupeRecord, dest: string): Promise<Got> {
   if (existsSync(dest)) throw new FerryError('USAGE', `${dest} exists; it was not overwritten.`, { hint: 'move it away first' });
-  if (sameAs.startsWith(`${CLOUD.backups}/`)) {
-    await v.t.rclone(['copyto', v.cloud(sameAs), dest], `copy ${name} back from ${sameAs}`);
-    return { path: dest, by: 'rclone', from: sameAs };
-  }
-  let source = join(v.managed, sameAs);
-  if (await isAnnexed(v, v.managed, sameAs)) {
-    await v.t.annex(v.managed, ['get', '--quiet', '--', sameAs], `get ${sameAs}`);
-    const key = (await v.t.annex(v.managed, ['lookupkey', '--', sameAs], `look up ${sameAs}`)).trim();
-    source = join(v.managed, (await v.t.annex(v.managed, ['contentlocation', key], `find the content of ${sameAs}`)).trim()); // the object, not the symlink
-  }
-  await placeFile(source, new LocalTarget(dirname(dest)), basename(dest));
-  await placed(new LocalTarget(dirname(dest)));
-  return { path: dest, by: 'git-annex', from: sameAs };
+  await v.t.annex(v.managed, ['get', '--quiet', `--key=${rec.key}`], `get the content of ${rec.name}`);
+  const source = join(v.managed, (await v.t.annex(v.managed, ['contentlocation', rec.key], `find the content of ${rec.name}`)).trim());
+  const target = new LocalTarget(dirname(dest));
+  await placeFile(source, target, basename(dest));
+  await placed(target);
+  return { path: dest, by: 'git-annex', from: `${rec.key} (${rec.name} was deduplicated)` };
 }
 
 /**
@@ -112,7 +105,7 @@ export async function get(v: Vault, files: readonly string[]): Promise<Got[]> {
       const records = await readDedupeRecords(v);
       const rec = backupCandidates(v, abs, arg).map((c) => records.find((r) => r.name === `${CLOUD.backups}/${c}`)).find(Boolean);
       if (!rec) throw new FerryError('USAGE', `${arg} is in no repository of the vault and not in its backups.`, { hint: '`ferry vault versions` lists what the vault keeps' });
-      got.push(await fromDeduped(v, rec.same_as, abs, rec.name));
+      got.push(await fromDeduped(v, rec, abs));
       continue;
     }
     const dest = arg.startsWith('/') || arg.startsWith('.') || existsSync(dirname(abs)) ? abs : resolve(found.split('/').pop()!);

@@ -131,8 +131,9 @@ export async function rollback(v: Vault, file: string, version: string): Promise
   if (at.kind === 'absent') throw new FerryError('USAGE', `${f.rel} did not exist at ${version} (${commit.slice(0, 10)}).`);
   const dirty = await v.t.git(f.repo, ['status', '--porcelain=v1', '--', f.rel], 'read the file\'s status');
   if (dirty.trim() !== '') throw new FerryError('USAGE', `${f.rel} has changes that are not committed; rolling back would lose them.`, { hint: '`ferry vault sync` (or commit) first, then roll back' });
+  // The old content first (by its key), so a cloud that cannot give it leaves the file as it was.
+  if (at.kind === 'annex' && at.key) await v.t.annex(f.repo, ['get', '--quiet', `--key=${at.key}`], `get the content of ${f.rel} at ${version}`);
   await v.t.git(f.repo, ['checkout', commit, '--', f.rel], `restore ${f.rel}`);
-  if (at.kind === 'annex') await v.t.annex(f.repo, ['get', '--quiet', '--', f.rel], `get the content of ${f.rel} at ${version}`);
   const staged = await v.t.run('git', ['diff', '--cached', '--quiet', '--', f.rel], { cwd: f.repo, what: 'see what changed', ok: [1] });
   const short = commit.slice(0, 10);
   if (staged.code === 0) return { file: f.rel, to: short, annexed: at.kind === 'annex', unchanged: true };

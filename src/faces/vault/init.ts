@@ -84,7 +84,12 @@ async function create(t: Tools, managed: string, remote: string, device: string)
 async function join_(t: Tools, managed: string, remote: string, device: string): Promise<Vault> {
   const there = await readCloud(t, cloudPath(remote, `${CLOUD.devices}/${device}.json`), 'read the device registry');
   if (there) {
-    const known = JSON.parse(there) as Partial<DeviceRecord>;
+    let known: Partial<DeviceRecord> = {};
+    try {
+      known = JSON.parse(there) as Partial<DeviceRecord>;
+    } catch {
+      /* a torn record still names a device that exists */
+    }
     throw new FerryError('USAGE', `A device named "${device}" is already in the vault (host ${known.host ?? '?'}, last sync ${known.last_sync ?? 'never'}).`, {
       hint: 'pass --device with a name of its own for this machine',
     });

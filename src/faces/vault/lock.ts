@@ -111,6 +111,8 @@ export async function acquireLock(v: Vault, purpose: string, waitSeconds: number
       if (!lost) {
         const there = await currentLease(v);
         if (there?.token !== token) lost = there ? `it was taken by ${describeLease(there)}` : 'it was removed';
+        // The lease in the cloud is what others see: it must still have time left (a renewal may have failed).
+        else if (Date.parse(there.expires) - Date.now() < ttl / 10) lost = `its lease in the cloud ends at ${there.expires}`;
       }
       if (lost) throw new FerryError('VAULT_LOCKED', `This device lost the vault lock (${lost}); nothing was published to the cloud.`, { hint: 'run `ferry vault sync` again' });
     },

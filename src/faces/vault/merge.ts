@@ -1,4 +1,5 @@
-import { posix } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import type { Tools } from './vault.js';
 
 /** One path two devices changed at once: ours stays at `path`, theirs is kept beside it as `kept`. */
@@ -43,6 +44,7 @@ export function variantName(path: string, device: string, taken: (p: string) => 
  * edit. Nothing is resolved by dropping a side. The caller commits.
  */
 export async function keepBothSides(t: Tools, repo: string, theirDevice: (path: string) => Promise<string>): Promise<Conflict[]> {
+  const onDisk = (p: string): boolean => existsSync(join(repo, p));
   const out = await t.git(repo, ['ls-files', '-u', '-z'], 'list the merge conflicts');
   const byPath = new Map<string, Map<number, Stage>>();
   for (const rec of out.split('\0')) {
@@ -58,7 +60,8 @@ export async function keepBothSides(t: Tools, repo: string, theirDevice: (path: 
     const ours = stages.get(2);
     const theirs = stages.get(3);
     if (ours && theirs) {
-      const kept = variantName(path, await theirDevice(path), (p) => tracked.has(p) || byPath.has(p));
+      // Never onto a name that is taken, tracked or not (an untracked file of the user's stays as it is).
+      const kept = variantName(path, await theirDevice(path), (p) => tracked.has(p) || byPath.has(p) || onDisk(p));
       tracked.add(kept);
       await t.git(repo, ['checkout', '--ours', '--', path], 'keep this device\'s version');
       await t.git(repo, ['add', '--', path], 'keep this device\'s version');
@@ -70,6 +73,10 @@ export async function keepBothSides(t: Tools, repo: string, theirDevice: (path: 
       await t.git(repo, ['checkout', side, '--', path], 'keep the edited version');
       await t.git(repo, ['add', '--', path], 'keep the edited version');
       conflicts.push({ path, how: `deleted on one device and edited on the other: the edit (${ours ? 'this device\'s' : 'the other device\'s'}) is kept` });
+    } else {
+      // Only the base: both sides moved or deleted it (a rename on each side); their new names are in the merge.
+      await t.git(repo, ['rm', '-q', '--cached', '--ignore-unmatch', '--', path], 'settle a file both devices moved');
+      conflicts.push({ path, how: 'moved or deleted on both devices: both new names are kept' });
     }
   }
   return conflicts;

@@ -65,3 +65,9 @@ export async function syncRepo(v: Vault, repo: string): Promise<RepoSyncReport> 
   const head = (await v.t.run('git', ['rev-parse', 'HEAD'], { cwd: repo, what: 'read HEAD', ok: [128] })).stdout.trim();
   return { repo, upstream, received, sent, conflicts, annex: annexed, head };
 }
+
+/** Whether `ferry vault add` has set the vault up in this repository (its `ferry-vault` remote): only then does `sync` there act on it. */
+export async function keepsVaultFiles(v: Vault, repo: string): Promise<boolean> {
+  const r = await v.t.run('git', ['config', '--get', `remote.${SPECIAL_REMOTE}.annex-uuid`], { cwd: repo, what: 'look for the vault remote', ok: [1] });
+  return r.stdout.trim() !== '';
+}

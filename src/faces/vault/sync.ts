@@ -28,6 +28,8 @@ export interface SyncReport {
   conflicts: Conflict[];
   /** The branch synced (the current one). */
   branch: string;
+  /** Annexed files whose content could not be fetched from the cloud (not there yet): left for a later sync. */
+  missingContent: number;
   /** Other branches that diverged from the cloud's: not pushed, to merge with `ferry vault branch`. */
   diverged: string[];
   head: string;
@@ -117,15 +119,42 @@ async function merge(v: Vault, branch: string): Promise<Conflict[]> {
       detail: r.stderr,
     });
   }
-  const device = async (path: string): Promise<string> => {
+  try {
+    return await settle(v, theirDevice(v));
+  } catch (e) {
+    // Nothing half-merged is left behind: the next sync starts from this device's commit again.
+    await v.t.run('git', ['merge', '--abort'], { cwd: v.managed, what: 'abort the merge', ok: [128] });
+    throw e;
+  }
+}
+
+/** Who made the other side's last change to a path, from its commit's Ferry-Device trailer ("cloud" when it has none). */
+function theirDevice(v: Vault): (path: string) => Promise<string> {
+  return async (path) => {
     const fmt = `%(trailers:key=${DEVICE_TRAILER},valueonly,separator=%x2C)`;
-    const said = (await v.t.git(v.managed, ['log', '-1', `--format=${fmt}`, 'MERGE_HEAD', '--', path], 'find who changed the file')).trim();
-    return said || 'cloud';
+    const said = await v.t.run('git', ['log', '-1', `--format=${fmt}`, 'MERGE_HEAD', '--', path], { cwd: v.managed, what: 'find who changed the file', ok: [128] });
+    return said.stdout.trim() || 'cloud';
   };
+}
+
+async function settle(v: Vault, device: (path: string) => Promise<string>): Promise<Conflict[]> {
   const conflicts = await keepBothSides(v.t, v.managed, device);
   const list = conflicts.map((c) => c.path).join(', ');
   await v.t.git(v.managed, ['commit', '-q', '--no-edit', ...commitArgs(`ferry vault sync: merge from the cloud on ${v.device}, both versions kept of ${list}`, v.device)], 'commit the merge');
   return conflicts;
+}
+
+/**
+ * A merge a killed sync left half done (MERGE_HEAD, unmerged entries) is settled the same way
+ * before anything else, both versions kept: committing the tree as it is would commit conflict
+ * markers. Unmerged entries without a merge (a stash, a cherry-pick by hand) are refused.
+ */
+async function finishInterruptedMerge(v: Vault): Promise<Conflict[]> {
+  const merging = (await v.t.run('git', ['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { cwd: v.managed, what: 'look for a merge in progress', ok: [1] })).code === 0;
+  const unmerged = (await v.t.git(v.managed, ['ls-files', '-u'], 'list the merge conflicts')).trim() !== '';
+  if (!merging && !unmerged) return [];
+  if (!merging) throw new FerryError('TOOL_FAILED', `The managed repository has conflicts that no merge of ferry's left (${v.managed}); settle them with git first.`, { hint: '`ferry vault git status` shows them' });
+  return settle(v, theirDevice(v));
 }
 
 async function annexUuid(v: Vault): Promise<string> {
@@ -145,6 +174,7 @@ export async function sync(v: Vault, options: SyncOptions = {}): Promise<SyncRep
   step('lock');
   const lock = await acquireLock(v, 'sync', options.wait ?? v.config.lock_wait_seconds);
   try {
+    const resumed = await finishInterruptedMerge(v);
     const committed = await commitLocalEdits(v);
     step('git: download');
     await download(v);
@@ -154,12 +184,15 @@ export async function sync(v: Vault, options: SyncOptions = {}): Promise<SyncRep
     const upstream = `${CLOUD_GIT}/${branch}`;
     const received = (await refExists(v, upstream)) ? await revCount(v, `HEAD..${upstream}`) : 0;
     step('git: merge');
-    const conflicts = await merge(v, branch);
+    const conflicts = [...resumed, ...(await merge(v, branch))];
     await v.t.annex(v.managed, ['merge', '--quiet'], 'merge the git-annex branches');
     step('git-annex: content');
     await v.t.annex(v.managed, ['copy', '--all', '--fast', '--quiet', `--to=${SPECIAL_REMOTE}`], 'copy annexed content to the cloud');
+    let missing = 0;
     if (options.getContent ?? v.config.sync_gets_content) {
-      await v.t.annex(v.managed, ['get', '--quiet', `--from=${SPECIAL_REMOTE}`], 'get annexed content from the cloud');
+      // Content the cloud lacks (another device has not sent it yet) is reported, and the sync goes on.
+      const got = await v.t.run('git-annex', ['get', '--quiet', `--from=${SPECIAL_REMOTE}`], { cwd: v.managed, what: 'get annexed content from the cloud', ok: [1] });
+      if (got.code !== 0) missing = Number(/get: (\d+) failed/.exec(got.stderr)?.[1] ?? 1);
     }
     step('git: push');
     const sent = (await refExists(v, upstream)) ? await revCount(v, `${upstream}..HEAD`) : await revCount(v, 'HEAD');
@@ -181,7 +214,7 @@ export async function sync(v: Vault, options: SyncOptions = {}): Promise<SyncRep
     await writeCloud(v.t, v.cloud(`${CLOUD.devices}/${v.device}.json`), `${JSON.stringify(record, null, 2)}\n`, 'record this device in the cloud');
     const status: SyncStatus = { device: v.device, last_sync: now, last_result: conflicts.length ? 'conflicts' : 'ok', head, conflicts: conflicts.map((c) => c.kept ?? c.path) };
     await writeJsonFile(join(v.managed, STATUS_FILE), status);
-    return { device: v.device, branch, committed, received, sent, conflicts, diverged, head, published: changed };
+    return { device: v.device, branch, committed, received, sent, conflicts, diverged, missingContent: missing, head, published: changed };
   } catch (e) {
     const last = readSyncStatus(v.managed);
     const failed: SyncStatus = { ...last, device: v.device, last_result: 'failed', message: e instanceof Error ? e.message : String(e), failed_at: new Date().toISOString() };

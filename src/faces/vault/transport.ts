@@ -29,14 +29,18 @@ export async function cloudHasRepo(t: Tools, managedCloud: string): Promise<bool
 
 /** Makes the local copy equal to the cloud's repository (it is only ever a copy: nothing of its own is lost). A push arrives as one pack file (transfer.unpackLimit 1): few files to upload.. */
 export async function download(v: Vault): Promise<void> {
-  await v.t.rclone(['sync', v.cloud(CLOUD.managed), mirrorPath(v.managed), '--create-empty-src-dirs'], 'download the vault\'s git repository from the cloud');
+  const mirror = mirrorPath(v.managed);
+  await v.t.rclone(['sync', v.cloud(CLOUD.managed), mirror, '--exclude', '/refs/**', '--create-empty-src-dirs'], 'download the vault\'s git repository from the cloud');
+  // Every ref is a 41-byte file: compared by size (where a remote keeps no times) a moved ref would
+  // look unchanged, so refs are always copied.
+  await v.t.rclone(['sync', v.cloud(`${CLOUD.managed}/refs`), join(mirror, 'refs'), '--ignore-times', '--create-empty-src-dirs'], 'download the vault\'s refs from the cloud');
 }
 
 /** Sends what the local copy has that the cloud does not: everything but refs, then the refs. */
 export async function upload(v: Vault): Promise<void> {
   const mirror = mirrorPath(v.managed);
   await v.t.rclone(['copy', mirror, v.cloud(CLOUD.managed), '--exclude', '/refs/**', '--create-empty-src-dirs'], 'upload the vault\'s git objects to the cloud');
-  await v.t.rclone(['copy', join(mirror, 'refs'), v.cloud(`${CLOUD.managed}/refs`), '--create-empty-src-dirs'], 'upload the vault\'s refs to the cloud');
+  await v.t.rclone(['copy', join(mirror, 'refs'), v.cloud(`${CLOUD.managed}/refs`), '--ignore-times', '--create-empty-src-dirs'], 'upload the vault\'s refs to the cloud');
 }
 
 /** Creates the local copy for a new vault: a bare repository that never packs, and the remote naming it. */

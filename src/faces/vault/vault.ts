@@ -44,7 +44,8 @@ function fallbackIdentity(): NodeJS.ProcessEnv {
 
 /** The environment every tool runs in: ferry's special remote on the PATH, git never asking on a terminal. */
 export function toolEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...fallbackIdentity(), ...env, PATH: `${BIN_DIR}${delimiter}${env.PATH ?? '/usr/bin:/bin'}`, GIT_TERMINAL_PROMPT: '0', GIT_MERGE_AUTOEDIT: 'no' };
+  // Paths given to git are paths, never globs: `git add -- 'a*.txt'` must not pick up api-keys.txt.
+  return { ...fallbackIdentity(), ...env, PATH: `${BIN_DIR}${delimiter}${env.PATH ?? '/usr/bin:/bin'}`, GIT_TERMINAL_PROMPT: '0', GIT_MERGE_AUTOEDIT: 'no', GIT_LITERAL_PATHSPECS: '1' };
 }
 
 /** Runs git, git-annex or rclone for the vault (an rclone path is given whole: "cloud:vault/managed"). */

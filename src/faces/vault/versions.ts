@@ -69,6 +69,10 @@ export async function branch(v: Vault, name: string | undefined, op: { merge?: b
     const r = await v.t.run('git', ['merge', '-q', '--no-edit', ...commitArgs(`ferry vault branch: merge ${from} into ${BRANCH}`, v.device), from], { cwd: v.managed, what: `merge ${from}`, ok: [1] });
     let conflicts: Conflict[] = [];
     if (r.code !== 0) {
+      if ((await v.t.git(v.managed, ['ls-files', '-u'], 'list the merge conflicts')).trim() === '') {
+        await v.t.run('git', ['merge', '--abort'], { cwd: v.managed, what: 'abort the merge', ok: [128] });
+        throw new FerryError('TOOL_FAILED', `git could not merge ${from} into ${BRANCH}, so nothing was merged: ${(r.stderr.split('\n').find((l) => /^(error|fatal):/.test(l)) ?? 'it stopped').replace(/^(error|fatal): /, '').trim()}`, { detail: r.stderr, hint: 'commit or move the files it names, then merge again' });
+      }
       conflicts = await keepBothSides(v.t, v.managed, async () => from);
       await v.t.git(v.managed, ['commit', '-q', '--no-edit', ...commitArgs(`ferry vault branch: merge ${from} into ${BRANCH}, both versions kept`, v.device)], 'commit the merge');
     }

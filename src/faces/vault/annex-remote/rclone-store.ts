@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -86,10 +87,14 @@ export class RcloneStore {
     await this.check('mkdir', this.target);
   }
 
-  /** Uploads `file` as the key: to `tmp/<key>`, then moved to its final name. */
+  /**
+   * Uploads `file` as the key: to a name of its own in `tmp/` (`<key>.<epoch ms>.<random>`: two
+   * uploads of one key never share a temp file, and `ferry vault clean` can tell an old one by its
+   * name, not by the modification time rclone copies from the source), then moved to its final name.
+   */
   async upload(key: string, hash: string, file: string): Promise<void> {
     const source = await realpath(file).catch(() => resolve(file));
-    const temp = this.path(`tmp/${key}`);
+    const temp = this.path(`tmp/${key}.${Date.now()}.${randomBytes(4).toString('hex')}`);
     await this.check('copyto', '--ignore-times', source, temp);
     await this.check('moveto', temp, this.path(hash + key));
   }
@@ -111,8 +116,12 @@ export class RcloneStore {
       return { state: 'unknown', reason: 'rclone lsjson printed something that is not JSON' };
     }
     if (!Array.isArray(entries)) return { state: 'unknown', reason: 'rclone lsjson printed JSON that is not a list' };
-    const found = entries.some((e: unknown) => typeof e === 'object' && e !== null && (e as { Name?: unknown }).Name === key);
-    return { state: found ? 'present' : 'absent' };
+    const entry = entries.find((e: unknown) => typeof e === 'object' && e !== null && (e as { Name?: unknown }).Name === key) as { Size?: unknown } | undefined;
+    if (!entry) return { state: 'absent' };
+    // A key that names its size (SHA256E-s1234--…) is present only whole.
+    const size = /^[A-Z0-9]+-s(\d+)--/.exec(key)?.[1];
+    if (size !== undefined && typeof entry.Size === 'number' && entry.Size !== Number(size)) return { state: 'absent' };
+    return { state: 'present' };
   }
 
   /** Deletes the key; a key that is not there is no failure (rclone's own exit code says too little). */
@@ -130,6 +139,7 @@ export class RcloneStore {
 const CONFIGS = [
   ['target', 'the rclone path to store keys in, REMOTE:PATH (required)'],
   ['rclone_bin', 'the rclone program to run (default: rclone from PATH)'],
+  ['allow_remove', 'yes to let git-annex remove keys (default no: several repositories may share the storage)'],
 ] as const;
 
 /** ferry's external special remote (`externaltype=ferry`): keys stored through rclone. */
@@ -138,12 +148,14 @@ export class RcloneRemote implements SpecialRemote {
   readonly cost = 200; // semi-expensive: a network remote
   readonly availability = 'GLOBAL';
   private rclone: RcloneStore | undefined;
+  private allowRemove = false;
 
   /** Reads `target` and `rclone_bin` from git-annex. */
   private async load(annex: AnnexChannel): Promise<RcloneStore> {
     const target = (await annex.getConfig('target')).trim();
     if (target === '') throw new Error('target is not set: give target=REMOTE:PATH to git annex initremote');
     const bin = (await annex.getConfig('rclone_bin')).trim() || 'rclone';
+    this.allowRemove = (await annex.getConfig('allow_remove')).trim() === 'yes';
     this.rclone = new RcloneStore(target, bin);
     return this.rclone;
   }
@@ -183,6 +195,11 @@ export class RcloneRemote implements SpecialRemote {
 
   async remove(annex: AnnexChannel, key: string): Promise<void> {
     const store = await this.ready(annex);
+    if (!this.allowRemove) {
+      // The vault's storage is shared by the managed repository and every other repository that
+      // keeps files in it, each with its own location log: none of them can know the key is unused.
+      throw new Error('this storage keeps every key (several repositories may share it); initremote it with allow_remove=yes to let git-annex remove keys');
+    }
     await store.delete(key, await this.hash(annex, key));
   }
 }
