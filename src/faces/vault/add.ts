@@ -143,6 +143,8 @@ export async function add(v: Vault, paths: readonly string[], options: AddOption
     (d.decision.tool === 'git' ? group(repo).git : group(repo).annex).push(d.decision.destination);
   }
   for (const [repo, g] of groups) {
+    // `sync` inside this repository acts on it from now on (repo-sync.ts).
+    if (repo !== v.managed) await v.t.git(repo, ['config', 'ferry.vault', v.managed], 'mark the repository as one the vault keeps files of');
     const nul = (paths: string[]): string => paths.map((p) => `${p}\0`).join('');
     // Into git as they are: git-annex's filter would only pass them through, one pipe round trip per file.
     const plain = ['-c', 'annex.largefiles=nothing', '-c', 'filter.annex.process=', '-c', 'filter.annex.clean=', '-c', 'filter.annex.smudge='];

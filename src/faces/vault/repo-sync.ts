@@ -66,8 +66,14 @@ export async function syncRepo(v: Vault, repo: string): Promise<RepoSyncReport> 
   return { repo, upstream, received, sent, conflicts, annex: annexed, head };
 }
 
-/** Whether `ferry vault add` has set the vault up in this repository (its `ferry-vault` remote): only then does `sync` there act on it. */
+/**
+ * Whether the vault keeps files of this repository (`ferry vault add` ran in it: `ferry.vault` in its
+ * git config, or the `ferry-vault` remote of a clone): only then does `sync` there act on it.
+ */
 export async function keepsVaultFiles(v: Vault, repo: string): Promise<boolean> {
-  const r = await v.t.run('git', ['config', '--get', `remote.${SPECIAL_REMOTE}.annex-uuid`], { cwd: repo, what: 'look for the vault remote', ok: [1] });
-  return r.stdout.trim() !== '';
+  for (const key of ['ferry.vault', `remote.${SPECIAL_REMOTE}.annex-uuid`]) {
+    const r = await v.t.run('git', ['config', '--get', key], { cwd: repo, what: 'look for the vault in the repository', ok: [1] });
+    if (r.stdout.trim() !== '') return true;
+  }
+  return false;
 }
