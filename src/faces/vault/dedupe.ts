@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.js';
 import { listCloud, removeCloud } from './cloud.js';
@@ -34,22 +34,34 @@ export interface DedupeRecord {
   removed: string;
 }
 
+/**
+ * Every record, from .ferry/dedupe.json and from any copy of it a merge kept beside it
+ * (dedupe.conflict-DEVICE.json, when two devices deduplicated at once): all of them name real
+ * removals. A file that is not a list is an error, never read as empty: its names would be lost.
+ */
 export async function readDedupeRecords(v: Vault): Promise<DedupeRecord[]> {
-  const path = join(v.managed, DEDUPE_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return [];
+  const dir = join(v.managed, FERRY_DIR);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^dedupe(\.conflict-.+)?\.json$/.test(n)).sort();
+  const out: DedupeRecord[] = [];
+  const seen = new Set<string>();
+  for (const name of names) {
+    const path = join(dir, name);
+    let records: unknown;
+    try {
+      records = JSON.parse(await readFile(path, 'utf8'));
+    } catch {
+      records = undefined;
+    }
+    if (!Array.isArray(records)) {
+      throw new FerryError('CONFIG', `${path} is not a list of records; fix it (or restore it with \`ferry vault rollback ${FERRY_DIR}/${name} --to HEAD~1\`) before dedupe or get use it.`);
+    }
+    for (const r of records as DedupeRecord[]) {
+      if (seen.has(r.name)) continue;
+      seen.add(r.name);
+      out.push(r);
+    }
   }
-  try {
-    const records = JSON.parse(text) as unknown;
-    if (Array.isArray(records)) return records as DedupeRecord[];
-  } catch {
-    /* below */
-  }
-  // Never overwritten with an empty list: the names it holds would be lost.
-  throw new FerryError('CONFIG', `${path} is not a list of records; fix it (or restore it with \`ferry vault rollback ${DEDUPE_FILE} --to HEAD~1\`) before dedupe or get use it.`);
+  return out;
 }
 
 const KEY_SHA = /^SHA256E?-s(\d+)--([0-9a-f]{64})/;
