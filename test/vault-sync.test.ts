@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -159,6 +160,20 @@ describe('what a review found', { timeout: 180_000 }, () => {
       expect(existsSync(join(d.managed, 'documents/plan-a.md')) && existsSync(join(d.managed, 'documents/plan-b.md'))).toBe(true);
     }
     expect(head(a)).toBe(head(b));
+  });
+
+  it('a device joining without --device takes the host name, then host-2; a name the vault has is refused', async () => {
+    const host = hostname().replace(/[^\w.-]+/g, '-');
+    const names: string[] = [];
+    for (const who of ['three', 'four']) {
+      const d = w.device(who);
+      names.push(json<{ device: string }>((await d.ok(['init', '--remote', w.remote, '--json'])).stdout).device);
+    }
+    expect(names).toEqual([host, `${host}-2`]);
+    const dup = await w.device('five').vault(['init', '--remote', w.remote, '--device', 'one']);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toMatch(/^ferry: A device named "one" is already in the vault/m);
+    expect(existsSync(w.device('five').managed)).toBe(false);
   });
 
   it('add never replaces an unversioned or edited file of the managed repository, nor two files with one name', async () => {

@@ -81,8 +81,21 @@ async function create(t: Tools, managed: string, remote: string, device: string)
   return openVault(managed, t);
 }
 
-async function join_(t: Tools, managed: string, remote: string, device: string): Promise<Vault> {
-  const there = await readCloud(t, cloudPath(remote, `${CLOUD.devices}/${device}.json`), 'read the device registry');
+/**
+ * The name a joining device takes: the one asked for (refused when the vault has it), or by
+ * default the host name, then host-2, host-3… (a second managed directory on one machine is a
+ * device of its own).
+ */
+async function freeDeviceName(t: Tools, remote: string, asked: string | undefined): Promise<string> {
+  const taken = async (name: string) => readCloud(t, cloudPath(remote, `${CLOUD.devices}/${name}.json`), 'read the device registry');
+  if (asked === undefined) {
+    const base = defaultDevice();
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? base : `${base}-${n}`;
+      if (!(await taken(name))) return name;
+    }
+  }
+  const there = await taken(asked);
   if (there) {
     let known: Partial<DeviceRecord> = {};
     try {
@@ -90,10 +103,14 @@ async function join_(t: Tools, managed: string, remote: string, device: string):
     } catch {
       /* a torn record still names a device that exists */
     }
-    throw new FerryError('USAGE', `A device named "${device}" is already in the vault (host ${known.host ?? '?'}, last sync ${known.last_sync ?? 'never'}).`, {
+    throw new FerryError('USAGE', `A device named "${asked}" is already in the vault (host ${known.host ?? '?'}, last sync ${known.last_sync ?? 'never'}).`, {
       hint: 'pass --device with a name of its own for this machine',
     });
   }
+  return asked;
+}
+
+async function join_(t: Tools, managed: string, remote: string, device: string): Promise<Vault> {
   const temp = `${managed}.ferry-joining`;
   rmSync(temp, { recursive: true, force: true });
   await mkdir(dirname(managed), { recursive: true });
@@ -121,8 +138,8 @@ async function join_(t: Tools, managed: string, remote: string, device: string):
  */
 export async function initVault(options: InitOptions, t: Tools = tools()): Promise<InitReport> {
   const managed = resolve(options.managed ?? join(homedir(), 'ferry-vault'));
-  const device = options.device ?? defaultDevice();
-  if (!/^[\w][\w.-]*$/.test(device)) throw new FerryError('USAGE', `--device takes a name of letters, digits, '.', '-' and '_', not "${device}".`);
+  if (options.device !== undefined && !/^[\w][\w.-]*$/.test(options.device)) throw new FerryError('USAGE', `--device takes a name of letters, digits, '.', '-' and '_', not "${options.device}".`);
+  let device = options.device ?? defaultDevice();
   const remote = options.remote.replace(/\/+$/, '');
   await t.annex('/', ['version', '--raw'], 'report its version'); // a missing git-annex names its package now
   await checkRemote(t, remote);
@@ -136,6 +153,7 @@ export async function initVault(options: InitOptions, t: Tools = tools()): Promi
   if (!emptyOrAbsent(managed)) throw new FerryError('USAGE', `${managed} exists and is not empty; the vault needs a new directory.`, { hint: 'pass --managed DIR' });
   const existed = existsSync(managed);
   const joining = await cloudHasRepo(t, cloudPath(remote, CLOUD.managed));
+  if (joining) device = await freeDeviceName(t, remote, options.device);
   if (!joining) {
     for (const d of [CLOUD.managed, CLOUD.annex, CLOUD.annexTmp, CLOUD.devices, CLOUD.locks, CLOUD.backups]) {
       await t.rclone(['mkdir', cloudPath(remote, d)], 'create the vault\'s layout in the cloud');
