@@ -193,7 +193,7 @@ describe('what a review found', { timeout: 180_000 }, () => {
 });
 
 describe('a device killed mid-sync', { timeout: 180_000 }, () => {
-  it('leaves a lease that expires; the other device then syncs, and nothing is lost', async () => {
+  it('leaves a lease that another machine waits out and this one takes at once (its process is gone); nothing is lost', async () => {
     const w = vaultWorld();
     const a = await initDevice(w, 'alpha');
     const b = await initDevice(w, 'beta');
@@ -214,8 +214,17 @@ describe('a device killed mid-sync', { timeout: 180_000 }, () => {
     child.kill('SIGKILL');
     await finished(child);
     expect(existsSync(lock)).toBe(true); // the dead device's lease is still there
+    // Seen from another machine (its lease names a host that is not this one), it is waited out.
+    const lease = JSON.parse(readFileSync(lock, 'utf8')) as { host: string; expires: string };
+    writeFileSync(lock, JSON.stringify({ ...lease, host: 'elsewhere' }));
+    const refused = await b.vault(['sync', '--wait', '0']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^ferry: The vault is locked by alpha \(host elsewhere, pid \d+, sync\) until /m);
     const r = await b.vault(['sync', '--wait', '30']);
     expect(r.code, r.stderr).toBe(0); // it waited for the lease to expire
+    // A lease of this machine whose process is gone is over at once, however long it had to run.
+    writeFileSync(lock, JSON.stringify({ ...lease, expires: new Date(Date.now() + 3600_000).toISOString() }));
+    await b.ok(['sync', '--wait', '0']);
     await a.ok(['sync', '--wait', '30']);
     await b.ok(['sync']);
     expect(readFileSync(join(b.managed, 'documents/keep.txt'), 'utf8')).toBe('alpha wrote this\n');

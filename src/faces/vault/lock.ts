@@ -44,6 +44,20 @@ export async function currentLease(v: Vault): Promise<Lease | undefined> {
   return parseLease(await readCloud(v.t, lockPath(v), 'read the vault lock'));
 }
 
+/**
+ * A lease of this very machine whose process is gone (killed, crashed): it is over now, not when it
+ * expires. A process of another machine cannot be asked; its lease runs out.
+ */
+export function diedHere(l: Lease): boolean {
+  if (l.host !== hostname() || !Number.isInteger(l.pid) || l.pid <= 0) return false;
+  try {
+    process.kill(l.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export function describeLease(l: Lease): string {
   return `${l.owner} (host ${l.host}, pid ${l.pid}, ${l.purpose}) until ${l.expires}`;
 }
@@ -53,8 +67,8 @@ export function describeLease(l: Lease): string {
  * one there has expired, reads it back a moment later, and holds the lock when its own token is the
  * one there (two devices that wrote at once: the last write wins, the other sees it and waits). While
  * held, the lease is renewed every third of its time; a device that died leaves a lease that simply
- * expires. Another device's live lease is waited for up to `waitSeconds`, then refused with a
- * sentence naming the holder.
+ * expires (at once when it was a process of this machine that is gone). Another device's live
+ * lease is waited for up to `waitSeconds`, then refused with a sentence naming the holder.
  */
 export async function acquireLock(v: Vault, purpose: string, waitSeconds: number, settleMs = 150): Promise<HeldLock> {
   const ttl = v.config.lock_ttl_seconds * 1000;
@@ -72,7 +86,7 @@ export async function acquireLock(v: Vault, purpose: string, waitSeconds: number
   let mine: Lease | undefined;
   for (;;) {
     const there = await currentLease(v);
-    if (there && there.token !== token && Date.parse(there.expires) > Date.now()) {
+    if (there && there.token !== token && Date.parse(there.expires) > Date.now() && !diedHere(there)) {
       if (Date.now() >= deadline) {
         throw new FerryError('VAULT_LOCKED', `The vault is locked by ${describeLease(there)}.`, {
           hint: 'its lease ends by itself if that device stopped; try again then, or wait longer with --wait SECONDS',
