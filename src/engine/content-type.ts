@@ -127,3 +127,9 @@ export const REFINES: Record<string, Record<string, string>> = {
   'video/webm': { weba: 'audio/webm' },
   'video/x-matroska': { mka: 'audio/x-matroska' },
 };
+
+/** A glob with `*` against a MIME type (or a name), ignoring case: "image/*", "*.jpg". */
+export function globMatch(glob: string, value: string): boolean {
+  const re = new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+  return re.test(value);
+}

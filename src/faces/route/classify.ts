@@ -1,4 +1,4 @@
-import { detect, type Detection } from '../../engine/content-type.js';
+import { detect, globMatch, type Detection } from '../../engine/content-type.js';
 import type { RouteRule } from './config.js';
 import { builtinCategory } from './mime-tables.js';
 
@@ -20,10 +20,6 @@ export interface Classification {
   checks: RuleCheck[];
 }
 
-function globMatch(glob: string, value: string): boolean {
-  const re = new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
-  return re.test(value);
-}
 
 function checkRule(rule: RouteRule, index: number, d: Detection, name: string, size: number): RuleCheck {
   const reasons: string[] = [];

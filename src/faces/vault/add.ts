@@ -1,8 +1,9 @@
 import { lstat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { describeFileError, errnoCode, FerryError } from '../../core/errors.js';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { entryFromStats, type FileEntry } from '../../core/entry.js';
+import { errnoCode, FerryError } from '../../core/errors.js';
 import { mapLimit } from '../../core/map-limit.js';
-import { placed, placeFile } from '../../engine/place-file.js';
+import { transferList, type ListedFile } from '../../engine/list-backlog.js';
 import { LocalTarget } from '../../targets/local.js';
 import { LocalTree } from '../../targets/local-tree.js';
 import { loadPreferences } from './config.js';
@@ -30,19 +31,30 @@ export function settingsOf(v: Vault): DecisionSettings {
 }
 
 /** The files named, directories walked (nothing below a .git), each with the path it is added as. */
-export async function expand(paths: readonly string[]): Promise<Array<{ path: string; addedAs?: string }>> {
-  const out: Array<{ path: string; addedAs?: string }> = [];
+/** A file found for an add: its path, the path it is added as, and where it is read from (a tree and its path there). */
+export interface Found {
+  path: string;
+  addedAs?: string;
+  /** The tree it is read from: the directory named, or the parent of a directory walked. */
+  root: string;
+  rel: string;
+  entry: FileEntry;
+}
+
+/** The files named, directories walked (nothing below a .git), each with the path it is added as. */
+export async function expand(paths: readonly string[]): Promise<Found[]> {
+  const out: Found[] = [];
   for (const p of paths) {
     const abs = resolve(p);
     if (abs.split(sep).includes('.git')) throw new FerryError('USAGE', `${p} is inside a .git directory: git's own files are not added.`);
     let st;
     try {
-      st = await lstat(abs);
+      st = await lstat(abs, { bigint: true });
     } catch (e) {
       throw new FerryError('USAGE', errnoCode(e) === 'ENOENT' ? `${p} does not exist.` : `${p} cannot be read: ${(e as Error).message}.`);
     }
     if (!st.isDirectory()) {
-      out.push({ path: abs });
+      out.push({ path: abs, root: dirname(abs), rel: basename(abs), entry: entryFromStats(basename(abs), st) });
       continue;
     }
     const parent = dirname(abs);
@@ -50,13 +62,39 @@ export async function expand(paths: readonly string[]): Promise<Array<{ path: st
       for (const e of batch.entries) {
         if (e.kind !== 'file' || e.rel.split('/').includes('.git')) continue;
         const path = join(abs, e.rel);
-        out.push({ path, addedAs: relative(parent, path).split(sep).join('/') });
+        const addedAs = relative(parent, path).split(sep).join('/');
+        out.push({ path, addedAs, root: parent, rel: addedAs, entry: e });
       }
       const err = batch.errors[0];
       if (err) throw new FerryError('USAGE', `${join(abs, err.rel)} cannot be read: ${err.message}.`);
     }
   }
   return out;
+}
+
+/**
+ * Copies the files bound for the managed repository into it through the engine's transfer (the
+ * one pipeline: small files written whole and flushed together, large ones streamed, each landing
+ * whole under its name), one transfer per tree they are read from. The first failure stops the add
+ * before anything is committed.
+ */
+async function copyIntoManaged(v: Vault, files: Array<{ found: Found; destination: string }>): Promise<void> {
+  const byRoot = new Map<string, ListedFile[]>();
+  for (const { found, destination } of files) {
+    const list = byRoot.get(found.root) ?? [];
+    list.push({ sourceRel: found.rel, destRel: destination, entry: found.entry });
+    byRoot.set(found.root, list);
+  }
+  const managed = new LocalTarget(v.managed);
+  for (const [root, list] of byRoot) {
+    const outcomes = await transferList(new LocalTree(root), managed, list, { algorithm: null, timeToleranceNs: 1_000n });
+    for (const f of list) {
+      const o = outcomes.get(f.sourceRel);
+      if (!o || !o.ok) {
+        throw new FerryError('USAGE', `${join(root, f.sourceRel)} could not be copied to ${f.destRel} in the managed repository: ${o && !o.ok ? o.error : 'it was not copied'}.`);
+      }
+    }
+  }
 }
 
 async function commit(v: Vault, repo: string, files: string[], message: string): Promise<string | undefined> {
@@ -118,25 +156,19 @@ export async function add(v: Vault, paths: readonly string[], options: AddOption
   if (options.dryRun) return report;
 
   // Into the managed repository first (a copy there), then everything is "a file in a repository".
-  const managed = new LocalTarget(v.managed);
   const groups = new Map<string, { git: string[]; annex: string[] }>();
   const group = (repo: string) => groups.get(repo) ?? (groups.set(repo, { git: [], annex: [] }).get(repo)!);
   let done = 0;
   await mapLimit(files, 8, async (d) => {
-    const { decision } = d;
-    if (decision.where === 'backups') {
-      await v.t.rclone(['copyto', d.path, v.cloud(`${CLOUD.backups}/${decision.destination}`)], `back up ${d.path}`);
+    if (d.decision.where === 'backups') {
+      await v.t.rclone(['copyto', d.path, v.cloud(`${CLOUD.backups}/${d.decision.destination}`)], `back up ${d.path}`);
       report.backedUp++;
-    } else if (decision.where === 'managed') {
-      try {
-        await placeFile(d.path, managed, decision.destination);
-      } catch (e) {
-        throw new FerryError('USAGE', `${d.path} could not be copied to ${decision.destination} in the managed repository: ${describeFileError(e)}.`, { cause: e });
-      }
+      options.onFile?.(d, ++done, files.length);
     }
-    options.onFile?.(d, ++done, files.length);
   });
-  await placed(managed);
+  await copyIntoManaged(v, files.flatMap((d, i) => (d.decision.where === 'managed' ? [{ found: expanded[i]!, destination: d.decision.destination }] : [])));
+  const last = files[files.length - 1];
+  if (last) options.onFile?.(last, files.length, files.length);
   for (const d of files) {
     if (d.decision.where === 'backups') continue;
     const repo = d.decision.where === 'repo' ? d.repo!.root : v.managed;

@@ -1,3 +1,4 @@
+import { FerryError } from '../../core/errors.js';
 import type { Tools } from './vault.js';
 
 /** rclone's exit codes for "directory not found" and "file not found": absent, not a failure. */
@@ -36,5 +37,10 @@ export async function listCloud(t: Tools, path: string, what: string, opts: { re
   if (opts.hash) args.push('--hash', '--hash-type', 'sha256');
   for (const i of opts.include ?? []) args.push('--include', i);
   const r = await t.run('rclone', args, { what, ok: ABSENT });
-  return r.code === 0 ? (JSON.parse(r.stdout) as CloudEntry[]) : [];
+  if (r.code !== 0) return [];
+  try {
+    return JSON.parse(r.stdout) as CloudEntry[];
+  } catch {
+    throw new FerryError('TOOL_FAILED', `rclone could not ${what}: its listing was not JSON.`, { detail: r.stdout.slice(0, 2000) });
+  }
 }

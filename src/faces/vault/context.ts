@@ -1,5 +1,4 @@
-import { constants, existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { errnoCode, FerryError } from '../../core/errors.js';
@@ -88,14 +87,14 @@ async function readHead(path: string): Promise<{ head: Buffer; size: number; mod
   return readHeadOf(path);
 }
 
+/** A larger file's head, through the same tree (never through a link). */
 async function readHeadOf(path: string): Promise<{ head: Buffer; size: number; mode: number }> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const fh = await new LocalTree(dirname(path)).openRead(basename(path));
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: st.isDirectory() ? 'EISDIR' : 'ENOTFILE' });
-    const head = Buffer.allocUnsafe(Math.min(HEAD, st.size));
-    const { bytesRead } = head.length ? await fh.read(head, 0, head.length, 0) : { bytesRead: 0 };
-    return { head: head.subarray(0, bytesRead), size: st.size, mode: st.mode };
+    const head = Buffer.allocUnsafe(Math.min(HEAD, Number(st.size)));
+    const n = head.length ? await fh.read(head, 0, head.length, 0) : 0;
+    return { head: head.subarray(0, n), size: Number(st.size), mode: st.mode };
   } finally {
     await fh.close();
   }

@@ -1,6 +1,7 @@
 import { basename, posix } from 'node:path';
 import { bytes, type ToolRule, type VaultConfig } from './config.js';
-import { firstMatch, mimeMatches } from './globs.js';
+import { globMatch } from '../../engine/content-type.js';
+import { firstMatch } from './globs.js';
 
 export type Tool = 'git' | 'git-annex' | 'rclone';
 
@@ -63,7 +64,7 @@ function ruleMatches(rule: ToolRule, ctx: DecisionContext): string[] | undefined
   }
   const types = list(rule.type);
   if (types.length) {
-    const hit = types.find((t) => mimeMatches(t, ctx.mime));
+    const hit = types.find((t) => globMatch(t, ctx.mime));
     if (!hit) return undefined;
     why.push(`type ${ctx.mime} matches ${hit}`);
   }

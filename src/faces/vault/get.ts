@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { FerryError } from '../../core/errors.js';
-import { placed, placeFile } from '../../engine/place-file.js';
+import { transferList } from '../../engine/list-backlog.js';
+import { LocalTree } from '../../targets/local-tree.js';
 import { LocalTarget } from '../../targets/local.js';
 import { listCloud } from './cloud.js';
 import { readDedupeRecords, type DedupeRecord } from './dedupe.js';
@@ -48,9 +50,11 @@ async function fromDeduped(v: Vault, rec: DedupeRecord, dest: string): Promise<G
   if (existsSync(dest)) throw new FerryError('USAGE', `${dest} exists; it was not overwritten.`, { hint: 'move it away first' });
   await v.t.annex(v.managed, ['get', '--quiet', `--key=${rec.key}`], `get the content of ${rec.name}`);
   const source = join(v.managed, (await v.t.annex(v.managed, ['contentlocation', rec.key], `find the content of ${rec.name}`)).trim());
-  const target = new LocalTarget(dirname(dest));
-  await placeFile(source, target, basename(dest));
-  await placed(target);
+  const st = await lstat(source, { bigint: true });
+  const listed = [{ sourceRel: basename(source), destRel: basename(dest), entry: { size: st.size, mtimeNs: st.mtimeNs } }];
+  const moved = (await transferList(new LocalTree(dirname(source)), new LocalTarget(dirname(dest)), listed, { algorithm: 'sha256', timeToleranceNs: 1_000n })).get(basename(source));
+  if (!moved?.ok) throw new FerryError('USAGE', `${rec.name} could not be written to ${dest}: ${moved && !moved.ok ? moved.error : 'it was not copied'}.`);
+  if (moved.hash !== rec.sha256) throw new FerryError('USAGE', `The content of ${rec.key} is not what ${rec.name} held (sha256 ${moved.hash}, recorded ${rec.sha256}).`);
   return { path: dest, by: 'git-annex', from: `${rec.key} (${rec.name} was deduplicated)` };
 }
 

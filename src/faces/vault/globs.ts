@@ -63,9 +63,3 @@ export function firstMatch(patterns: readonly string[], s: GlobSubject): string 
   }
   return undefined;
 }
-
-/** A MIME glob ("image/*") against a type. */
-export function mimeMatches(glob: string, mime: string): boolean {
-  const re = new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
-  return re.test(mime);
-}

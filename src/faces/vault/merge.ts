@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { FerryError } from '../../core/errors.js';
 import { join, posix } from 'node:path';
 import type { Tools } from './vault.js';
 
@@ -80,4 +81,50 @@ export async function keepBothSides(t: Tools, repo: string, theirDevice: (path: 
     }
   }
   return conflicts;
+}
+
+export interface MergeRequest {
+  /** What is merged (a ref), and in words for the messages ("the cloud's commits"). */
+  ref: string;
+  what: string;
+  device: string;
+  /** The merge commit's subject, and the one when conflicts were kept both ways. */
+  message: string;
+  keptMessage: (paths: string) => string;
+  /** The name the other side's kept versions carry. */
+  theirDevice: (path: string) => Promise<string>;
+  hint: string;
+}
+
+/** Commits a merge git stopped on, every conflict kept both ways; a failure on the way aborts the merge. */
+export async function settleMerge(t: Tools, repo: string, m: Pick<MergeRequest, 'device' | 'keptMessage' | 'theirDevice'>): Promise<Conflict[]> {
+  try {
+    const conflicts = await keepBothSides(t, repo, m.theirDevice);
+    await t.git(repo, ['commit', '-q', '--no-edit', ...commitArgs(m.keptMessage(conflicts.map((c) => c.path).join(', ')), m.device)], 'commit the merge');
+    return conflicts;
+  } catch (e) {
+    // Nothing half-merged is left behind: the next attempt starts from this side's commit again.
+    await t.run('git', ['merge', '--abort'], { cwd: repo, what: 'abort the merge', ok: [128] });
+    throw e;
+  }
+}
+
+/**
+ * The one merge of the vault (sync, a branch merged back, another repository's upstream): git's
+ * merge; conflicts kept both ways and committed; a merge git refused before it started (an
+ * untracked file or an uncommitted change in the way) aborted, with the files it names.
+ */
+export async function mergeKeepingBoth(t: Tools, repo: string, m: MergeRequest): Promise<Conflict[]> {
+  const r = await t.run('git', ['merge', '-q', '--no-edit', ...commitArgs(m.message, m.device), m.ref], { cwd: repo, what: `merge ${m.what}`, ok: [1] });
+  if (r.code === 0) return [];
+  if ((await t.git(repo, ['ls-files', '-u'], 'list the merge conflicts')).trim() !== '') return settleMerge(t, repo, m);
+  await t.run('git', ['merge', '--abort'], { cwd: repo, what: 'abort the merge', ok: [128] });
+  const text = `${r.stderr}${r.stdout}`;
+  const named = [...text.matchAll(/^\t(.+)$/gm)].map((x) => x[1]!.trim());
+  const said = /untracked working tree files would be overwritten/.test(text)
+    ? `these untracked files would be overwritten: ${named.join(', ')}`
+    : /local changes .* would be overwritten/.test(text)
+      ? `these uncommitted changes would be overwritten: ${named.join(', ')}`
+      : (text.split('\n').find((l) => /^(error|fatal):/.test(l)) ?? 'it stopped').replace(/^(error|fatal): /, '').trim();
+  throw new FerryError('TOOL_FAILED', `git could not merge ${m.what}, so nothing was changed here: ${said.replace(/[.:]$/, '')}.`, { hint: m.hint, detail: r.stderr });
 }

@@ -1,6 +1,5 @@
-import { FerryError } from '../../core/errors.js';
-import { commitArgs, keepBothSides, type Conflict } from './merge.js';
-import { SPECIAL_REMOTE, type Vault } from './vault.js';
+import { mergeKeepingBoth, type Conflict } from './merge.js';
+import { countCommits, SPECIAL_REMOTE, type Vault } from './vault.js';
 
 export interface RepoSyncReport {
   repo: string;
@@ -11,11 +10,6 @@ export interface RepoSyncReport {
   /** Annexed content: copied to the vault's cloud, and fetched from it. */
   annex: boolean;
   head: string;
-}
-
-async function count(v: Vault, repo: string, range: string): Promise<number> {
-  const r = await v.t.run('git', ['rev-list', '--count', range], { cwd: repo, what: 'count commits', ok: [128] });
-  return r.code === 0 ? Number(r.stdout.trim()) : 0;
 }
 
 /**
@@ -37,19 +31,19 @@ export async function syncRepo(v: Vault, repo: string): Promise<RepoSyncReport> 
     await v.t.git(repo, ['fetch', '-q', remote], `fetch from ${remote}`);
     const tracking = `refs/remotes/${upstream}`;
     const known = (await v.t.run('git', ['rev-parse', '--verify', '-q', tracking], { cwd: repo, what: 'read the upstream', ok: [1] })).code === 0;
-    received = known ? await count(v, repo, `HEAD..${tracking}`) : 0;
+    received = known ? await countCommits(v.t, repo, `HEAD..${tracking}`) : 0;
     if (received > 0) {
-      const r = await v.t.run('git', ['merge', '-q', '--no-edit', tracking], { cwd: repo, what: `merge ${upstream}`, ok: [1] });
-      if (r.code !== 0) {
-        if ((await v.t.git(repo, ['ls-files', '-u'], 'list the merge conflicts')).trim() === '') {
-          await v.t.run('git', ['merge', '--abort'], { cwd: repo, what: 'abort the merge', ok: [128] });
-          throw new FerryError('TOOL_FAILED', `git could not merge ${upstream} in ${repo}, so nothing was changed there.`, { detail: r.stderr, hint: 'commit or move the files it names, then sync again' });
-        }
-        conflicts = await keepBothSides(v.t, repo, async () => remote);
-        await v.t.git(repo, ['commit', '-q', '--no-edit', ...commitArgs(`ferry vault sync: merge ${upstream}, both versions kept`, v.device)], 'commit the merge');
-      }
+      conflicts = await mergeKeepingBoth(v.t, repo, {
+        ref: tracking,
+        what: `${upstream} in ${repo}`,
+        device: v.device,
+        message: `ferry vault sync: merge ${upstream}`,
+        keptMessage: () => `ferry vault sync: merge ${upstream}, both versions kept`,
+        theirDevice: async () => remote,
+        hint: 'commit or move the files it names, then sync again',
+      });
     }
-    sent = known ? await count(v, repo, `${tracking}..HEAD`) : await count(v, repo, 'HEAD');
+    sent = known ? await countCommits(v.t, repo, `${tracking}..HEAD`) : await countCommits(v.t, repo, 'HEAD');
     if (sent > 0) await v.t.git(repo, ['push', '-q', remote, `HEAD:${merge}`], `push to ${upstream}`);
   }
   const annexed = (await v.t.run('git', ['config', '--get', `remote.${SPECIAL_REMOTE}.annex-uuid`], { cwd: repo, what: 'look for the vault remote', ok: [1] })).stdout.trim() !== '';

@@ -1,7 +1,7 @@
 import { readSyncStatus, type SyncStatus } from './config.js';
 import { currentLease, type Lease } from './lock.js';
 import type { DeviceRecord } from './sync.js';
-import { BRANCH, CLOUD, CLOUD_GIT, SPECIAL_REMOTE, type Vault } from './vault.js';
+import { BRANCH, CLOUD, CLOUD_GIT, countCommits, SPECIAL_REMOTE, type Vault } from './vault.js';
 
 export interface AnnexFile {
   file: string;
@@ -51,11 +51,6 @@ export async function listDevices(v: Vault): Promise<DeviceRecord[]> {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function count(v: Vault, range: string): Promise<number> {
-  const r = await v.t.run('git', ['rev-list', '--count', range], { cwd: v.managed, what: 'count commits', ok: [128] });
-  return r.code === 0 ? Number(r.stdout.trim()) : 0;
-}
-
 /** `ferry vault status`: git, git-annex, backups, devices, the lock and the last sync in one view. */
 export async function status(v: Vault): Promise<VaultStatus> {
   const porcelain = await v.t.git(v.managed, ['status', '--porcelain=v1', '-z'], 'read the managed repository\'s status');
@@ -74,7 +69,7 @@ export async function status(v: Vault): Promise<VaultStatus> {
     managed: v.managed,
     remote: v.remote,
     device: v.device,
-    git: { branch, head, uncommitted, untracked, ahead: await count(v, `${upstream}..HEAD`), behind: await count(v, `HEAD..${upstream}`) },
+    git: { branch, head, uncommitted, untracked, ahead: await countCommits(v.t, v.managed, `${upstream}..HEAD`), behind: await countCommits(v.t, v.managed, `HEAD..${upstream}`) },
     annex: {
       files: files.length,
       here: files.filter((f) => f.here).length,

@@ -4,9 +4,9 @@ import { FerryError } from '../../core/errors.js';
 import { writeCloud } from './cloud.js';
 import { readSyncStatus, STATUS_FILE, writeJsonFile, type SyncStatus } from './config.js';
 import { acquireLock } from './lock.js';
-import { commitArgs, DEVICE_TRAILER, keepBothSides, type Conflict } from './merge.js';
+import { commitArgs, DEVICE_TRAILER, mergeKeepingBoth, settleMerge, type Conflict, type MergeRequest } from './merge.js';
 import { cloudRefs, download, upload } from './transport.js';
-import { BRANCH, CLOUD, CLOUD_GIT, SPECIAL_REMOTE, type Vault } from './vault.js';
+import { BRANCH, CLOUD, CLOUD_GIT, countCommits, SPECIAL_REMOTE, type Vault } from './vault.js';
 
 export interface SyncOptions {
   /** How long to wait for another device's lock (default: the config's lock_wait_seconds). */
@@ -45,11 +45,6 @@ export interface DeviceRecord {
   last_sync: string;
   head: string;
   managed: string;
-}
-
-async function revCount(v: Vault, range: string): Promise<number> {
-  const r = await v.t.run('git', ['rev-list', '--count', range], { cwd: v.managed, what: 'count commits', ok: [128] });
-  return r.code === 0 ? Number(r.stdout.trim()) : 0;
 }
 
 async function refExists(v: Vault, ref: string): Promise<boolean> {
@@ -97,35 +92,16 @@ async function pushable(v: Vault, current: string): Promise<{ refspecs: string[]
 async function merge(v: Vault, branch: string): Promise<Conflict[]> {
   const theirs = `${CLOUD_GIT}/${branch}`;
   if (!(await refExists(v, theirs))) return [];
-  const r = await v.t.run('git', ['merge', '-q', '--no-edit', ...commitArgs(`ferry vault sync: merge from the cloud on ${v.device}`, v.device), theirs], {
-    cwd: v.managed,
-    what: 'merge the cloud\'s commits',
-    ok: [1],
-  });
-  if (r.code === 0) return [];
-  const unmerged = await v.t.git(v.managed, ['ls-files', '-u'], 'list the merge conflicts');
-  if (unmerged.trim() === '') {
-    // Not a conflict: git refused before it started (an untracked file would be overwritten, …).
-    await v.t.run('git', ['merge', '--abort'], { cwd: v.managed, what: 'abort the merge', ok: [128] });
-    const text = `${r.stderr}${r.stdout}`;
-    const named = [...text.matchAll(/^\t(.+)$/gm)].map((m) => m[1]!.trim());
-    const said = /untracked working tree files would be overwritten/.test(text)
-      ? `these untracked files would be overwritten: ${named.join(', ')}`
-      : /local changes .* would be overwritten/.test(text)
-        ? `these uncommitted changes would be overwritten: ${named.join(', ')}`
-        : (text.split('\n').find((l) => /^(error|fatal):/.test(l)) ?? 'it stopped').replace(/^(error|fatal): /, '').trim();
-    throw new FerryError('TOOL_FAILED', `git could not merge the cloud's commits, so nothing was changed here: ${said.replace(/[.:]$/, '')}.`, {
-      hint: 'move or `ferry vault add` the files it names, then sync again',
-      detail: r.stderr,
-    });
-  }
-  try {
-    return await settle(v, theirDevice(v));
-  } catch (e) {
-    // Nothing half-merged is left behind: the next sync starts from this device's commit again.
-    await v.t.run('git', ['merge', '--abort'], { cwd: v.managed, what: 'abort the merge', ok: [128] });
-    throw e;
-  }
+  return mergeKeepingBoth(v.t, v.managed, { ref: theirs, what: 'the cloud\'s commits', hint: 'move or `ferry vault add` the files it names, then sync again', ...mergeWords(v) });
+}
+
+function mergeWords(v: Vault): Pick<MergeRequest, 'device' | 'message' | 'keptMessage' | 'theirDevice'> {
+  return {
+    device: v.device,
+    message: `ferry vault sync: merge from the cloud on ${v.device}`,
+    keptMessage: (paths) => `ferry vault sync: merge from the cloud on ${v.device}, both versions kept of ${paths}`,
+    theirDevice: theirDevice(v),
+  };
 }
 
 /** Who made the other side's last change to a path, from its commit's Ferry-Device trailer ("cloud" when it has none). */
@@ -135,13 +111,6 @@ function theirDevice(v: Vault): (path: string) => Promise<string> {
     const said = await v.t.run('git', ['log', '-1', `--format=${fmt}`, 'MERGE_HEAD', '--', path], { cwd: v.managed, what: 'find who changed the file', ok: [128] });
     return said.stdout.trim() || 'cloud';
   };
-}
-
-async function settle(v: Vault, device: (path: string) => Promise<string>): Promise<Conflict[]> {
-  const conflicts = await keepBothSides(v.t, v.managed, device);
-  const list = conflicts.map((c) => c.path).join(', ');
-  await v.t.git(v.managed, ['commit', '-q', '--no-edit', ...commitArgs(`ferry vault sync: merge from the cloud on ${v.device}, both versions kept of ${list}`, v.device)], 'commit the merge');
-  return conflicts;
 }
 
 /**
@@ -154,7 +123,7 @@ async function finishInterruptedMerge(v: Vault): Promise<Conflict[]> {
   const unmerged = (await v.t.git(v.managed, ['ls-files', '-u'], 'list the merge conflicts')).trim() !== '';
   if (!merging && !unmerged) return [];
   if (!merging) throw new FerryError('TOOL_FAILED', `The managed repository has conflicts that no merge of ferry's left (${v.managed}); settle them with git first.`, { hint: '`ferry vault git status` shows them' });
-  return settle(v, theirDevice(v));
+  return settleMerge(v.t, v.managed, mergeWords(v));
 }
 
 async function annexUuid(v: Vault): Promise<string> {
@@ -182,7 +151,7 @@ export async function sync(v: Vault, options: SyncOptions = {}): Promise<SyncRep
     await v.t.git(v.managed, ['fetch', '-q', '--prune', CLOUD_GIT], 'fetch the cloud\'s commits');
     const branch = await currentBranch(v);
     const upstream = `${CLOUD_GIT}/${branch}`;
-    const received = (await refExists(v, upstream)) ? await revCount(v, `HEAD..${upstream}`) : 0;
+    const received = (await refExists(v, upstream)) ? await countCommits(v.t, v.managed, `HEAD..${upstream}`) : 0;
     step('git: merge');
     const conflicts = [...resumed, ...(await merge(v, branch))];
     await v.t.annex(v.managed, ['merge', '--quiet'], 'merge the git-annex branches');
@@ -195,7 +164,7 @@ export async function sync(v: Vault, options: SyncOptions = {}): Promise<SyncRep
       if (got.code !== 0) missing = Number(/get: (\d+) failed/.exec(got.stderr)?.[1] ?? 1);
     }
     step('git: push');
-    const sent = (await refExists(v, upstream)) ? await revCount(v, `${upstream}..HEAD`) : await revCount(v, 'HEAD');
+    const sent = (await refExists(v, upstream)) ? await countCommits(v.t, v.managed, `${upstream}..HEAD`) : await countCommits(v.t, v.managed, 'HEAD');
     const { refspecs, diverged } = await pushable(v, branch);
     const pushed = await v.t.run('git', ['push', '--porcelain', CLOUD_GIT, ...refspecs], { cwd: v.managed, what: 'push to the local copy of the cloud' });
     const changed = pushed.stdout.split('\n').some((l) => /^[+*-]\t/.test(l) || /^ \t/.test(l));

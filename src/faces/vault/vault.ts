@@ -124,3 +124,9 @@ export async function gitTop(t: Tools, dir: string): Promise<string | undefined>
   const r = await t.run('git', ['rev-parse', '--show-toplevel'], { cwd: dir, what: 'find the repository', ok: [128] });
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
+
+/** Commits in a range of a repository ("a..b"); 0 when a side of it does not exist yet. */
+export async function countCommits(t: Tools, repo: string, range: string): Promise<number> {
+  const r = await t.run('git', ['rev-list', '--count', range], { cwd: repo, what: 'count commits', ok: [128] });
+  return r.code === 0 ? Number(r.stdout.trim()) : 0;
+}

@@ -1,6 +1,6 @@
 import { FerryError } from '../../core/errors.js';
 import { listCloud } from './cloud.js';
-import { commitArgs, keepBothSides, type Conflict } from './merge.js';
+import { mergeKeepingBoth, type Conflict } from './merge.js';
 import { annexedFiles } from './status.js';
 import { BRANCH, CLOUD, CLOUD_GIT, type Vault } from './vault.js';
 
@@ -66,16 +66,15 @@ export async function branch(v: Vault, name: string | undefined, op: { merge?: b
     if (from === BRANCH) throw new FerryError('USAGE', `Name the branch to merge into ${BRANCH} (you are on ${BRANCH}).`);
     if (!(await exists(v, `refs/heads/${from}`))) throw new FerryError('USAGE', `There is no branch "${from}".`);
     await v.t.git(v.managed, ['switch', '-q', BRANCH], `switch to ${BRANCH}`);
-    const r = await v.t.run('git', ['merge', '-q', '--no-edit', ...commitArgs(`ferry vault branch: merge ${from} into ${BRANCH}`, v.device), from], { cwd: v.managed, what: `merge ${from}`, ok: [1] });
-    let conflicts: Conflict[] = [];
-    if (r.code !== 0) {
-      if ((await v.t.git(v.managed, ['ls-files', '-u'], 'list the merge conflicts')).trim() === '') {
-        await v.t.run('git', ['merge', '--abort'], { cwd: v.managed, what: 'abort the merge', ok: [128] });
-        throw new FerryError('TOOL_FAILED', `git could not merge ${from} into ${BRANCH}, so nothing was merged: ${(r.stderr.split('\n').find((l) => /^(error|fatal):/.test(l)) ?? 'it stopped').replace(/^(error|fatal): /, '').trim()}`, { detail: r.stderr, hint: 'commit or move the files it names, then merge again' });
-      }
-      conflicts = await keepBothSides(v.t, v.managed, async () => from);
-      await v.t.git(v.managed, ['commit', '-q', '--no-edit', ...commitArgs(`ferry vault branch: merge ${from} into ${BRANCH}, both versions kept`, v.device)], 'commit the merge');
-    }
+    const conflicts = await mergeKeepingBoth(v.t, v.managed, {
+      ref: from,
+      what: `${from} into ${BRANCH}`,
+      device: v.device,
+      message: `ferry vault branch: merge ${from} into ${BRANCH}`,
+      keptMessage: () => `ferry vault branch: merge ${from} into ${BRANCH}, both versions kept`,
+      theirDevice: async () => from,
+      hint: 'commit or move the files it names, then merge again',
+    });
     return { action: 'merged', branch: from, branches: await branches(v), conflicts };
   }
   if (op.remove) {
