@@ -197,7 +197,7 @@ describe('help and version', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^\s+copy \[options\] <source> <destination>/m);
+    expect(r.stdout).toMatch(/^\s+copy \[options\] \[source\] \[destination\]/m); // both optional only with --status
   });
 
   for (const args of [['copy', '--help'], ['help', 'copy']]) {

@@ -25,15 +25,21 @@ export interface CopyFlags {
   json?: boolean;
   verbose?: boolean;
   progress?: boolean;
+  lease?: string;
+  status?: boolean;
 }
 
 /** Declares `ferry copy` and its options (the action is attached by main). */
 export function copyCommand(): Command {
   return new Command('copy')
-    .description('Copy SOURCE into DESTINATION: resumable, checksummed, rate-limited (an interrupted run resumes from its backlog).')
-    .argument('<source>', 'the directory to copy from (never modified)')
-    .argument('<destination>', 'the directory to copy into (created when missing)')
-    .option('--db <path>', 'the job database (default: $XDG_STATE_HOME/ferry/copy-<id>.db, one per SOURCE → DESTINATION)')
+    .description('Copy SOURCE into DESTINATION: resumable, checksummed, rate-limited (an interrupted run resumes from its backlog). ' +
+      'With --db postgres://…, any number of processes on one or several machines share the job as its workers.')
+    .usage('[options] <source> <destination>\n       ferry copy --status [<source> <destination>] [--db PATH|URL] [--json]')
+    .argument('[source]', 'the directory to copy from (never modified)')
+    .argument('[destination]', 'the directory to copy into (created when missing)')
+    .option('--db <path>', 'the job database (default: $XDG_STATE_HOME/ferry/copy-<id>.db, one per SOURCE → DESTINATION), or a postgres:// URL that several workers share')
+    .option('--status', 'show the job and, on PostgreSQL, every worker (host, pid, state, files, rate, last heartbeat); copy nothing')
+    .option('--lease <time>', 'PostgreSQL: how long a worker\'s claim on a file lasts without its heartbeat (a worker killed mid-file loses it then)', '60s')
     .option('--log <path>', 'the audit log, JSON Lines (default: the database path with .log)')
     .option('--bwlimit <rate>', 'bandwidth limit in bytes per second: 20M = 20 MiB/s (K, M, G suffixes; plain bytes)')
     .addOption(
@@ -57,7 +63,10 @@ export function copyCommand(): Command {
 }
 
 /** Turns the command line into CopyOptions; every bad value becomes one USAGE sentence. */
-export function parseCopyFlags(source: string, destination: string, f: CopyFlags): CopyOptions {
+export function parseCopyFlags(source: string | undefined, destination: string | undefined, f: CopyFlags): CopyOptions {
+  // The two arguments are optional only for --status.
+  if (source === undefined) throw new FerryError('USAGE', "Missing required argument 'source'.", { hint: 'run `ferry copy --help` for usage' });
+  if (destination === undefined) throw new FerryError('USAGE', "Missing required argument 'destination'.", { hint: 'run `ferry copy --help` for usage' });
   const checksum = f.checksum.toLowerCase();
   if (checksum !== 'none' && !isAlgorithm(checksum)) {
     throw new FerryError('USAGE', `--checksum takes one of ${ALGORITHMS.join(', ')} or none, not "${f.checksum}".`);
@@ -79,7 +88,15 @@ export function parseCopyFlags(source: string, destination: string, f: CopyFlags
     perms: f.perms === true,
     owner: f.owner === true,
     partial: f.partial === true,
+    leaseMs: parseLease(f.lease ?? '60s'),
   };
+}
+
+/** A lease of at least a second (heartbeats come every second, or every third of a shorter lease) and at most a day. */
+function parseLease(text: string): number {
+  const ns = parseDurationNs(text, '--lease');
+  if (ns < 1_000_000_000n || ns > 86_400_000_000_000n) throw new FerryError('USAGE', `--lease takes a time from 1s to 24h, not "${text}".`);
+  return Number(ns / 1_000_000n);
 }
 
 /** The largest block: one Node buffer holds at most about 4 GiB, and a block this size is already far past what pays. */

@@ -53,7 +53,14 @@ function renderer(flags: CopyFlags, resumeHint: string): (e: FerryEvent) => void
   return plainRenderer(base);
 }
 
-async function runCopy(source: string, destination: string, flags: CopyFlags): Promise<number> {
+async function runCopy(source: string | undefined, destination: string | undefined, flags: CopyFlags): Promise<number> {
+  if (flags.status) {
+    const { copyStatus } = await import('../faces/copy/status.js');
+    const { copyStatusView } = await import('./copy-views.js');
+    const view = copyStatusView(await copyStatus({ source, destination, db: flags.db }));
+    out(flags.json ? `${JSON.stringify(view.json)}\n` : view.text);
+    return EXIT.ok;
+  }
   const options = parseCopyFlags(source, destination, flags);
   const resumeHint = ['npx', 'ferry', ...process.argv.slice(2)].map(shellQuote).join(' ');
   const render = renderer(flags, resumeHint);
@@ -102,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('hint: run `ferry copy --help` for usage')
     .exitOverride()
     .configureOutput(output)
-    .action(async (source: string, destination: string, flags: CopyFlags) => {
+    .action(async (source: string | undefined, destination: string | undefined, flags: CopyFlags) => {
       try {
         exitCode = await runCopy(source, destination, flags);
       } catch (e) {

@@ -1,4 +1,5 @@
 import type { SyncOperation } from './index-store.js';
+import type { WorkerRecord } from './store.js';
 
 /**
  * The one typed stream of what ferry does. Faces and the engine emit these; renderers (tty, plain,
@@ -7,7 +8,8 @@ import type { SyncOperation } from './index-store.js';
  * 8 PiB), paths are relative to the roots unless named `source`/`destination`.
  */
 export type Side = 'source' | 'destination';
-export type RunMode = 'scan' | 'resume' | 'dry-run';
+/** `join`: a worker that joined a job other workers had started (PostgreSQL): it copies, and does not scan. */
+export type RunMode = 'scan' | 'resume' | 'join' | 'dry-run';
 export type Phase = 'starting' | 'scanning' | 'transferring' | 'mirroring' | 'done';
 
 export interface CurrentFile {
@@ -76,6 +78,8 @@ export type FerryEvent =
   | { type: 'drive.refused'; drive: string; location: string; reason: string }
   | { type: 'drive.done'; drive: string; delivered: number; bytes: number; failed: number; pendingLeft: number; stopped?: string; stoppedBy?: 'away' | 'full' | 'error' | 'interrupted' }
   | ({ type: 'stats' } & StatsSnapshot)
+  /** Every worker of a job shared by several processes, at each of this one's heartbeats (about every second). */
+  | { type: 'crew'; round: number; roundState: string; nowMs: number; workers: WorkerRecord[] }
   | { type: 'run.end'; status: RunStatus; summary: RunSummary }
   /**
    * A path changed in a watched tree (created, modified, renamed or deleted: the watcher does not say

@@ -113,6 +113,30 @@ export interface SyncedFile {
   modifiedNs: bigint;
 }
 
+/** One run of a job, as the Store recorded it (each worker of a shared job has its own). */
+export interface RunRecord {
+  id: number;
+  mode: string;
+  /** null while it runs, or when it never ended (killed). */
+  status: string | null;
+  startedMs: number;
+  endedMs: number | null;
+  filesCopied: number;
+  bytesCopied: number;
+  filesFailed: number;
+}
+
+/** A job as `ferry copy --status` shows it. */
+export interface JobStatus {
+  sourceRoot: string;
+  destRoot: string;
+  pending: Backlog;
+  synced: Backlog;
+  failed: number;
+  /** The last runs, newest first. */
+  runs: RunRecord[];
+}
+
 /**
  * The one place ferry keeps state. Every method may reject with FerryError CONFIG when the
  * database cannot be read or written. Writes are atomic per call (one transaction); none is
@@ -120,6 +144,8 @@ export interface SyncedFile {
  */
 export interface Store {
   readonly location: string;
+  /** Present where several processes may share the job (PostgreSQL): see JobCrew. */
+  readonly crew?: JobCrew;
   /**
    * Ties the database to one SOURCE → DESTINATION pair on first use; later calls with another pair
    * reject with JOB_MISMATCH. Safe to repeat with the same pair.
@@ -193,8 +219,72 @@ export interface Store {
   /** Source directories, deepest first, for setting their times after files landed in them. */
   directories(afterRel: string | null, limit: number): Promise<FileRecord[]>;
 
+  /** What `ferry copy --status` shows of the job: null when the database holds none yet. Writes nothing. */
+  describe(): Promise<JobStatus | null>;
+
   startRun(mode: RunMode): Promise<number>;
   finishRun(runId: number, status: RunStatus, summary: RunSummary): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/** One worker of a job shared by several `ferry copy` processes, as `ferry copy --status` lists it. */
+export interface WorkerRecord {
+  id: number;
+  host: string;
+  pid: number;
+  /** scanning, waiting (for the scan), copying, standby (only others' leased files left), finishing, done, interrupted, failed. */
+  state: string;
+  files: number;
+  bytes: number;
+  /** Bytes per second over the last few seconds, as its last heartbeat said. */
+  rate: number;
+  startedMs: number;
+  heartbeatMs: number;
+  /** Its heartbeat is older than its lease: it died, or lost the database. */
+  stale: boolean;
+}
+
+/** What a worker joining a shared job does first. */
+export type CrewRole = 'lead' | 'join';
+
+/**
+ * The workers of one copy job sharing its backlog (PostgreSQL): a round starts with the first
+ * worker, which scans (or resumes) and makes the directories while the others wait; then every
+ * worker claims pending files under a lease it renews; the last one standing runs the mirror.
+ * Times are the database server's clock, so machines with skewed clocks agree. A Store without
+ * `crew` (SQLite) keeps one worker per job.
+ */
+export interface JobCrew {
+  /** Registers this process; `lead` when no live worker was on the job (a new round), else `join`. */
+  join(host: string, pid: number, leaseMs: number): Promise<CrewRole>;
+  /** The lead has planned and made the directories: the others may copy. */
+  open(): Promise<void>;
+  /**
+   * What a joined worker does now: `copy` once the round is open, `lead` when the worker that was
+   * scanning died (this one takes the scan over), `over` when the round already ended.
+   */
+  poll(): Promise<'wait' | 'copy' | 'lead' | 'over'>;
+  /**
+   * Claims pending files no live worker holds, in id order, under this worker's lease: up to `rows`
+   * of them and, past the first, no more than `bytes` in all (so one worker does not take every big
+   * file at once). Empty with `waitMs` > 0: files are still leased by others (retry after `waitMs`);
+   * with 0: none is left. `was`: the worker (host:pid) whose lease on the row ran out, if any.
+   */
+  claim(limit: { rows: number; bytes: number }): Promise<{ rows: Array<FileRecord & { rowid: number; was: string | null }>; waitMs: number }>;
+  /** Renews this worker's leases and records its progress; returns how many workers copy now. */
+  heartbeat(progress: { state: string; files: number; bytes: number; rate: number }): Promise<{ copying: number }>;
+  /** After its transfer: whether this worker is the last one, and so runs the mirror (claims are released). */
+  finish(): Promise<boolean>;
+  /** Pending files this worker held back (changed while read): its share of what stays pending. */
+  held(): Promise<number>;
+  /**
+   * Ends workers known to be dead (a process of this host that is gone): their leases run out at
+   * once, and their state becomes `gone`.
+   */
+  bury(ids: number[]): Promise<void>;
+  /** Records how this worker ended. */
+  leave(state: string): Promise<void>;
+  /** Every worker of the job's current round, oldest first, and the database's clock (`nowMs`) to age their heartbeats by. */
+  workers(): Promise<{ round: number; roundState: string; nowMs: number; workers: WorkerRecord[] }>;
 }

@@ -101,6 +101,11 @@ export interface Target extends Tree {
    */
   remove(rel: string, options?: { trashDir?: string }): Promise<string | undefined>;
   /**
+   * Removes the temp file that `worker`, another process of the same shared job (its host:pid),
+   * was writing for `rel` when it died: the file is now this worker's to copy. ENOENT is not an error.
+   */
+  dropTempOf?(rel: string, worker: string): Promise<void>;
+  /**
    * Optional fast path for small files: writes all of `data` through a temp file, renames it,
    * sets the times and re-stats, in one call. NOT flushed to stable storage: the caller must call
    * `flushAll` before it records the file as safe. Present only together with `flushAll`.

@@ -1,4 +1,5 @@
 import { rmdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeFileError, errnoCode, FerryError, type Outcome } from '../core/errors.js';
 import { makeDirs } from '../io/make-dirs.js';
@@ -39,6 +40,8 @@ export interface JobOptions {
   /** --partial: a stopped file keeps its temp file, and the next run goes on from it after comparing it with the source. */
   partial?: boolean;
   statsIntervalMs?: number;
+  /** --lease: how long a worker's claims on a PostgreSQL job last without its heartbeat. */
+  leaseMs?: number;
 }
 
 export interface JobResult extends RunResult {
@@ -82,7 +85,14 @@ export async function runCopyJob(o: JobOptions, listen: Emit, signal: AbortSigna
   const trash = o.trash ? join(resolve(o.trash), new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
   const db = o.dryRun ? ':memory:' : dbPath;
 
-  const store: Store = await openCopyStore(pgUrl && !o.dryRun ? pgUrl : db);
+  const store: Store = await openCopyStore(pgUrl && !o.dryRun ? pgUrl : db).catch((err: unknown) => {
+    if (err instanceof FerryError && err.code === 'STORE_LOCKED') {
+      throw new FerryError('STORE_LOCKED', err.message, {
+        hint: 'A SQLite job database takes one worker at a time: wait for it, or stop it (ferry resumes where it left off). Several workers share a job through PostgreSQL: give each the same --db postgres://…',
+      });
+    }
+    throw err;
+  });
   const bus = new EventBus();
   bus.on(listen);
   let audit: AuditLog | undefined;
@@ -105,6 +115,9 @@ export async function runCopyJob(o: JobOptions, listen: Emit, signal: AbortSigna
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     target = new LocalTarget(roots.destination, `${dbPath}\0${roots.source}`, {
+      // A shared job's workers each write temp files of their own: two that copy one file (a lease that
+      // ran out under a live worker) never write into the same temp file.
+      worker: store.crew ? `${hostname()}:${process.pid}` : undefined,
       trashDir: trash,
       // Not a mirror: what stands where the source has an entry of another kind may be the user's own.
       aside: o.deleteExtras ? undefined : stamp,
@@ -143,6 +156,7 @@ export async function runCopyJob(o: JobOptions, listen: Emit, signal: AbortSigna
         bwlimit: o.bwlimit,
         mirror: o.deleteExtras ? { maxDelete: o.maxDelete, trashDir: trash } : undefined,
         statsIntervalMs: o.statsIntervalMs,
+        leaseMs: o.leaseMs,
         partial: o.partial,
         perms: o.perms ? (o.owner ? 'exact' : 'exact-no-setid') : 'narrow',
       },
@@ -166,7 +180,14 @@ export async function runCopyJob(o: JobOptions, listen: Emit, signal: AbortSigna
  * I/O errors) → CONFIG; the destination root itself is unwritable or gone → DEST_UNAVAILABLE.
  */
 function destinationError(err: unknown, destination: string, db: string): unknown {
-  if (err instanceof FerryError || !(err instanceof Error) || !('code' in err)) return err;
+  if (err instanceof FerryError || !(err instanceof Error)) return err;
+  if (db.startsWith('postgres') && ('severity' in err || /^(ECONN|ETIMEDOUT|EPIPE)/.test(String((err as { code?: unknown }).code)) || /Connection terminated/.test(err.message))) {
+    return new FerryError('CONFIG', `The database ${db} could not be used: ${err.message}.`, {
+      hint: 'Run the same command again when the database is back; ferry resumes where it left off.',
+      cause: err,
+    });
+  }
+  if (!('code' in err)) return err;
   const code = String(err.code);
   if (code.startsWith('SQLITE_')) {
     return new FerryError('CONFIG', `The database ${db} could not be written: ${err.message} (${code}).`, {

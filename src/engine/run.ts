@@ -9,6 +9,8 @@ import { explicitWindow, modifyWindow } from './plan.js';
 import { scanTrees } from './scan-trees.js';
 import { checkSourceMounts, recordSourceRoot } from './source-guard.js';
 import { StatsTracker } from './stats.js';
+import { CrewWorker, DEFAULT_LEASE_MS } from './crew-worker.js';
+import { TokenBucket } from './pipeline/limiter.js';
 import { StoreBacklog } from './store-backlog.js';
 import { transferBacklog, type TransferOptions } from './transfer.js';
 
@@ -24,6 +26,8 @@ export interface RunOptions extends Omit<TransferOptions, 'timeToleranceNs'> {
   /** `--delete-extras` and its guards; undefined when mirroring is off. */
   mirror?: Omit<MirrorOptions, 'dryRun' | 'caseInsensitive' | 'signal'>;
   statsIntervalMs?: number;
+  /** How long a worker's claims on a shared (PostgreSQL) job last without a heartbeat (--lease). */
+  leaseMs?: number;
 }
 
 export interface RunResult {
@@ -50,13 +54,39 @@ function chooseMode(job: JobInfo, pending: number, o: RunOptions): RunMode {
  * One run of a copy job: resume or scan + plan, then transfer, directory times and, when asked,
  * mirror. Per-file failures are recorded and counted, never thrown; only fatal errors reject.
  */
-export async function runJob(store: Store, source: Tree, target: Target, o: RunOptions, emit: Emit, signal: AbortSignal): Promise<RunResult> {
+export async function runJob(store: Store, source: Tree, target: Target, o: RunOptions, emit: Emit, interrupt: AbortSignal): Promise<RunResult> {
   const started = performance.now();
   const job = await store.bindJob(source.root, target.root);
-  let backlog = await store.backlog();
-  const mode = chooseMode(job, backlog.files, o);
-  const runId = o.dryRun ? 0 : await store.startRun(mode);
   const stats = new StatsTracker(emit, o.statsIntervalMs);
+  // A job several processes may share (PostgreSQL): this one joins its workers first.
+  const worker = store.crew && !o.dryRun
+    ? await CrewWorker.join(store.crew, { leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS, claimRows: o.bwlimit ? o.transfers : o.transfers * 8 }, stats, emit)
+    : undefined;
+  const signal = worker ? AbortSignal.any([interrupt, worker.signal]) : interrupt;
+  let joined = worker?.role === 'join';
+  if (worker) {
+    // The bucket is shared with the other workers: the job's one limit, divided among those copying.
+    const bucket = o.bwlimit ? new TokenBucket(o.bwlimit, Math.max(64 * 1024, Math.min(o.blockSize, Math.floor(o.bwlimit / 20)))) : undefined;
+    worker.start(bucket && o.bwlimit ? { total: o.bwlimit, bucket } : undefined);
+    if (bucket) o = { ...o, limiter: bucket };
+    if (joined) {
+      const next = await worker.waitForOpen(signal).catch(async (err: unknown) => {
+        await worker.leave('interrupted');
+        throw err;
+      });
+      if (next === 'over') {
+        await worker.leave('done');
+        const summary: RunSummary = { mode: 'join', filesCopied: 0, bytesCopied: 0, filesFailed: 0, filesSkippedChanged: 0, filesDeleted: 0, pendingLeft: 0, elapsedMs: 0 };
+        emit({ type: 'notice', message: 'the other workers finished this job while this one waited to join: nothing left to copy' });
+        emit({ type: 'run.end', status: 'done', summary });
+        return { status: 'done', summary };
+      }
+      joined = next === 'copy';
+    }
+  }
+  let backlog = await store.backlog();
+  const mode = joined ? 'join' : chooseMode(job, backlog.files, o);
+  const runId = o.dryRun ? 0 : await store.startRun(mode);
   stats.bytesOverallBase = Number((await store.syncedTotals()).bytes);
   const summary: RunSummary = {
     mode, filesCopied: 0, bytesCopied: 0, filesFailed: 0, filesSkippedChanged: 0, filesDeleted: 0, pendingLeft: 0, elapsedMs: 0,
@@ -74,7 +104,7 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
     let auto = modifyWindow({ source: 1n, destination: facts?.precisionNs ?? 1n, setter: o.setterPrecisionNs });
     const chosen = (automatic: bigint): bigint => (o.modifyWindowNs === undefined ? automatic : explicitWindow(o.modifyWindowNs));
     let windowNs = chosen(auto);
-    if (mode !== 'resume') {
+    if (mode === 'scan' || mode === 'dry-run') {
       stats.phase = 'scanning';
       const trash = o.mirror?.trashDir ? relative(target.root, o.mirror.trashDir) : undefined;
       const scan = await scanTrees(store, {
@@ -109,7 +139,7 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
     // A copy counts as "times held" within what the destination can store, whatever --modify-window says.
     const toleranceNs = windowNs > auto ? windowNs : auto;
     const transfer = async (deferBlocked: boolean): Promise<void> => {
-      const t = await transferBacklog({ backlog: new StoreBacklog(store), source, target, options: { ...o, timeToleranceNs: toleranceNs, deferBlocked }, emit, stats, signal });
+      const t = await transferBacklog({ backlog: worker ? worker.backlog(store, target, signal) : new StoreBacklog(store), source, target, options: { ...o, timeToleranceNs: toleranceNs, deferBlocked }, emit, stats, signal });
       summary.filesCopied += t.copied;
       summary.bytesCopied += t.bytes;
       summary.filesFailed += t.failed;
@@ -117,20 +147,23 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
       if (signal.aborted) throw signal.reason;
       destinationFull ||= t.destinationFull;
       blocked = t.blocked;
-      if (t.copied > 0) await restoreDirectoryTimes(store, source, target);
+      if (t.copied > 0 && !worker) await restoreDirectoryTimes(store, source, target);
     };
     if (o.dryRun) {
       await listDryRun(store, emit);
     } else {
       if (backlog.files > 0) emit({ type: 'notice', message: CANNOT_SET });
       // A rescan may have found synced files changed at the source: they are no longer in place.
-      if (mode !== 'resume') stats.bytesOverallBase = Number((await store.syncedTotals()).bytes);
+      if (mode === 'scan') stats.bytesOverallBase = Number((await store.syncedTotals()).bytes);
       stats.beginTransfer(backlog.files, Number(backlog.bytes));
       // With a mirror, a file whose place holds a directory that is not empty waits for the mirror to remove it.
       await transfer(o.mirror !== undefined);
     }
+    // Of a job's workers, only the last one standing restores directory times and mirrors (when every file landed).
+    const last = worker ? await worker.finish() : true;
+    if (worker && last) await restoreDirectoryTimes(store, source, target);
     let held = 0;
-    if (o.mirror) {
+    if (o.mirror && last) {
       // Runs after a full destination too: deleting what the source no longer has may be what frees the space.
       stats.phase = 'mirroring';
       const current = await store.bindJob(source.root, target.root);
@@ -150,7 +183,7 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
     if (destinationFull) {
       summary.error = { code: 'ENOSPC', message: `the destination ${target.root} is full; the files that did not fit stay pending` };
     }
-    summary.pendingLeft = o.dryRun ? 0 : (await store.backlog()).files;
+    summary.pendingLeft = await pendingLeft(store, worker, last, o.dryRun);
     if (refused || held > 0) status = 'refused';
     else if (summary.filesFailed > 0 || scanErrors > 0 || summary.pendingLeft > 0 || destinationFull || summary.filesSkippedChanged > 0 || tempNamed > 0) {
       status = 'failed';
@@ -162,17 +195,27 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
       summary.error = { code: 'SCAN', message: `the scan could not read ${scanErrors} path(s) of the source; they were not copied` };
     }
   } catch (err) {
-    status = signal.aborted ? 'interrupted' : 'error';
-    if (!signal.aborted) throw err;
+    status = interrupt.aborted ? 'interrupted' : 'error';
+    if (!interrupt.aborted) throw signal.aborted ? signal.reason : err;
   } finally {
     stats.phase = 'done';
     stats.stop();
-    if (!o.dryRun) summary.pendingLeft = (await store.backlog()).files;
+    if (!o.dryRun) summary.pendingLeft = await pendingLeft(store, worker, worker?.state === 'finishing', false).catch(() => summary.pendingLeft);
     summary.elapsedMs = Math.round(performance.now() - started);
+    await worker?.leave(status === 'interrupted' ? 'interrupted' : status === 'error' ? 'failed' : 'done').catch(() => undefined);
     if (runId) await store.finishRun(runId, status, summary);
     emit({ type: 'run.end', status, summary });
   }
   return { status, summary, refused };
+}
+
+/**
+ * What this run leaves pending: the whole backlog, but for a worker that is not the last of its
+ * job's, whose leftovers are only the files it held back (the others' are theirs to copy).
+ */
+async function pendingLeft(store: Store, worker: CrewWorker | undefined, last: boolean, dryRun: boolean): Promise<number> {
+  if (dryRun) return 0;
+  return worker && !last ? worker.held() : (await store.backlog()).files;
 }
 
 /**

@@ -10,10 +10,14 @@ export class StoreBacklog implements Backlog {
   /** The source path of each row handed out and not yet settled. */
   private readonly paths = new Map<number, string>();
 
-  constructor(private readonly store: Store) {}
+  /** `page`: where pending rows come from (by default the Store's, in rowid order; a worker of a crew claims them). */
+  constructor(
+    private readonly store: Store,
+    private readonly page: Store['pendingAfter'] = (after, limit, kinds) => store.pendingAfter(after, limit, kinds),
+  ) {}
 
   async pendingAfter(afterId: number, limit: number, kinds?: 'dirs' | 'entries'): Promise<BacklogItem[]> {
-    const rows = await this.store.pendingAfter(afterId, limit, kinds);
+    const rows = await this.page(afterId, limit, kinds);
     return rows.map((r) => {
       this.paths.set(r.rowid, r.sourcePath);
       return itemOf(r);

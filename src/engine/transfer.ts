@@ -27,6 +27,8 @@ export interface TransferOptions {
    * (counted in `blocked`) instead of failing: the mirror that runs next may remove that directory.
    */
   deferBlocked?: boolean;
+  /** The bucket `bwlimit` is taken from when it is shared beyond this transfer (a job's workers); else its own. */
+  limiter?: TokenBucket;
 }
 
 export interface TransferContext {
@@ -181,7 +183,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   // one chunk), so no one-second window sees much more than the limit: a 5 MiB block at 20 MiB/s
   // would land a quarter of a second's budget at once.
   const readSize = options.bwlimit ? Math.max(64 * 1024, Math.min(options.blockSize, Math.floor(options.bwlimit / 20))) : options.blockSize;
-  const limiter = options.bwlimit ? new TokenBucket(options.bwlimit, readSize) : undefined;
+  const limiter = options.bwlimit ? (options.limiter ?? new TokenBucket(options.bwlimit, readSize)) : undefined;
   // A batch that cannot be made safe stops the run: copying on would only add unrecorded files.
   const batch = new SyncedBatch(store, target, () => stop.abort(batch.failure));
   const wholeMax = limiter ? -1 : Math.min(options.blockSize, WHOLE_FILE_MAX);

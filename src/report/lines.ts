@@ -1,4 +1,5 @@
 import type { FerryEvent, RunSummary, StatsSnapshot } from '../core/events.js';
+import type { WorkerRecord } from '../core/store.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { clean } from './quote.js';
 
@@ -8,6 +9,7 @@ export function startLine(e: Extract<FerryEvent, { type: 'run.start' }>): string
   if (e.mode === 'resume') {
     return `resuming ${e.backlogFiles} file(s), ${formatBytes(e.backlogBytes)} from the backlog (${e.db}); no scan`;
   }
+  if (e.mode === 'join') return `joining the workers of ${e.source} → ${e.destination} (${e.db}); no scan`;
   const what = e.mode === 'dry-run' ? 'dry run: scanning' : 'scanning';
   return `${what} ${e.source} → ${e.destination}`;
 }
@@ -47,4 +49,18 @@ export function endLines(status: string, s: RunSummary, resumeHint: string): str
   if (s.error) lines.push(`error: ${clean(s.error.message)}`);
   if (status === 'interrupted' || s.pendingLeft > 0) lines.push(`to resume: ${resumeHint}`);
   return lines;
+}
+
+/** One worker of a shared job: who, what it does, how far it got, how fresh its heartbeat is (`nowMs`: the database's clock when known). */
+export function workerLine(w: WorkerRecord, nowMs: number): string {
+  const beat = Math.max(0, (nowMs - w.heartbeatMs) / 1000);
+  return `worker ${w.id} ${w.host}:${w.pid}  ${w.stale ? `${w.state} (no heartbeat: gone?)` : w.state}  ` +
+    `${w.files} file(s) · ${formatBytes(w.bytes)} · ${formatBytes(w.rate)}/s  heartbeat ${beat.toFixed(1)} s ago`;
+}
+
+/** A shared job's workers on one line, for the periodic progress of a piped run. */
+export function crewLine(e: Extract<FerryEvent, { type: 'crew' }>): string {
+  const live = e.workers.filter((w) => !w.stale && !['done', 'interrupted', 'failed'].includes(w.state));
+  return `workers: ${live.length} at work; ` +
+    e.workers.map((w) => `${w.host}:${w.pid} ${w.stale ? 'gone?' : w.state} ${w.files} file(s) ${formatBytes(w.rate)}/s`).join('; ');
 }

@@ -1,6 +1,6 @@
 import type { FerryEvent } from '../core/events.js';
 import { formatBytes } from '../core/units.js';
-import { endLines, planLine, scanLine, startLine, statsLine } from './lines.js';
+import { crewLine, endLines, planLine, scanLine, startLine, statsLine } from './lines.js';
 import { clean, shown } from './quote.js';
 
 export interface RendererOptions {
@@ -16,6 +16,7 @@ export interface RendererOptions {
 /** Output for a pipe or a log file: append-only lines, progress every few seconds. */
 export function plainRenderer(o: RendererOptions): (e: FerryEvent) => void {
   let lastProgress = performance.now();
+  let crew: Extract<FerryEvent, { type: 'crew' }> | undefined;
   const every = o.progressEveryMs ?? 5000;
   return (e) => {
     switch (e.type) {
@@ -64,7 +65,11 @@ export function plainRenderer(o: RendererOptions): (e: FerryEvent) => void {
         if (e.phase === 'transferring' && performance.now() - lastProgress >= every) {
           lastProgress = performance.now();
           o.write(`${statsLine(e)}\n`);
+          if (crew && crew.workers.length > 1) o.write(`${crewLine(crew)}\n`);
         }
+        break;
+      case 'crew':
+        crew = e;
         break;
       case 'run.end':
         for (const line of endLines(e.status, e.summary, o.resumeHint)) o.write(`${line}\n`);

@@ -1,7 +1,7 @@
 import type { FerryEvent, StatsSnapshot } from '../core/events.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { plainRenderer, type RendererOptions } from './plain.js';
-import { scanLine } from './lines.js';
+import { scanLine, workerLine } from './lines.js';
 import { shown } from './quote.js';
 
 const CLEAR_LINE = '\x1b[2K';
@@ -57,6 +57,7 @@ export function ttyRenderer(o: RendererOptions & { columns: () => number }): (e:
   };
   const plain = plainRenderer({ ...o, write: above(o.write), writeErr: above(o.writeErr), progressEveryMs: Number.POSITIVE_INFINITY });
   let stopping = false;
+  let crew: Extract<FerryEvent, { type: 'crew' }> | undefined;
   return (e) => {
     if (e.type === 'run.stopping') {
       // The panel goes, and is not drawn again: the message stays readable until the run ends.
@@ -64,8 +65,16 @@ export function ttyRenderer(o: RendererOptions & { columns: () => number }): (e:
       panel = [];
     }
     if (stopping && (e.type === 'stats' || e.type === 'scan.progress')) return;
+    if (e.type === 'crew') {
+      crew = e;
+      return;
+    }
     if (e.type === 'stats') {
       panel = e.phase === 'transferring' || e.phase === 'mirroring' ? panelLines(e, o.columns()) : [];
+      if (panel.length > 0 && crew && crew.workers.length > 1) {
+        const { nowMs } = crew;
+        panel.push(...crew.workers.slice(-8).map((w) => `  ${workerLine(w, nowMs)}`.slice(0, o.columns())));
+      }
       redraw();
       return;
     }

@@ -20,9 +20,9 @@ import { isPgUrl } from './url.js';
  * `open` documents; errors are theirs (CONFIG, STORE_LOCKED).
  */
 
-/** The copy Store of one SOURCE → DESTINATION job. */
-export async function openCopyStore(location: string): Promise<Store> {
-  return isPgUrl(location) ? PgStore.open(location) : SqliteStore.open(location);
+/** The copy Store of one SOURCE → DESTINATION job; `readOnly` (SQLite) takes no lock and writes nothing (the file must exist). */
+export async function openCopyStore(location: string, options: { readOnly?: boolean } = {}): Promise<Store> {
+  return isPgUrl(location) ? PgStore.open(location) : SqliteStore.open(location, options);
 }
 
 /** The index of `ferry watch`; `readOnly` takes no lock and writes nothing (a SQLite file must exist). */

@@ -20,6 +20,8 @@ const isOwnTemp = (e: FileEntry): boolean => e.kind === 'file' && TEMP_NAME.test
 const parentOf = (rel: string): string => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
 
 export interface LocalTargetOptions {
+  /** This process as one worker of a job several share (host:pid): its temp names are its own, never another worker's. */
+  worker?: string;
   /** The st_dev the root must be on (a removable drive's): once the drive is unmounted, its mount point is a directory of another disk. */
   device?: bigint;
   /** The inode the root must be, with `device`: the directory that was checked, not one put in its place since. */
@@ -79,11 +81,11 @@ export class LocalTarget extends LocalTree implements Target {
 
   constructor(
     root: string,
-    identity = root,
+    private readonly jobIdentity = root,
     private readonly options: LocalTargetOptions = {},
   ) {
     super(root);
-    this.tag = jobTag(identity);
+    this.tag = jobTag(options.worker ? `${jobIdentity}\0${options.worker}` : jobIdentity);
     this.policy = {
       replace: options.replace !== false,
       trash: options.trashDir === undefined ? undefined : { root: options.trashDir, pinDev: -1n, pinIno: -1n },
@@ -209,6 +211,14 @@ export class LocalTarget extends LocalTree implements Target {
   }
 
   readonly reservedName = TEMP_NAME;
+
+  async dropTempOf(rel: string, worker: string): Promise<void> {
+    const cut = rel.lastIndexOf('/');
+    const temp = tempNameFor(jobTag(`${this.jobIdentity}\0${worker}`), rel);
+    await fsPool().call('remove', { place: await this.place(), rel: cut < 0 ? temp : `${rel.slice(0, cut)}/${temp}` }).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw err;
+    });
+  }
 
   /**
    * The tree as a walk finds it, without ferry's temp files: those of an interrupted run are removed

@@ -16,12 +16,15 @@ const collected = new WeakMap<ChildProcess, { stdout: string; stderr: string }>(
  * Starts the built CLI (`bin/ferry.js`, piped: no TTY) and returns the child. Its output is
  * collected from the first byte, so `finished` sees everything whoever else listens.
  */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, as: { uid?: number } = {}, cwd?: string): ChildProcess {
-  // As another user (tests that need permissions to matter): through util-linux setpriv.
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, as: { uid?: number; hostname?: string } = {}, cwd?: string): ChildProcess {
+  // As another user (tests that need permissions to matter): through util-linux setpriv. As another
+  // host (a worker of a shared job on "another machine"): in a UTS namespace of its own (root only).
   const [cmd, prefix] =
-    as.uid === undefined
-      ? [process.execPath, []]
-      : ['setpriv', [`--reuid=${as.uid}`, `--regid=${as.uid}`, '--clear-groups', process.execPath]];
+    as.hostname !== undefined
+      ? ['unshare', ['--uts', 'sh', '-c', `hostname ${as.hostname} && exec "$0" "$@"`, process.execPath]]
+      : as.uid === undefined
+        ? [process.execPath, []]
+        : ['setpriv', [`--reuid=${as.uid}`, `--regid=${as.uid}`, '--clear-groups', process.execPath]];
   const child = spawn(cmd, [...prefix, BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

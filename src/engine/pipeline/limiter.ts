@@ -8,15 +8,19 @@ export class TokenBucket {
   private last = performance.now();
 
   constructor(
-    readonly rate: number,
+    public rate: number,
     readonly burst: number,
   ) {}
 
+  /** A new rate from now on (a job's workers share one limit: each one's part changes as they come and go). */
+  setRate(rate: number): void {
+    this.refill(); // the credit so far accrues at the old rate
+    this.rate = rate;
+  }
+
   /** Resolves once `n` bytes may pass; rejects with the signal's reason when aborted. */
   async take(n: number, signal?: AbortSignal): Promise<void> {
-    const now = performance.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
-    this.last = now;
+    this.refill();
     this.tokens -= n;
     if (this.tokens >= 0) return;
     if (signal?.aborted) throw signal.reason as Error;
@@ -32,5 +36,11 @@ export class TokenBucket {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  private refill(): void {
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
   }
 }

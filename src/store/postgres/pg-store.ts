@@ -5,8 +5,10 @@ import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
 import { clampNs, permsOk } from '../clamp.js';
-import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
-import { holdWriterLock, openPg, redact, transaction, type PgPool } from './open.js';
+import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
+import { toRecord, type FileRow } from './copy-rows.js';
+import { openPg, redact, transaction, type PgPool } from './open.js';
+import { PgCrew } from './pg-crew.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -14,70 +16,41 @@ const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 const parent = (rel: string): string => `regexp_replace(${rel}, '[^/]*$', '')`;
 const str = (n: bigint | number | null | undefined): string | null => (n === null || n === undefined ? null : n.toString());
 
-interface FileRow {
-  id: string;
-  source_path: string;
-  dest_path: string;
-  rel: string;
-  kind: FileRecord['kind'];
-  size: string;
-  created: string | null;
-  changed: string;
-  modified: string;
-  accessed: string;
-  permissions: string;
-  uid: string | null;
-  gid: string | null;
-  hash: string | null;
-  algorithm: string | null;
-  status: FileRecord['status'];
-  error: string | null;
-  attempts: string;
-}
-
-function toRecord(r: FileRow): FileRecord & { rowid: number } {
-  return {
-    rowid: Number(r.id), sourcePath: r.source_path, destPath: r.dest_path, rel: r.rel, kind: r.kind, size: BigInt(r.size),
-    createdNs: r.created === null ? 0n : BigInt(r.created), changedNs: BigInt(r.changed), modifiedNs: BigInt(r.modified),
-    accessedNs: BigInt(r.accessed), permissions: Number(r.permissions), uid: Number(r.uid ?? 0), gid: Number(r.gid ?? 0), hash: r.hash, algorithm: r.algorithm, status: r.status,
-    error: r.error, attempts: Number(r.attempts),
-  };
-}
-
 /**
  * The copy Store on PostgreSQL (`ferry copy … --db postgres://…`): the same tables and the same
- * behaviour as the SQLite file (one conformance suite runs on both). One job per database; one
- * writer at a time, held by a session advisory lock. Batches travel as arrays in one statement.
+ * behaviour as the SQLite file (one conformance suite runs on both). One job per database; any
+ * number of processes work on it at once as its crew (pg-crew.ts), each settling only the rows it
+ * claimed. Batches travel as arrays in one statement.
  */
 export class PgStore implements Store {
   private sourceRoot = '';
   private destRoot = '';
   private firstScan = false;
 
+  /** Several processes may work on the job at once: they share its backlog through claims (pg-crew.ts). */
+  readonly crew: PgCrew;
+
   private constructor(
     readonly location: string,
     private readonly pool: PgPool,
-    private readonly lock: { client: pg.PoolClient; lost: () => Error | undefined },
-  ) {}
-
-  static async open(url: string): Promise<PgStore> {
-    const pool = await openPg(url, MIGRATIONS, 'copy');
-    return new PgStore(redact(url), pool, await holdWriterLock(pool, url, 'copy'));
+  ) {
+    this.crew = new PgCrew(pool);
   }
 
-  /** Refuses to write once the connection holding the lock is gone: another process may hold it now. */
-  private guard(): void {
-    const lost = this.lock.lost();
-    if (lost) {
-      throw new FerryError('CONFIG', `The database ${this.location} could not be written: the connection holding its lock was lost (${lost.message}).`, {
-        hint: 'Run the same command again when the server is back; ferry resumes where it left off.',
-      });
-    }
+  static async open(url: string): Promise<PgStore> {
+    return new PgStore(redact(url), await openPg(url, MIGRATIONS, 'copy'));
   }
 
   private tx<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    this.guard();
     return transaction(this.pool, run);
+  }
+
+  /**
+   * A row this worker may settle: one it claimed, or one nobody claimed (directories, a job with one
+   * worker). A row whose lease ran out and that another worker claimed is that worker's to record.
+   */
+  private get mine(): string {
+    return `(claimed_by IS NULL OR claimed_by = ${this.crew.id})`;
   }
 
   async bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo> {
@@ -246,23 +219,30 @@ export class PgStore implements Store {
 
   async markSynced(files: SyncedFile[]): Promise<void> {
     if (files.length === 0) return;
-    this.guard();
     await this.pool.query(
-      `UPDATE files f SET status = 'synced', hash = t.h, algorithm = t.a, size = t.s, modified = t.m, error = NULL, synced_at = $1
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS t (p, h, a, s, m) WHERE f.source_path = t.p`,
+      `UPDATE files f SET status = 'synced', hash = t.h, algorithm = t.a, size = t.s, modified = t.m, error = NULL, synced_at = $1,
+         claimed_by = NULL, lease_until = NULL
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS t (p, h, a, s, m)
+       WHERE f.source_path = t.p AND f.status = 'pending' AND ${this.mine.replace(/claimed_by/g, 'f.claimed_by')}`,
       [Date.now(), files.map((f) => f.sourcePath), files.map((f) => f.hash), files.map((f) => f.algorithm), files.map((f) => f.size.toString()),
         files.map((f) => clampNs(f.modifiedNs).toString())],
     );
   }
 
   async markFailed(sourcePath: string, error: string): Promise<void> {
-    await this.pool.query(`UPDATE files SET status = 'failed', error = $1, attempts = attempts + 1 WHERE source_path = $2`, [error, sourcePath]);
+    await this.pool.query(`UPDATE files SET status = 'failed', error = $1, attempts = attempts + 1, claimed_by = NULL, lease_until = NULL
+       WHERE source_path = $2 AND ${this.mine}`, [error, sourcePath]);
   }
 
   /** A row changed outside a scan no longer matches its directory's digest (see SqliteStore). */
   private async distrust(c: pg.PoolClient | PgPool, side: Side, rel: string): Promise<void> {
     const cut = rel.lastIndexOf('/');
     await c.query('DELETE FROM scan_dirs WHERE side = $1 AND dir = $2', [side, cut < 0 ? '' : rel.slice(0, cut + 1)]);
+  }
+
+  /** A file that changed while read waits for the next round: held by this worker, not claimed by another. */
+  private get hold(): string {
+    return this.crew.id === 0 ? '' : `, claimed_by = ${this.crew.id}, lease_until = 'infinity'`;
   }
 
   private relOf(sourcePath: string): string {
@@ -273,19 +253,19 @@ export class PgStore implements Store {
   async requeue(sourcePath: string, e: FileEntry | undefined): Promise<void> {
     await this.distrust(this.pool, 'source', this.relOf(sourcePath));
     if (!e || e.kind === 'other') {
-      await this.pool.query(`UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, attempts = attempts + 1 WHERE source_path = $1`, [sourcePath]);
+      await this.pool.query(`UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, attempts = attempts + 1${this.hold} WHERE source_path = $1 AND ${this.mine}`, [sourcePath]);
       return;
     }
     await this.pool.query(
       `UPDATE files SET status = 'pending', hash = NULL, algorithm = NULL, kind = $1, size = $2, modified = $3, accessed = $4, changed = $5,
-         attempts = attempts + 1 WHERE source_path = $6`,
+         attempts = attempts + 1${this.hold} WHERE source_path = $6 AND ${this.mine}`,
       [e.kind, e.size.toString(), clampNs(e.mtimeNs).toString(), clampNs(e.atimeNs).toString(), clampNs(e.ctimeNs).toString(), sourcePath],
     );
   }
 
   async forget(sourcePath: string): Promise<void> {
     await this.tx(async (c) => {
-      await c.query('DELETE FROM files WHERE source_path = $1', [sourcePath]);
+      await c.query(`DELETE FROM files WHERE source_path = $1 AND ${this.mine}`, [sourcePath]);
       await this.distrust(c, 'source', this.relOf(sourcePath));
     });
   }
@@ -345,6 +325,25 @@ export class PgStore implements Store {
     return rows.map(toRecord);
   }
 
+  async describe(): Promise<JobStatus | null> {
+    const job = (await this.pool.query<{ source_root: string; dest_root: string }>('SELECT source_root, dest_root FROM job WHERE id = 1')).rows[0];
+    if (!job) return null;
+    const c = (await this.pool.query<Record<string, string>>(
+      `SELECT count(*) FILTER (WHERE status = 'pending' AND kind <> 'dir') AS pf, coalesce(sum(size) FILTER (WHERE status = 'pending' AND kind = 'file'), 0) AS pb,
+              count(*) FILTER (WHERE status = 'synced' AND kind = 'file') AS sf, coalesce(sum(size) FILTER (WHERE status = 'synced' AND kind = 'file'), 0) AS sb,
+              count(*) FILTER (WHERE status = 'failed') AS failed FROM files`)).rows[0]!;
+    const { rows } = await this.pool.query<Record<string, string | null>>('SELECT * FROM runs ORDER BY id DESC LIMIT 5');
+    const n = (v: string | null | undefined): number => Number(v ?? 0);
+    return {
+      sourceRoot: job.source_root, destRoot: job.dest_root,
+      pending: { files: n(c.pf), bytes: BigInt(c.pb!) }, synced: { files: n(c.sf), bytes: BigInt(c.sb!) }, failed: n(c.failed),
+      runs: rows.map((r) => ({
+        id: n(r.id), mode: String(r.mode), status: r.status ?? null, startedMs: n(r.started), endedMs: r.ended === null ? null : n(r.ended),
+        filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed),
+      })),
+    };
+  }
+
   async startRun(mode: RunMode): Promise<number> {
     const { rows } = await this.pool.query<{ id: string }>('INSERT INTO runs (started, mode) VALUES ($1, $2) RETURNING id', [Date.now(), mode]);
     return Number(rows[0]!.id);
@@ -358,9 +357,6 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
-    // Let go of the writer's lock before the connection ends (see PgIndexStore.close).
-    await this.lock.client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-    this.lock.client.release();
     await this.pool.end();
   }
 }

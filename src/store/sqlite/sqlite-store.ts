@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
-import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
+import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
 import { openDatabase } from './open.js';
 import { clampNs, permsOk } from '../clamp.js';
 
@@ -101,10 +101,13 @@ export class SqliteStore implements Store {
     this.release = release;
   }
 
-  /** Opens (creating when missing) the database at `path`, or ":memory:" for a throwaway one. */
-  static open(path: string): SqliteStore {
+  /**
+   * Opens (creating when missing) the database at `path`, or ":memory:" for a throwaway one.
+   * `readOnly` (--status beside a running copy) takes no lock and cannot write; the file must exist.
+   */
+  static open(path: string, options: { readOnly?: boolean } = {}): SqliteStore {
     const { db, release } = openDatabase(path, MIGRATIONS, 'job',
-      'Point --db at a new file, or at the database an earlier `ferry copy` of this pair wrote.');
+      'Point --db at a new file, or at the database an earlier `ferry copy` of this pair wrote.', options.readOnly === true);
     return new SqliteStore(path, db, release);
   }
 
@@ -417,6 +420,25 @@ export class SqliteStore implements Store {
       .prepare(`SELECT rowid, * FROM files WHERE kind = 'dir' AND (? IS NULL OR rel < ?) ORDER BY rel DESC LIMIT ?`)
       .all(afterRel, afterRel, limit) as Row[];
     return rows.map(toRecord);
+  }
+
+  async describe(): Promise<JobStatus | null> {
+    const job = this.db.prepare('SELECT source_root, dest_root FROM job WHERE id = 1').get() as { source_root: string; dest_root: string } | undefined;
+    if (!job) return null;
+    const n = (v: unknown): number => Number(v ?? 0);
+    const c = this.db.prepare(
+      `SELECT count(*) FILTER (WHERE status = 'pending' AND kind <> 'dir') AS pf, coalesce(sum(size) FILTER (WHERE status = 'pending' AND kind = 'file'), 0) AS pb,
+              count(*) FILTER (WHERE status = 'synced' AND kind = 'file') AS sf, coalesce(sum(size) FILTER (WHERE status = 'synced' AND kind = 'file'), 0) AS sb,
+              count(*) FILTER (WHERE status = 'failed') AS failed FROM files`).get() as Record<string, bigint>;
+    const runs = this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 5').all() as Array<Record<string, unknown>>;
+    return {
+      sourceRoot: job.source_root, destRoot: job.dest_root,
+      pending: { files: n(c.pf), bytes: BigInt(c.pb ?? 0n) }, synced: { files: n(c.sf), bytes: BigInt(c.sb ?? 0n) }, failed: n(c.failed),
+      runs: runs.map((r) => ({
+        id: n(r.id), mode: String(r.mode), status: (r.status as string | null) ?? null, startedMs: n(r.started), endedMs: r.ended === null ? null : n(r.ended),
+        filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed),
+      })),
+    };
   }
 
   async startRun(mode: RunMode): Promise<number> {
