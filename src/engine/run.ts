@@ -132,8 +132,9 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
       }
       backlog = await store.backlog();
     }
-    // Only what the plan saw at the destination may be replaced by an entry of another kind.
-    target.planReplacements?.(await store.kindConflicts(caseInsensitive));
+    // Only what the plan saw at the destination may be replaced by an entry of another kind (an entry
+    // that stands where the source has another kind is pending: with nothing pending, there is none).
+    if (target.planReplacements) target.planReplacements((await store.pendingAfter(0, 1)).length > 0 ? await store.kindConflicts(caseInsensitive) : []);
     let destinationFull = false;
     let blocked = 0;
     // A copy counts as "times held" within what the destination can store, whatever --modify-window says.

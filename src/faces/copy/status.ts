@@ -3,8 +3,7 @@ import { FerryError } from '../../core/errors.js';
 import type { JobStatus, WorkerRecord } from '../../core/store.js';
 import { defaultDbPath, resolveRoots } from '../../engine/job-paths.js';
 import { openCopyStore, storeExists } from '../../store/open.js';
-import { redact } from '../../store/postgres/open.js';
-import { isPgUrl } from '../../store/url.js';
+import { isPgUrl, redact } from '../../store/url.js';
 
 /** What `ferry copy --status` shows: the job, its backlog and runs, and (PostgreSQL) every worker. */
 export interface CopyStatus {

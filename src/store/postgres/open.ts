@@ -2,6 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { FerryError } from '../../core/errors.js';
+import { redact } from '../url.js';
+
+export { redact };
 
 /** Integers come back as strings from `pg` (int8 does not fit a double): the stores convert them. */
 export type PgPool = pg.Pool;
@@ -87,16 +90,5 @@ export async function transaction<T>(pool: PgPool, run: (c: pg.PoolClient) => Pr
     throw err;
   } finally {
     c.release();
-  }
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
   }
 }
