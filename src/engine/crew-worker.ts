@@ -10,7 +10,7 @@ import { StoreBacklog } from './store-backlog.js';
 
 /** How long a worker's claims last without a heartbeat, unless --lease says otherwise. */
 export const DEFAULT_LEASE_MS = 60_000;
-const POLL_MS = 500;
+const POLL_MS = 200;
 /** What one claim takes at most, past its first file: enough to keep a worker busy, little enough to leave work for the others. */
 const CLAIM_BYTES = 64 * 1024 * 1024;
 

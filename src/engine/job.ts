@@ -194,7 +194,7 @@ function destinationError(err: unknown, destination: string, db: string): unknow
       cause: err,
     });
   }
-  if (['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC'].includes(code)) {
+  if (['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC', 'EIO', 'ENOTCONN', 'ESTALE'].includes(code)) {
     return new FerryError('DEST_UNAVAILABLE', `The destination ${destination} cannot be written: ${describeFileError(err)}.`, { cause: err });
   }
   return err;

@@ -59,6 +59,11 @@ const FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /** The destination root is no longer the directory the run began with (unmounted, pulled out, replaced). */
 const GONE = 'ENXIO';
+/**
+ * A network share that stopped answering (sshfs or a FUSE server killed, an NFS handle gone stale):
+ * every file after this one would fail the same way, so the run stops, the rest stays pending.
+ */
+const LOST = new Set(['ENOTCONN', 'ESTALE', 'ECONNABORTED', 'ESHUTDOWN']);
 
 /**
  * Collects synced rows and writes them to the Store in one transaction per batch (§3.3). Before a
@@ -164,6 +169,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   };
   const result: TransferResult = { copied: 0, bytes: 0, failed: 0, changed: 0, destinationFull: false, blocked: 0 };
   let gone: unknown;
+  let lost: { side: 'source' | 'destination'; err: unknown } | undefined;
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -204,7 +210,13 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   const records = new Map<number, BacklogItem>();
   const failures: Array<Promise<void>> = [];
   let storeFailure: unknown;
-  const fail = async (r: BacklogItem, id: number, err: unknown): Promise<void> => {
+  const fail = async (r: BacklogItem, id: number, err: unknown, side: 'source' | 'destination'): Promise<void> => {
+    if (LOST.has(errnoCode(err) ?? '')) {
+      lost ??= { side, err };
+      stop.abort(err);
+      stats.fileFinished(id, 'skipped', Number(r.size));
+      return;
+    }
     if (errnoCode(err) === GONE) {
       // Not this file's failure: nothing more can land there. Everything not copied stays pending.
       gone ??= err;
@@ -261,7 +273,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
       records.delete(task.id);
       // Handled now, not when the lanes end: a Store that cannot record the failure stops the run.
       failures.push(
-        fail(r, task.id, err).catch((e: unknown) => {
+        fail(r, task.id, err, 'destination').catch((e: unknown) => {
           storeFailure ??= e;
           stop.abort(e);
         }),
@@ -317,7 +329,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
     if (read.kind === 'queued' || read.kind === 'stopped') return;
     records.delete(task.id);
     if (read.kind === 'failed') {
-      await fail(r, task.id, read.error);
+      await fail(r, task.id, read.error, 'source');
       return;
     }
     stats.fileFinished(task.id, 'skipped', Number(r.size));
@@ -333,11 +345,14 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
 
   const makeOther = async (r: BacklogItem): Promise<void> => {
     const attrs = { mode: r.permissions, uid: r.uid, gid: r.gid };
+    let side: 'source' | 'destination' = 'source';
     try {
       if (r.kind === 'dir') {
+        side = 'destination';
         await target.mkdir(r.destRel, attrs);
       } else {
         const link = await source.readlink(r.sourceRel);
+        side = 'destination';
         await target.symlink(r.destRel, link, { atimeNs: r.accessedNs, mtimeNs: r.modifiedNs }, attrs);
         stats.fileFinished(r.id, 'done', 0);
         result.copied++;
@@ -348,7 +363,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
         await store.forget(r.id);
         return;
       }
-      await fail(r, r.id, err);
+      await fail(r, r.id, err, side);
     }
   };
 
@@ -389,6 +404,14 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   }
   if (batch.failure) throw batch.failure;
   if (storeFailure) throw storeFailure;
+  if (lost) {
+    const root = lost.side === 'source' ? source.root : target.root;
+    throw new FerryError(lost.side === 'source' ? 'SOURCE_UNAVAILABLE' : 'DEST_UNAVAILABLE',
+      `The ${lost.side} ${root} stopped answering (${describeFileError(lost.err)}); the files not copied stay pending.`, {
+        hint: 'Mount it again, then run the same command: ferry resumes where it left off.',
+        cause: lost.err,
+      });
+  }
   if (gone) {
     throw new FerryError('DEST_UNAVAILABLE', `The destination ${target.root} is no longer the directory this run began with (unmounted, pulled out, or replaced); the files not copied stay pending.`, { cause: gone });
   }

@@ -94,7 +94,7 @@ export class PgCrew implements JobCrew {
       [this.id],
     )).rows[0]!.ms;
     if (next === null) return { rows: [], waitMs: 0 };
-    return { rows: [], waitMs: Math.min(2000, Math.max(200, Math.ceil(Number(next)))) };
+    return { rows: [], waitMs: Math.min(250, Math.max(50, Math.ceil(Number(next)))) };
   }
 
   async heartbeat(p: { state: string; files: number; bytes: number; rate: number }): Promise<{ copying: number }> {
