@@ -72,4 +72,38 @@ describe.skipIf(!haveFuse)('a network share that drops (a FUSE mount whose serve
     expect(again.code).toBe(0);
     expect(readTree(dst)).toEqual(readTree(back));
   });
+
+  it('a destination that drops mid-run: a clean stop naming it, nothing recorded that is not on the share, and the next run completes', async () => {
+    const spec: Record<string, Buffer> = {};
+    for (let i = 0; i < 24; i++) spec[`d${i % 3}/f${i}.bin`] = randomBytes(256 * 1024, 50 + i);
+    const src = tempTree(spec);
+    const work = tempDir();
+    const back = join(work, 'back');
+    mkdirSync(back);
+    const share = join(work, 'share');
+    const db = join(work, 'job.db');
+    // A FUSE server that numbers a file anew when it is renamed: the copies still count as ferry's own.
+    const server = await mount(back, share);
+    const child = startCli(['copy', src, join(share, 'dst'), '--db', db, '--bwlimit', '1M', '--json']);
+    await waitForEvent(child, 'file.done');
+    server.kill('SIGKILL');
+    const r = await finished(child);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^ferry: The destination .*share\/dst stopped answering \((ENOTCONN|EIO)[^)]*\); the files not copied stay pending\.\nhint: /);
+    const d = new Database(db, { readonly: true });
+    const rows = d.prepare(`SELECT rel, status FROM files WHERE kind = 'file'`).all() as Array<{ rel: string; status: string }>;
+    d.close();
+    const synced = rows.filter((x) => x.status === 'synced');
+    expect(synced.length).toBeGreaterThan(0);
+    expect(rows.some((x) => x.status === 'pending')).toBe(true);
+    for (const x of synced) expect(readFileSync(join(back, 'dst', x.rel)).equals(spec[x.rel]!)).toBe(true);
+    expect(events(r.stdout).some((e) => e.type === 'file.error')).toBe(false);
+
+    execFileSync('fusermount3', ['-uz', share]);
+    await mount(back, share);
+    const again = await runCli(['copy', src, join(share, 'dst'), '--db', db]);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(readTree(join(back, 'dst'))).toEqual(readTree(src));
+  });
 });

@@ -117,7 +117,7 @@ export const ops = {
         }
         throw err;
       }
-      return { entry: settle(dir, baseOf(a.rel), a.rel, a.times, written), flushed, effects: out };
+      return { entry: settle(dir, baseOf(a.rel), a.rel, a.times, written, a.place.root), flushed, effects: out };
     } finally {
       closeQuietly(dir);
     }
@@ -155,7 +155,7 @@ export const ops = {
     const dir = P.openDir(a.place, parentOf(a.rel));
     try {
       placeFinal(dir, a.temp, baseOf(a.rel), a.rel, a.policy, out, a.place.root);
-      return { entry: settle(dir, baseOf(a.rel), a.rel, a.times, written), effects: out };
+      return { entry: settle(dir, baseOf(a.rel), a.rel, a.times, written, a.place.root), effects: out };
     } finally {
       closeQuietly(dir);
     }

@@ -3,7 +3,7 @@
  * below a root (making what is missing, moving out of the way what the policy lets go), placing a
  * temp file under its final name, giving a new entry its permission bits, checking the result.
  */
-import { constants, fchmodSync, fchownSync, fstatSync, writeSync } from 'node:fs';
+import { constants, fchmodSync, fchownSync, fstatSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EntryKind, FileEntry } from '../core/entry.js';
 import { fileError } from '../core/errors.js';
@@ -296,12 +296,35 @@ export function entryIn(dir: Dir, name: string, rel: string): FileEntry | undefi
   return f ? entryAt(rel, f, 0) : undefined;
 }
 
-/** Sets the times, re-stats, and checks the entry under the final name is the one written. */
-export function settle(dir: Dir, name: string, rel: string, t: Times, written: { dev: bigint; ino: bigint }): FileEntry {
+/**
+ * Sets the times, re-stats, and checks the entry under the final name is the one written: the same
+ * inode; on FUSE (sshfs, rclone mount), where the server may number a file anew when it is renamed
+ * (rclone derives the number from the path), a regular file of the size written.
+ */
+export function settle(dir: Dir, name: string, rel: string, t: Times, written: { dev: bigint; ino: bigint; size: bigint }, root: string): FileEntry {
   P.setTimes(dir, name, t.atimeNs, t.mtimeNs);
   const f = P.stat(dir, name);
-  if (!f || f[F.dev] !== written.dev || f[F.ino] !== written.ino) throw foreignWrite(rel, 'was replaced after the rename');
+  const same = f !== undefined && f[F.dev] === written.dev &&
+    (f[F.ino] === written.ino || (f[F.size] === written.size && f[F.kind] === 0n && onFuse(root, written.dev)));
+  if (!same) throw foreignWrite(rel, 'was replaced after the rename');
   return entryAt(rel, f, 0);
+}
+
+const FUSE_SUPER_MAGIC = 0x65735546;
+/** By st_dev: whether the filesystem is FUSE (asked once). */
+const fuse = new Map<bigint, boolean>();
+
+function onFuse(root: string, dev: bigint): boolean {
+  let known = fuse.get(dev);
+  if (known === undefined) {
+    try {
+      known = statfsSync(root).type === FUSE_SUPER_MAGIC;
+    } catch {
+      known = false; // cannot tell: keep the strict check
+    }
+    fuse.set(dev, known);
+  }
+  return known;
 }
 
 export interface Times {
