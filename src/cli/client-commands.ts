@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { describe } from './command-list.js';
 import { clientStatus, runClient, syncOnce } from '../faces/client/client.js';
 import type { ClientEvent } from '../faces/client/client-sync.js';
 import { DEFAULT_CLIENT_CONFIG, initClientConfig, loadClientConfig } from '../faces/client/config.js';
@@ -25,7 +26,7 @@ function clientLine(e: ClientEvent, verbose: boolean): string | undefined {
 
 /** `ferry client init | start | status | sync-once`. */
 export function clientCommands(io: CliIo, wrap: Wrap): Command {
-  const client = new Command('client').description('Keep a local folder in sync with a ferry server, both ways (docs/serve.md).');
+  const client = new Command('client').description(describe('client'));
   const withConfig = (c: Command): Command => c.option('--config <file>', `the client configuration (default ./${DEFAULT_CLIENT_CONFIG})`, DEFAULT_CLIENT_CONFIG);
   const printer = (json: boolean, verbose: boolean) => (e: ClientEvent): void => {
     if (json) return io.out(`${JSON.stringify(e)}\n`);

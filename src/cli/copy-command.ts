@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
+import { describe } from './command-list.js';
 import { FerryError } from '../core/errors.js';
 import { ALGORITHMS, isAlgorithm } from '../core/hash.js';
-import { COPY_DEFAULTS, type CopyOptions } from '../faces/copy/copy.js';
+import type { CopyOptions } from '../faces/copy/copy.js';
+import { COPY_DEFAULTS } from '../faces/copy/defaults.js';
 import { totalmem } from 'node:os';
 import { formatBytes, parseCount, parseDurationNs, parsePositiveInt, parseSize } from '../core/units.js';
 
@@ -32,8 +34,7 @@ export interface CopyFlags {
 /** Declares `ferry copy` and its options (the action is attached by main). */
 export function copyCommand(): Command {
   return new Command('copy')
-    .description('Copy SOURCE into DESTINATION: resumable, checksummed, rate-limited (an interrupted run resumes from its backlog). ' +
-      'With --db postgres://…, any number of processes on one or several machines share the job as its workers.')
+    .description(describe('copy'))
     .usage('[options] <source> <destination>\n       ferry copy --status [<source> <destination>] [--db PATH|URL] [--json]')
     .argument('[source]', 'the directory to copy from (never modified)')
     .argument('[destination]', 'the directory to copy into (created when missing)')

@@ -1,17 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { createRequire } from 'node:module';
 import { EXIT, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
-import { copy } from '../faces/copy/copy.js';
-import { ndjsonRenderer } from '../report/ndjson.js';
-import { plainRenderer } from '../report/plain.js';
-import { ttyRenderer } from '../report/tty.js';
-import { copyCommand, parseCopyFlags, type CopyFlags } from './copy-command.js';
-import { routeCommands } from './route-commands.js';
-import { serveCommands } from './serve-commands.js';
-import { clientCommands } from './client-commands.js';
-import { vaultCommands } from './vault-commands.js';
-import { watchCommands } from './watch-commands.js';
+import type { CopyFlags } from './copy-command.js';
+import { COMMANDS, type CommandEntry } from './command-list.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -45,8 +37,11 @@ function interruptSignal(announce: (message: string) => void = (m) => err(`\nsto
   return controller;
 }
 
-function renderer(flags: CopyFlags, resumeHint: string): (e: FerryEvent) => void {
+async function renderer(flags: CopyFlags, resumeHint: string): Promise<(e: FerryEvent) => void> {
+  const { ndjsonRenderer } = await import('../report/ndjson.js');
   if (flags.json) return ndjsonRenderer(out);
+  const { plainRenderer } = await import('../report/plain.js');
+  const { ttyRenderer } = await import('../report/tty.js');
   const base = { write: out, writeErr: err, resumeHint, verbose: flags.verbose === true };
   if (flags.progress === false) return plainRenderer({ ...base, progressEveryMs: Number.POSITIVE_INFINITY });
   if (process.stdout.isTTY) return ttyRenderer({ ...base, columns: () => process.stdout.columns || 100 });
@@ -61,10 +56,12 @@ async function runCopy(source: string | undefined, destination: string | undefin
     out(flags.json ? `${JSON.stringify(view.json)}\n` : view.text);
     return EXIT.ok;
   }
+  const { parseCopyFlags } = await import('./copy-command.js');
   const options = parseCopyFlags(source, destination, flags);
   const resumeHint = ['npx', 'ferry', ...process.argv.slice(2)].map(shellQuote).join(' ');
-  const render = renderer(flags, resumeHint);
+  const render = await renderer(flags, resumeHint);
   const controller = interruptSignal((message) => render({ type: 'run.stopping', message }));
+  const { copy } = await import('../faces/copy/copy.js');
   const result = await copy(options, render, controller.signal);
   return result.exitCode;
 }
@@ -105,18 +102,6 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('hint: run with --help for usage')
     .exitOverride()
     .configureOutput(output);
-  const copyCmd = copyCommand()
-    .showHelpAfterError('hint: run `ferry copy --help` for usage')
-    .exitOverride()
-    .configureOutput(output)
-    .action(async (source: string | undefined, destination: string | undefined, flags: CopyFlags) => {
-      try {
-        exitCode = await runCopy(source, destination, flags);
-      } catch (e) {
-        exitCode = report(e, flags.json === true);
-      }
-    });
-  program.addCommand(copyCmd);
   const wrap = async (json: boolean, run: () => Promise<number>): Promise<void> => {
     try {
       exitCode = await run();
@@ -130,33 +115,58 @@ export async function main(argv: string[]): Promise<number> {
   };
   const configure = (c: Command, path = `ferry ${c.name()}`): void => {
     c.showHelpAfterError(`hint: run \`${path} --help\` for usage`).exitOverride().configureOutput(output);
-    for (const s of c.commands) configure(s, `${path} ${s.name()}`);
+    for (const sub of c.commands) configure(sub, `${path} ${sub.name()}`);
   };
-  for (const c of watchCommands({ out, err, stopped }, wrap)) {
-    configure(c);
-    program.addCommand(c);
-  }
-  const routeCmd = routeCommands({ out, err, stopped }, wrap, () => interruptSignal().signal);
-  configure(routeCmd);
-  program.addCommand(routeCmd);
-  const serveCmd = serveCommands({ out, err, stopped }, wrap, VERSION);
-  configure(serveCmd);
-  program.addCommand(serveCmd);
-  const clientCmd = clientCommands({ out, err, stopped }, wrap);
-  configure(clientCmd);
-  program.addCommand(clientCmd);
-  const vaultCmd = vaultCommands({ out, err, stopped }, wrap);
-  configure(vaultCmd);
-  program.addCommand(vaultCmd);
-  // A word that is not a command, even with --help after it ("ferry register-drive --help"), is an
-  // error, with the command that has that name as a subcommand, where there is one.
+  const io = { out, err, stopped };
+  /** The commands one file declares, loaded (with the faces they call) only when one of them runs. */
+  const load = async (module: CommandEntry['module']): Promise<Command[]> => {
+    switch (module) {
+      case 'copy': {
+        const { copyCommand } = await import('./copy-command.js');
+        return [copyCommand().action(async (source: string | undefined, destination: string | undefined, flags: CopyFlags) => {
+          try {
+            exitCode = await runCopy(source, destination, flags);
+          } catch (e) {
+            exitCode = report(e, flags.json === true);
+          }
+        })];
+      }
+      case 'watch':
+        return (await import('./watch-commands.js')).watchCommands(io, wrap);
+      case 'route':
+        return [(await import('./route-commands.js')).routeCommands(io, wrap, () => interruptSignal().signal)];
+      case 'serve':
+        return [(await import('./serve-commands.js')).serveCommands(io, wrap, VERSION)];
+      case 'client':
+        return [(await import('./client-commands.js')).clientCommands(io, wrap)];
+      case 'vault':
+        return [(await import('./vault-commands.js')).vaultCommands(io, wrap)];
+    }
+  };
+  // The command this run is for: the first word, or the one after `help`.
   const first = argv.find((a) => !a.startsWith('-'));
-  if (first !== undefined && argv[0] === first && !program.commands.some((c) => c.name() === first || c.aliases().includes(first)) && first !== 'help') {
-    const owner = program.commands.find((c) => c.commands.some((s) => s.name() === first));
+  const asked = first === 'help' ? argv[argv.indexOf('help') + 1] : first;
+  const entry = COMMANDS.find((c) => c.name === asked);
+  if (first !== undefined && argv[0] === first && first !== 'help' && !entry) {
+    // A word that is not a command, even with --help after it ("ferry register-drive --help"), is an
+    // error, with the command that has that name as a subcommand, where there is one (every file is
+    // loaded to find it: this is the error's path only).
+    const all = (await Promise.all([...new Set(COMMANDS.map((c) => c.module))].map(load))).flat();
+    const owner = all.find((c) => c.commands.some((sub) => sub.name() === first));
     err(`ferry: There is no command "${first}".${owner ? ` Did you mean \`ferry ${owner.name()} ${first}\`?` : ''}\n`);
     err('hint: run `ferry --help` for the commands\n');
     return EXIT.usage;
   }
+  const loaded = entry ? await load(entry.module) : [];
+  for (const c of COMMANDS) {
+    const real = loaded.find((l) => l.name() === c.name);
+    const command = real ?? new Command(c.name).description(c.description);
+    configure(command);
+    program.addCommand(command);
+  }
+  // The listing shows each command as its own file declares it, loaded or not (command-list.ts).
+  const help = new Help();
+  program.configureHelp({ subcommandTerm: (c) => COMMANDS.find((e) => e.name === c.name())?.term ?? help.subcommandTerm(c) });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { describe } from './command-list.js';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
@@ -31,7 +32,7 @@ type Wrap = (json: boolean, run: () => Promise<number>) => Promise<void>;
 /** `ferry route …`: the ten commands of the seed, and `explain`. */
 export function routeCommands(io: CliIo, wrap: Wrap, interrupt: () => AbortSignal): Command {
   const { out, err } = io;
-  const route = new Command('route').description('Classify files by content and deliver each category to its own removable drive.');
+  const route = new Command('route').description(describe('route'));
 
   const renderer = (f: Flags): ((e: FerryEvent) => void) =>
     f.json ? ndjsonRenderer(out) : routeRenderer({ write: out, writeErr: err, verbose: f.verbose === true, tty: process.stdout.isTTY === true, columns: () => process.stdout.columns || 100 });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { describe } from './command-list.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FerryError } from '../core/errors.js';
@@ -23,7 +24,7 @@ const serverOptions = (c: Command): Command =>
 /** `ferry serve` and `ferry serve keys add|list|revoke`. */
 export function serveCommands(io: CliIo, wrap: Wrap, version: string): Command {
   const serve = serverOptions(new Command('serve'))
-    .description('Serve one tree to many ferry clients (HTTP + WebSocket, docs/serve.md).')
+    .description(describe('serve'))
     .option('--host <host>', 'the address to listen on (0.0.0.0 for every interface)', undefined)
     .option('--port <n>', 'the port (0 picks a free one; default 8000)')
     .option('--max-file-size <size>', 'the largest file taken, in bytes or with K/M/G (default 100M)')

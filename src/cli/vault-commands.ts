@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { describe } from './command-list.js';
 import { createInterface } from 'node:readline/promises';
 import { FerryError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
@@ -34,7 +35,7 @@ function parseWait(text: string | undefined): number | undefined {
 
 /** `ferry vault …`: seed 002's orchestrator over git, git-annex and rclone (docs/vault.md). */
 export function vaultCommands(io: CliIo, wrap: Wrap): Command {
-  const vault = new Command('vault').description('Versioned sync that orchestrates git, git-annex and rclone (docs/vault.md).').enablePositionalOptions();
+  const vault = new Command('vault').description(describe('vault')).enablePositionalOptions();
   const json = (v: unknown): void => io.out(`${JSON.stringify(v)}\n`);
   const show = (asJson: boolean | undefined, value: unknown, text: () => string): void => (asJson ? json(value) : io.out(text()));
   /** A status line redrawn in place on a terminal; nothing when piped. */

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { describe } from './command-list.js';
 import { exitCodeFor, FerryError } from '../core/errors.js';
 import type { FerryEvent } from '../core/events.js';
 import { parseCount, parseDurationNs, parsePositiveInt } from '../core/units.js';
@@ -63,7 +64,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
     c.option('--db <path>', 'the index: a SQLite file (default: $XDG_STATE_HOME/ferry/watch.db) or a postgres:// URL').option('--json', 'print JSON instead of text');
 
   const watch = dbOption(new Command('watch'))
-    .description('Keep an index of every file under each ROOT current in real time (roots already in the index are watched too).')
+    .description(describe('watch'))
     .argument('[roots...]', 'directories to add and watch (the root id is the absolute path)')
     .option('--debounce <time>', 'how long a path must be quiet before its changes are recorded', '500ms')
     .option('--reconcile-every <time>', 'full reconciliation of each root this often (with up to 10% jitter)', '24h')
@@ -103,7 +104,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
       }),
     );
 
-  const roots = new Command('roots').description('The roots in the index: add, remove, list.');
+  const roots = new Command('roots').description(describe('roots'));
   roots.addCommand(
     dbOption(new Command('add'))
       .description('Add a root (and index it now).')
@@ -150,7 +151,7 @@ export function watchCommands(io: CliIo, wrap: (json: boolean, run: () => Promis
       ),
   );
 
-  const index = new Command('index').description('Read the index: status, files, history; reconcile a root now.');
+  const index = new Command('index').description(describe('index'));
   const rootArg = (c: Command): Command => dbOption(c).argument('<id>', 'the root id');
   index.addCommand(
     rootArg(new Command('status')).description('Total files, whether a watcher is at work, the last operation.').action((id: string, f: DbFlags) =>

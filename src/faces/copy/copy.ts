@@ -1,6 +1,5 @@
 import { exitCodeFor } from '../../core/errors.js';
 import type { Emit } from '../../core/events.js';
-import { PIPELINE_DEFAULTS } from '../../core/defaults.js';
 import { runCopyJob, type JobOptions, type JobResult } from '../../engine/job.js';
 
 /**
@@ -9,8 +8,7 @@ import { runCopyJob, type JobOptions, type JobResult } from '../../engine/job.js
  */
 export type CopyOptions = JobOptions;
 
-/** What `ferry copy` uses unless told otherwise: sha256, and the pipeline's defaults. */
-export const COPY_DEFAULTS = { ...PIPELINE_DEFAULTS };
+export { COPY_DEFAULTS } from './defaults.js';
 
 export interface CopyResult extends JobResult {
   exitCode: number;
