@@ -8,6 +8,9 @@
 //   node bench/run.mjs watch           ferry watch: change latency, reconciliation rate, idle cost (see watch.mjs)
 //   node bench/run.mjs route [small|mixed]  ferry route sync-once against cp and rsync (see route.mjs)
 //   node bench/run.mjs vault                ferry vault add / no-op sync / explain against the tools by hand (see vault.mjs)
+//   node bench/run.mjs netshare [copy|bwlimit|faults]  ferry between two sshfs shares over a shaped link (see netshare.mjs; root)
+//   node bench/run.mjs workers [small|mixed|large]      1, 2 and 3 workers on one PostgreSQL job (see workers.mjs)
+//   node bench/run.mjs startup                          ferry --help / --version against node -e 0 (see startup.mjs)
 //   node bench/run.mjs serve [propagation|initial|memory|many]  ferry serve + client against syncthing
 //                                      and rclone webdav: propagation, initial sync, server memory (see serve.mjs)
 //
@@ -27,14 +30,17 @@ import { runBwlimit } from './bwlimit.mjs';
 import { runHash } from './hash.mjs';
 import { runRoute } from './route.mjs';
 import { runVault } from './vault.mjs';
+import { runNetshare } from './netshare.mjs';
+import { runWorkersBench } from './workers.mjs';
+import { runStartup } from './startup.mjs';
 import { SERVE_PARTS, runServe } from './serve.mjs';
 import { runWatch } from './watch.mjs';
 import { OUT_DIR, machineInfo, settings, snapshotFerry, toolVersions } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const what = args[0] ?? 'all';
-if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route', 'serve', 'vault'].includes(what)) {
-  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...] | serve [${SERVE_PARTS.join('|')} ...] | vault]`);
+if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route', 'serve', 'vault', 'netshare', 'workers', 'startup'].includes(what)) {
+  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...] | serve [${SERVE_PARTS.join('|')} ...] | vault | netshare [copy|bwlimit|faults] | workers [small|mixed|large ...] | startup]`);
   process.exit(2);
 }
 const serveParts = what === 'serve' ? args.slice(1) : [];
@@ -44,7 +50,7 @@ for (const p of serveParts) {
     process.exit(2);
   }
 }
-const corpora = (what === 'copy' || what === 'route') && args.length > 1 ? args.slice(1) : CORPUS_NAMES;
+const corpora = (what === 'copy' || what === 'route' || what === 'workers') && args.length > 1 ? args.slice(1) : CORPUS_NAMES;
 for (const c of corpora) {
   if (!CORPUS_NAMES.includes(c)) {
     console.error(`unknown corpus "${c}": one of ${CORPUS_NAMES.join(', ')}`);
@@ -92,6 +98,9 @@ try {
   if (what === 'all' || what === 'route') emit(await runRoute(what === 'route' && args.length > 1 ? corpora : ['small', 'mixed']));
   if (what === 'all' || what === 'serve') emit(await runServe(serveParts));
   if (what === 'all' || what === 'vault') emit(await runVault());
+  if (what === 'netshare') emit(await runNetshare(args.slice(1)));
+  if (what === 'startup') emit(await runStartup());
+  if (what === 'workers') emit(await runWorkersBench(args.length > 1 ? corpora : ['small', 'mixed']));
 } finally {
   cleanupDestinations();
 }
