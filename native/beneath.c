@@ -15,6 +15,15 @@
 #include <unistd.h>
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+// A directory on the way is only a place to resolve the next name from: O_PATH opens it without the
+// filesystem's own open (on FUSE, sshfs, NFS: no round trip to the server for each component), and
+// every *at call ferry makes takes such a descriptor. Only a directory whose entries are read (a
+// listing) is opened for reading.
+#ifdef O_PATH
+#define WALK_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#else
+#define WALK_FLAGS DIR_FLAGS
+#endif
 
 // An Error with .code (the errno name), .rel (the part of the path it concerns) and, for ENOTDIR
 // met on the way, .kind ("symlink", "file" or "other": what stands where a directory should be).
@@ -55,11 +64,11 @@ static const char *kind_at(int dirfd, const char *name) {
   return S_ISLNK(st.st_mode) ? "symlink" : S_ISDIR(st.st_mode) ? NULL : S_ISREG(st.st_mode) ? "file" : "other";
 }
 
-int open_beneath(const char *root, int64_t pin_dev, int64_t pin_ino, char *rel, int create, int mode, struct beneath_error *e) {
+int open_beneath(const char *root, int64_t pin_dev, int64_t pin_ino, char *rel, int create, int mode, int readable, struct beneath_error *e) {
   e->err = 0;
   e->kind = NULL;
   e->at = root;
-  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = open(root, (readable && !*rel ? O_RDONLY : WALK_FLAGS & ~O_NOFOLLOW) | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     e->err = errno;
     return -1;
@@ -89,14 +98,15 @@ int open_beneath(const char *root, int64_t pin_dev, int64_t pin_ino, char *rel, 
       e->err = EINVAL;
       return -1;
     }
-    int next = openat(fd, part, DIR_FLAGS);
+    int flags = readable && !saved ? DIR_FLAGS : WALK_FLAGS;
+    int next = openat(fd, part, flags);
     if (next < 0 && errno == ENOENT && create) {
       if (mkdirat(fd, part, (mode_t)mode) != 0 && errno != EEXIST) {
         e->err = errno;
         close(fd);
         return -1;
       }
-      next = openat(fd, part, DIR_FLAGS);
+      next = openat(fd, part, flags);
     }
     if (next < 0) {
       e->err = errno;
@@ -137,7 +147,7 @@ napi_value DirOpen(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct beneath_error e;
-  int fd = open_beneath(root, pin_dev, pin_ino, rel, create, mode, &e);
+  int fd = open_beneath(root, pin_dev, pin_ino, rel, create, mode, 0, &e);
   napi_value result = fd < 0 ? throw_beneath(env, &e, e.err == EEXIST || create ? "mkdir" : "openat") : number(env, fd);
   free(root);
   free(rel);
@@ -281,6 +291,16 @@ napi_value UtimensAt(napi_env env, napi_callback_info info) {
   char *name = string_arg(env, argv[1], "utimensAt: name must be a string");
   if (!name) return NULL;
   int rc = name[0] ? utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) : futimens(dirfd, ts);
+  if (rc != 0 && !name[0] && errno == EBADF) {
+    // The directory itself, held by an O_PATH descriptor (open_beneath): futimens needs one opened.
+    int real = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    rc = real < 0 ? -1 : futimens(real, ts);
+    if (real >= 0) {
+      int saved = errno;
+      close(real);
+      errno = saved;
+    }
+  }
   napi_value r = rc != 0 ? throw_at(env, errno, "utimensat", name, NULL) : NULL;
   free(name);
   return r;

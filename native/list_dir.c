@@ -88,7 +88,7 @@ napi_value ListDir(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct beneath_error e;
-  int fd = open_beneath(root, -1, -1, rel, 0, 0, &e);
+  int fd = open_beneath(root, -1, -1, rel, 0, 0, 1, &e);
   DIR *dir = fd < 0 ? NULL : fdopendir(fd);
   if (!dir) {
     napi_value r;

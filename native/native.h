@@ -43,8 +43,9 @@ struct beneath_error {
 };
 // Opens root (by its path; with pin_dev >= 0 it must still be that device and inode, else ENXIO),
 // then each part of `rel` (cut in place while walked, restored after) relative to the one before with
-// O_NOFOLLOW | O_DIRECTORY; with `create`, a missing part is made with `mode`. -1 with *e filled on error.
-int open_beneath(const char *root, int64_t pin_dev, int64_t pin_ino, char *rel, int create, int mode, struct beneath_error *e);
+// O_NOFOLLOW | O_DIRECTORY (O_PATH but for the last part when `readable`: a listing reads it); with
+// `create`, a missing part is made with `mode`. -1 with *e filled on error.
+int open_beneath(const char *root, int64_t pin_dev, int64_t pin_ino, char *rel, int create, int mode, int readable, struct beneath_error *e);
 napi_value throw_beneath(napi_env env, const struct beneath_error *e, const char *syscall);
 napi_value DirOpen(napi_env env, napi_callback_info info);
 napi_value OpenAt(napi_env env, napi_callback_info info);
