@@ -12,7 +12,7 @@ import { StatsTracker } from './stats.js';
 import { CrewWorker, DEFAULT_LEASE_MS } from './crew-worker.js';
 import { TokenBucket } from './pipeline/limiter.js';
 import { StoreBacklog } from './store-backlog.js';
-import { transferBacklog, type TransferOptions } from './transfer.js';
+import { limitedChunk, transferBacklog, type TransferOptions } from './transfer.js';
 
 export interface RunOptions extends Omit<TransferOptions, 'timeToleranceNs'> {
   rescan: boolean;
@@ -66,7 +66,7 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
   let joined = worker?.role === 'join';
   if (worker) {
     // The bucket is shared with the other workers: the job's one limit, divided among those copying.
-    const bucket = o.bwlimit ? new TokenBucket(o.bwlimit, Math.max(64 * 1024, Math.min(o.blockSize, Math.floor(o.bwlimit / 20)))) : undefined;
+    const bucket = o.bwlimit ? new TokenBucket(o.bwlimit, limitedChunk(o.bwlimit, o.blockSize)) : undefined;
     worker.start(bucket && o.bwlimit ? { total: o.bwlimit, bucket } : undefined);
     if (bucket) o = { ...o, limiter: bucket };
     if (joined) {

@@ -55,6 +55,11 @@ export interface TransferResult {
 }
 
 const PAGE = 512;
+
+/** Under a limit: the bytes read at a time, and the bucket's burst (1/20 s of the rate, 64 KiB to one block). */
+export function limitedChunk(bwlimit: number, blockSize: number): number {
+  return Math.max(64 * 1024, Math.min(blockSize, Math.floor(bwlimit / 20)));
+}
 const FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /** The destination root is no longer the directory the run began with (unmounted, pulled out, replaced). */
@@ -188,7 +193,7 @@ export async function transferBacklog(ctx: TransferContext): Promise<TransferRes
   // Under a limit, blocks are read in chunks of at most 1/20 s of the rate (and the bucket's burst is
   // one chunk), so no one-second window sees much more than the limit: a 5 MiB block at 20 MiB/s
   // would land a quarter of a second's budget at once.
-  const readSize = options.bwlimit ? Math.max(64 * 1024, Math.min(options.blockSize, Math.floor(options.bwlimit / 20))) : options.blockSize;
+  const readSize = options.bwlimit ? limitedChunk(options.bwlimit, options.blockSize) : options.blockSize;
   const limiter = options.bwlimit ? (options.limiter ?? new TokenBucket(options.bwlimit, readSize)) : undefined;
   // A batch that cannot be made safe stops the run: copying on would only add unrecorded files.
   const batch = new SyncedBatch(store, target, () => stop.abort(batch.failure));
