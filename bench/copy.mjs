@@ -18,6 +18,7 @@ import {
   fmtRatio,
   fmtSec,
   ferryBin,
+  ferryNodeFlags,
   log,
   max,
   mdTable,
@@ -46,7 +47,7 @@ function toolsFor(corpus) {
     slug: `ferry-${checksum}`,
     ferry: true,
     cmd: process.execPath,
-    argv: (src, dst, db) => [ferryBin, 'copy', src, dst, '--db', db, '--checksum', checksum, '--no-progress'],
+    argv: (src, dst, db) => [...ferryNodeFlags(), ferryBin, 'copy', src, dst, '--db', db, '--checksum', checksum, '--no-progress'],
   });
   const tools = [ferry('sha256')];
   // FERRY_BENCH_BASELINE=/path/to/another/ferry/bin/ferry.js: an earlier build in the same run (before/after).
@@ -229,7 +230,7 @@ async function runNoop(corpus, notes) {
   fs.mkdirSync(base, { recursive: true });
   const fdst = path.join(base, 'ferry');
   const db = path.join(base, 'ferry.db');
-  const ferryArgs = [ferryBin, 'copy', src, fdst, '--db', db, '--checksum', 'sha256', '--no-progress'];
+  const ferryArgs = [...ferryNodeFlags(), ferryBin, 'copy', src, fdst, '--db', db, '--checksum', 'sha256', '--no-progress'];
   const peers = [
     ...(BASELINE
       ? [{ name: 'ferry (baseline)', cmd: process.execPath, argv: [BASELINE, 'copy', src, path.join(base, 'baseline'), '--db', path.join(base, 'baseline.db'), '--checksum', 'sha256', '--no-progress', '--rescan'] }]

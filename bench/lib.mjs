@@ -341,6 +341,13 @@ export let ferryBin = FERRY_BIN;
 export let ferryIndex = path.join(ROOT, 'dist', 'index.js');
 export let snapshotInfo = null;
 
+/** The Node flags on bin/ferry.js's shebang line (what `npx ferry` runs with), to run it as `node <flags> bin`. */
+export function ferryNodeFlags() {
+  const first = fs.readFileSync(ferryBin, 'utf8').split('\n', 1)[0];
+  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  return words.slice(1).filter((w) => w.startsWith('--'));
+}
+
 function newestMtime(dir) {
   let newest = 0;
   let count = 0;

@@ -3,15 +3,16 @@
 //
 //   node bench/run.mjs startup        (FERRY_BENCH_STARTUP_RUNS, default 30)
 import { spawnSync } from 'node:child_process';
-import { ferryBin, fmtRatio, mdTable, median } from './lib.mjs';
+import { ferryBin, ferryNodeFlags, fmtRatio, mdTable, median } from './lib.mjs';
 
 export async function runStartup() {
   const runs = Number(process.env.FERRY_BENCH_STARTUP_RUNS ?? 30);
+  const flags = ferryNodeFlags();
   const cases = [
     { name: 'node -e 0', args: ['-e', '0'] },
-    { name: 'ferry --help', args: [ferryBin, '--help'] },
-    { name: 'ferry --version', args: [ferryBin, '--version'] },
-    { name: 'ferry copy --help', args: [ferryBin, 'copy', '--help'] },
+    { name: 'ferry --help', args: [...flags, ferryBin, '--help'] },
+    { name: 'ferry --version', args: [...flags, ferryBin, '--version'] },
+    { name: 'ferry copy --help', args: [...flags, ferryBin, 'copy', '--help'] },
   ];
   const times = new Map(cases.map((c) => [c.name, []]));
   for (let i = 0; i < 3; i++) for (const c of cases) spawnSync(process.execPath, c.args, { stdio: 'ignore' }); // warm the page cache

@@ -3,6 +3,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalTree } from '../dist/index.js';
+import { fsPoolLanes } from '../dist/io/fs-pool.js';
+import { onNetworkFs } from '../dist/io/fs-kind.js';
 import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
 import { randomBytes, readTree, tempDir, tempTree } from './helpers/tree.js';
 
@@ -105,5 +108,23 @@ describe.skipIf(!haveFuse)('a network share that drops (a FUSE mount whose serve
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(readTree(join(back, 'dst'))).toEqual(readTree(src));
+  });
+
+  it('a tree on a share gets the wider I/O pool (each thread waits out a round trip); a local tree does not', async () => {
+    const local = tempTree({ 'a.txt': 'a' });
+    const work = tempDir();
+    const share = join(work, 'share');
+    await mount(tempTree({ 'b.txt': 'b' }), share);
+    expect(await onNetworkFs(local)).toBe(false);
+    expect(await onNetworkFs(share)).toBe(true);
+
+    const before = new LocalTree(local);
+    expect((await before.readWhole('a.txt', 1024, null)).kind).toBe('read');
+    const narrow = fsPoolLanes();
+    expect(narrow).toBeGreaterThanOrEqual(2);
+    const remote = new LocalTree(share);
+    for (let i = 0; i < 50 && fsPoolLanes() === narrow; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(fsPoolLanes()).toBeGreaterThan(narrow);
+    expect((await remote.readWhole('b.txt', 1024, null)).kind).toBe('read');
   });
 });

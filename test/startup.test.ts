@@ -68,4 +68,12 @@ describe('start-up loads only what the command runs', () => {
       expect(entry.description).toBe(c.description());
     }
   });
+
+  it('bin/ferry.js run as a program (what npx runs) starts Node with its smaller young generation', () => {
+    const r = spawnSync(BIN, ['--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    const shebang = readFileSync(BIN, 'utf8').split('\n', 1)[0];
+    expect(shebang).toBe('#!/usr/bin/env -S node --max-semi-space-size=2');
+  });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { EntryKind, FileEntry } from '../core/entry.js';
 import { fileError } from '../core/errors.js';
 import { kindOfFields, notADirectory, prims as P, type Dir, type ObstacleKind, type Place } from './beneath.js';
+import { FUSE_SUPER_MAGIC } from './fs-kind.js';
 import { entryAt, F } from './list-dir.js';
 import { NOATIME, SOURCE_FLAGS } from './open-flags.js';
 
@@ -310,7 +311,6 @@ export function settle(dir: Dir, name: string, rel: string, t: Times, written: {
   return entryAt(rel, f, 0);
 }
 
-const FUSE_SUPER_MAGIC = 0x65735546;
 /** By st_dev: whether the filesystem is FUSE (asked once). */
 const fuse = new Map<bigint, boolean>();
 

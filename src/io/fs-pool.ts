@@ -40,8 +40,17 @@ export class FsPool {
   private idle: NodeJS.Timeout | undefined;
   closed = false;
 
-  constructor(size = Math.max(2, Math.min(8, availableParallelism() * 2))) {
-    for (let i = 0; i < size; i++) {
+  get size(): number {
+    return this.lanes.length;
+  }
+
+  constructor(size = poolSize()) {
+    this.grow(size);
+  }
+
+  /** Adds threads until there are `size` (a pool's lanes only ever grow, until it is let go). */
+  grow(size: number): void {
+    while (this.lanes.length < size && !this.closed) {
       const worker = new Worker(new URL('./fs-worker.js', import.meta.url));
       const lane: Lane = { worker, inFlight: 0, ids: new Set(), outbox: [] };
       worker.on('message', (replies: FsReply[]) => {
@@ -135,10 +144,34 @@ export class FsPool {
   }
 }
 
+/**
+ * Threads for a local disk: one per core (at least two): a local syscall costs microseconds, and each
+ * thread holds its own heap (about 9 MiB). A tree on a network filesystem asks for twice as many:
+ * there a syscall waits a round trip, and more of them in flight fill the link.
+ */
+const LOCAL_LANES = Math.max(2, Math.min(8, availableParallelism()));
+const NETWORK_LANES = Math.max(4, Math.min(16, availableParallelism() * 2));
+let network = false;
+
+function poolSize(): number {
+  return network ? NETWORK_LANES : LOCAL_LANES;
+}
+
 let shared: FsPool | undefined;
 
 /** The process's one I/O pool, started on first use. */
 export function fsPool(): FsPool {
   if (!shared || shared.closed) shared = new FsPool();
   return shared;
+}
+
+/** A tree on a network filesystem is in use: the pool (now and when restarted) has its wider size. */
+export function widenForNetwork(): void {
+  network = true;
+  shared?.grow(NETWORK_LANES);
+}
+
+/** How many I/O threads the pool runs now (0 when none is started). */
+export function fsPoolLanes(): number {
+  return shared && !shared.closed ? shared.size : 0;
 }

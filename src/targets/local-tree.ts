@@ -7,7 +7,8 @@ import type { IdentityMatch, ListBatch, ListOptions, ReadHandle, Tree, WholeRead
 import { walkTree } from '../io/walk.js';
 import type { Place } from '../io/beneath.js';
 import { closeFd, readAt, statFd } from '../io/fd.js';
-import { fsPool } from '../io/fs-pool.js';
+import { onNetworkFs } from '../io/fs-kind.js';
+import { fsPool, widenForNetwork } from '../io/fs-pool.js';
 import { compareIdentity, identify, parseIdentity } from '../io/fs-identity.js';
 import { readMountTable } from '../io/mounts.js';
 
@@ -17,7 +18,10 @@ import { readMountTable } from '../io/mounts.js';
  * without following links; the root itself is the user's path (symlinks in it are the user's).
  */
 export class LocalTree implements Tree {
-  constructor(readonly root: string) {}
+  constructor(readonly root: string) {
+    // A share: more I/O threads, each waiting out a round trip (see fs-pool.ts).
+    void onNetworkFs(root).then((remote) => remote && widenForNetwork());
+  }
 
   /** The root as the I/O threads reach it (a Target pins it to its device and inode). */
   protected place(): Promise<Place> {
