@@ -14,4 +14,12 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The dashboard's page script runs in the browser.
+    files: ['src/http/dashboard/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', URLSearchParams: 'readonly', EventSource: 'readonly', Node: 'readonly' },
+    },
+  },
 );

@@ -11,6 +11,7 @@
 //   node bench/run.mjs netshare [copy|bwlimit|faults]  ferry between two sshfs shares over a shaped link (see netshare.mjs; root)
 //   node bench/run.mjs workers [small|mixed|large]      1, 2 and 3 workers on one PostgreSQL job (see workers.mjs)
 //   node bench/run.mjs startup                          ferry --help / --version against node -e 0 (see startup.mjs)
+//   node bench/run.mjs dashboard                        ferry dashboard: first load of 100 jobs, idle CPU, a live page's cost to a copy (see dashboard.mjs)
 //   node bench/run.mjs serve [propagation|initial|memory|many]  ferry serve + client against syncthing
 //                                      and rclone webdav: propagation, initial sync, server memory (see serve.mjs)
 //
@@ -33,14 +34,15 @@ import { runVault } from './vault.mjs';
 import { runNetshare } from './netshare.mjs';
 import { runWorkersBench } from './workers.mjs';
 import { runStartup } from './startup.mjs';
+import { runDashboardBench } from './dashboard.mjs';
 import { SERVE_PARTS, runServe } from './serve.mjs';
 import { runWatch } from './watch.mjs';
 import { OUT_DIR, machineInfo, settings, snapshotFerry, toolVersions } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const what = args[0] ?? 'all';
-if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route', 'serve', 'vault', 'netshare', 'workers', 'startup'].includes(what)) {
-  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...] | serve [${SERVE_PARTS.join('|')} ...] | vault | netshare [copy|bwlimit|faults] | workers [small|mixed|large ...] | startup]`);
+if (!['all', 'hash', 'copy', 'bwlimit', 'watch', 'route', 'serve', 'vault', 'netshare', 'workers', 'startup', 'dashboard'].includes(what)) {
+  console.error(`usage: node bench/run.mjs [hash | copy [${CORPUS_NAMES.join('|')} ...] | bwlimit | watch | route [small|mixed ...] | serve [${SERVE_PARTS.join('|')} ...] | vault | netshare [copy|bwlimit|faults] | workers [small|mixed|large ...] | startup | dashboard]`);
   process.exit(2);
 }
 const serveParts = what === 'serve' ? args.slice(1) : [];
@@ -100,6 +102,7 @@ try {
   if (what === 'all' || what === 'vault') emit(await runVault());
   if (what === 'netshare') emit(await runNetshare(args.slice(1)));
   if (what === 'startup') emit(await runStartup());
+  if (what === 'dashboard') emit(await runDashboardBench());
   if (what === 'workers') emit(await runWorkersBench(args.length > 1 ? corpora : ['small', 'mixed']));
 } finally {
   cleanupDestinations();

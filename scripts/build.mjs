@@ -24,6 +24,7 @@ try {
 } catch {
   process.exit(1); // tsc has printed the errors
 }
+cpSync('src/http/dashboard/assets', 'dist/http/dashboard/assets', { recursive: true });
 cpSync('src/store/sqlite/migrations', 'dist/store/sqlite/migrations', { recursive: true });
 cpSync('src/store/sqlite/index-migrations', 'dist/store/sqlite/index-migrations', { recursive: true });
 cpSync('src/store/sqlite/route-migrations', 'dist/store/sqlite/route-migrations', { recursive: true });

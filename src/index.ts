@@ -32,4 +32,5 @@ export type {
   ServerStore, ServerFile, Change, ChangeOp, ClientRow, ApiKeyRow, ConflictRow, UploadSession, RecordWrite,
 } from './core/server-store.js';
 export { startServer, SERVE_DEFAULTS, type ServeOptions, type RunningServer } from './faces/server/serve.js';
-export { newApiKey, hashApiKey } from './faces/server/api-keys.js';
+export { newApiKey, hashApiKey } from './http/api-keys.js';
+export { startDashboard, DASHBOARD_DEFAULTS, type DashboardOptions, type RunningDashboard } from './faces/dashboard/dashboard.js';

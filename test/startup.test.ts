@@ -59,6 +59,7 @@ describe('start-up loads only what the command runs', () => {
       (await import('../dist/cli/serve-commands.js')).serveCommands(io, wrap, '0'),
       (await import('../dist/cli/client-commands.js')).clientCommands(io, wrap),
       (await import('../dist/cli/vault-commands.js')).vaultCommands(io, wrap),
+      (await import('../dist/cli/dashboard-command.js')).dashboardCommand(io, wrap),
     ];
     const help = new Help();
     expect(COMMANDS.map((c) => c.name)).toEqual(real.map((c) => c.name()));

@@ -9,7 +9,7 @@ export interface CommandEntry {
   term: string;
   description: string;
   /** The file that declares it (several commands may share one). */
-  module: 'copy' | 'watch' | 'route' | 'serve' | 'client' | 'vault';
+  module: 'copy' | 'watch' | 'route' | 'serve' | 'client' | 'vault' | 'dashboard';
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -32,6 +32,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'serve', term: 'serve [options]', description: 'Serve one tree to many ferry clients (HTTP + WebSocket, docs/serve.md).', module: 'serve' },
   { name: 'client', term: 'client', description: 'Keep a local folder in sync with a ferry server, both ways (docs/serve.md).', module: 'client' },
   { name: 'vault', term: 'vault', description: 'Versioned sync that orchestrates git, git-annex and rclone (docs/vault.md).', module: 'vault' },
+  { name: 'dashboard', term: 'dashboard [options]', description: 'One web page that shows every job of every face, live (docs/dashboard.md).', module: 'dashboard' },
 ];
 
 /** The description of a top-level command, for the file that declares it. */

@@ -141,6 +141,8 @@ export async function main(argv: string[]): Promise<number> {
         return [(await import('./client-commands.js')).clientCommands(io, wrap)];
       case 'vault':
         return [(await import('./vault-commands.js')).vaultCommands(io, wrap)];
+      case 'dashboard':
+        return [(await import('./dashboard-command.js')).dashboardCommand(io, wrap)];
     }
   };
   // The command this run is for: the first word, or the one after `help`.

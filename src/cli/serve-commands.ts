@@ -3,7 +3,7 @@ import { describe } from './command-list.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FerryError } from '../core/errors.js';
-import { hashApiKey, newApiKey } from '../faces/server/api-keys.js';
+import { hashApiKey, newApiKey } from '../http/api-keys.js';
 import { serverSettings, type ServeFlags } from '../faces/server/config.js';
 import { startServer } from '../faces/server/serve.js';
 import { openServerStore } from '../store/open.js';

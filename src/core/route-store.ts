@@ -116,6 +116,8 @@ export interface RouteStore {
   dropPending(id: number): Promise<void>;
   driveSeen(driveId: string, location: string, nowNs: bigint): Promise<void>;
   stats(): Promise<DriveStats[]>;
+  /** The last `limit` deliveries over every drive, newest first. */
+  recentDeliveries(limit: number): Promise<Delivery[]>;
   /** Forgets deliveries and the queue (of one drive, or all). Returns how many rows of each went. */
   clear(driveId: string | null): Promise<{ deliveries: number; pending: number }>;
   close(): Promise<void>;

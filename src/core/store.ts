@@ -1,5 +1,5 @@
 import type { FileEntry } from './entry.js';
-import type { RunMode, RunStatus, RunSummary, Side } from './events.js';
+import type { RunMode, RunStatus, RunSummary, Side, StatsSnapshot } from './events.js';
 
 export type FileStatus = 'pending' | 'synced' | 'failed';
 
@@ -124,6 +124,27 @@ export interface RunRecord {
   filesCopied: number;
   bytesCopied: number;
   filesFailed: number;
+  /** Why it failed or stopped, in one sentence, when it did. */
+  error: string | null;
+}
+
+/** What a run published of itself while it ran (about once a second): see Store.publishStats. */
+export interface RunLive {
+  runId: number;
+  host: string;
+  pid: number;
+  /** When it last published, ms since the epoch. */
+  atMs: number;
+  stats: StatsSnapshot;
+  /** Its progress over the run, oldest first: bytes written and files done by then. */
+  samples: Array<{ tMs: number; bytes: number; files: number }>;
+}
+
+/** A file the last attempt could not copy, and why. */
+export interface FailedFile {
+  rel: string;
+  error: string | null;
+  attempts: number;
 }
 
 /** A job as `ferry copy --status` shows it. */
@@ -222,6 +243,15 @@ export interface Store {
   /** What `ferry copy --status` shows of the job: null when the database holds none yet. Writes nothing. */
   describe(): Promise<JobStatus | null>;
 
+  /** Up to `limit` failed rows, by path, with their errors. Writes nothing. */
+  failures(limit: number): Promise<FailedFile[]>;
+  /**
+   * Records what run `runId` is doing now (its stats snapshot, the process running it) and, with
+   * `sample`, one point of its progress over time. One small write; called about once a second.
+   */
+  publishStats(runId: number, live: { host: string; pid: number; stats: StatsSnapshot }, sample?: { tMs: number; bytes: number; files: number }): Promise<void>;
+  /** What run `runId` last published, with its samples; null when it published nothing. Writes nothing. */
+  liveStats(runId: number): Promise<RunLive | null>;
   startRun(mode: RunMode): Promise<number>;
   finishRun(runId: number, status: RunStatus, summary: RunSummary): Promise<void>;
 

@@ -7,6 +7,7 @@ import type { Target } from '../core/target.js';
 import type { TokenBucket } from './pipeline/limiter.js';
 import type { StatsTracker } from './stats.js';
 import { StoreBacklog } from './store-backlog.js';
+import { pidAlive } from '../store/lock.js';
 
 /** How long a worker's claims last without a heartbeat, unless --lease says otherwise. */
 export const DEFAULT_LEASE_MS = 60_000;
@@ -167,15 +168,6 @@ export class CrewWorker {
 async function buryTheDead(crew: JobCrew): Promise<void> {
   const host = hostname();
   const { workers } = await crew.workers();
-  const dead = workers.filter((w) => w.host === host && w.pid !== process.pid && !['done', 'interrupted', 'failed', 'gone'].includes(w.state) && !alive(w.pid));
+  const dead = workers.filter((w) => w.host === host && w.pid !== process.pid && !['done', 'interrupted', 'failed', 'gone'].includes(w.state) && !pidAlive(w.pid));
   await crew.bury(dead.map((w) => w.id));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -8,6 +8,7 @@ import { mirrorExtras, type MirrorOptions } from './mirror.js';
 import { explicitWindow, modifyWindow } from './plan.js';
 import { scanTrees } from './scan-trees.js';
 import { checkSourceMounts, recordSourceRoot } from './source-guard.js';
+import { StatsPublisher } from './stats-publisher.js';
 import { StatsTracker } from './stats.js';
 import { CrewWorker, DEFAULT_LEASE_MS } from './crew-worker.js';
 import { TokenBucket } from './pipeline/limiter.js';
@@ -57,7 +58,12 @@ function chooseMode(job: JobInfo, pending: number, o: RunOptions): RunMode {
 export async function runJob(store: Store, source: Tree, target: Target, o: RunOptions, emit: Emit, interrupt: AbortSignal): Promise<RunResult> {
   const started = performance.now();
   const job = await store.bindJob(source.root, target.root);
-  const stats = new StatsTracker(emit, o.statsIntervalMs);
+  // Each snapshot also goes to the Store (about once a second) once the run has its row: the dashboard reads it there.
+  let publisher: StatsPublisher | undefined;
+  const stats = new StatsTracker((e) => {
+    if (e.type === 'stats') publisher?.offer(e, e.phase === 'done');
+    emit(e);
+  }, o.statsIntervalMs);
   // A job several processes may share (PostgreSQL): this one joins its workers first.
   const worker = store.crew && !o.dryRun
     ? await CrewWorker.join(store.crew, { leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS, claimRows: o.bwlimit ? o.transfers : o.transfers * 8 }, stats, emit)
@@ -87,6 +93,7 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
   let backlog = await store.backlog();
   const mode = joined ? 'join' : chooseMode(job, backlog.files, o);
   const runId = o.dryRun ? 0 : await store.startRun(mode);
+  if (runId) publisher = new StatsPublisher(store, runId);
   stats.bytesOverallBase = Number((await store.syncedTotals()).bytes);
   const summary: RunSummary = {
     mode, filesCopied: 0, bytesCopied: 0, filesFailed: 0, filesSkippedChanged: 0, filesDeleted: 0, pendingLeft: 0, elapsedMs: 0,
@@ -204,6 +211,7 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
     if (!o.dryRun) summary.pendingLeft = await pendingLeft(store, worker, worker?.state === 'finishing', false).catch(() => summary.pendingLeft);
     summary.elapsedMs = Math.round(performance.now() - started);
     await worker?.leave(status === 'interrupted' ? 'interrupted' : status === 'error' ? 'failed' : 'done').catch(() => undefined);
+    await publisher?.flush();
     if (runId) await store.finishRun(runId, status, summary);
     emit({ type: 'run.end', status, summary });
   }

@@ -98,7 +98,7 @@ export function lockHeld(path: string): boolean {
   const lockPath = `${realish(path)}.lock`;
   if (!addon) {
     const pid = readPid(lockPath);
-    return Number.isInteger(pid) && alive(pid);
+    return Number.isInteger(pid) && pidAlive(pid);
   }
   let st;
   try {
@@ -112,7 +112,7 @@ export function lockHeld(path: string): boolean {
   try {
     table = readFileSync('/proc/locks', 'utf8');
   } catch {
-    return Number.isInteger(readPid(lockPath)) && alive(readPid(lockPath));
+    return Number.isInteger(readPid(lockPath)) && pidAlive(readPid(lockPath));
   }
   const major = Math.floor(st.dev / 256) & 0xfff; // Linux's dev_t: major in bits 8–19, minor in 0–7 and 20–31
   const minor = (st.dev & 0xff) | ((Math.floor(st.dev / 1048576) & 0xfff) << 8);
@@ -124,7 +124,7 @@ export function lockHeld(path: string): boolean {
  * Whether `pid` is a running process. A zombie is not: a process killed with SIGKILL stays one
  * until its parent reaps it, and kill(pid, 0) still succeeds on it.
  */
-function alive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -163,7 +163,7 @@ function acquirePidLock(path: string, lockPath: string): () => void {
     }
     const pid = readPid(lockPath);
     // An empty file is what a flock holder leaves when it lets go: free.
-    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) throw locked(path, pid);
+    if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) throw locked(path, pid);
     try {
       unlinkSync(lockPath); // stale: its process is gone
     } catch {

@@ -34,11 +34,12 @@ export async function openRouteStore(location: string, options: { readOnly?: boo
 
 /**
  * The state of `ferry serve`; `lock: false` takes no one-writer lock and may still write (`ferry
- * serve keys add` beside the running server, which holds it).
+ * serve keys add` beside the running server, which holds it); `readOnly` (SQLite; the file must
+ * exist) neither locks nor writes (the dashboard). A PostgreSQL server store reads without the lock.
  */
-export async function openServerStore(location: string, options: { lock?: boolean } = {}): Promise<ServerStore> {
+export async function openServerStore(location: string, options: { lock?: boolean; readOnly?: boolean } = {}): Promise<ServerStore> {
   return isPgUrl(location)
-    ? (await import('./postgres/pg-server-store.js')).PgServerStore.open(location, options)
+    ? (await import('./postgres/pg-server-store.js')).PgServerStore.open(location, options.readOnly ? { lock: false } : options)
     : (await import('./sqlite/sqlite-server-store.js')).SqliteServerStore.open(location, options);
 }
 
@@ -48,4 +49,28 @@ export async function openServerStore(location: string, options: { lock?: boolea
  */
 export function storeExists(location: string): boolean {
   return isPgUrl(location) || existsSync(location);
+}
+
+/** The kinds of ferry database, by the table each one's migrations make first. */
+export type StoreKind = 'copy' | 'watch' | 'route' | 'server' | 'client';
+const KIND_MARKERS: Array<[string, StoreKind]> = [['job', 'copy'], ['roots', 'watch'], ['route_files', 'route'], ['server_files', 'server'], ['client_files', 'client']];
+
+/**
+ * Which kind of ferry database `location` is, read without writing: undefined for a file that is not
+ * one (or cannot be read). A PostgreSQL URL is taken for a copy job's (the one kind that shares a
+ * database among processes).
+ */
+export async function storeKind(location: string): Promise<StoreKind | undefined> {
+  if (isPgUrl(location)) return 'copy';
+  const Database = (await import('better-sqlite3')).default;
+  let db: InstanceType<typeof Database> | undefined;
+  try {
+    db = new Database(location, { readonly: true, fileMustExist: true });
+    const names = new Set((db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[]));
+    return KIND_MARKERS.find(([marker]) => names.has(marker))?.[1];
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
 }

@@ -12,7 +12,9 @@ import type { ServerStore } from '../../core/server-store.js';
 import { openServerStore } from '../../store/open.js';
 import { LocalTarget } from '../../targets/local.js';
 import { ApiError } from './api-error.js';
-import { keyAccepted, keyOf } from './api-keys.js';
+import { keyAccepted, keyOf } from '../../http/api-keys.js';
+import { JobBoard } from '../../http/dashboard/board.js';
+import { dashboardRoutes, isDashboardAsset } from '../../http/dashboard/routes.js';
 import type { ServerContext } from './context.js';
 import { ServerFiles } from './files.js';
 import { reconcileSyncDir } from './reconcile-dir.js';
@@ -123,6 +125,8 @@ async function listen(o: ServeOptions, dir: string, store: ServerStore, device: 
 
   app.addHook('onRequest', async (req) => {
     if (req.url === '/health' || req.url.startsWith('/health?')) return;
+    // The dashboard's page and its scripts hold no data (its API below takes the key like the rest).
+    if (req.method === 'GET' && isDashboardAsset(req.url)) return;
     if (!(await keyAccepted(store, keyOf(req.headers, req.query)))) {
       throw new ApiError(401, 'UNAUTHORIZED', 'This server needs a valid API key (Authorization: Bearer KEY or X-API-Key).');
     }
@@ -141,6 +145,9 @@ async function listen(o: ServeOptions, dir: string, store: ServerStore, device: 
 
   syncRoutes(app, ctx);
   transferRoutes(app, ctx);
+  // The dashboard's page at /, showing this server: its clients (connected now), changes, conflicts.
+  const board = new JobBoard({ server: { store, location: store.location, connected: () => hub.connectedClients() } });
+  dashboardRoutes(app, { board });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const sweep = setInterval(() => void sessions.sweep().catch(() => undefined), 3600_000);
@@ -168,6 +175,7 @@ async function listen(o: ServeOptions, dir: string, store: ServerStore, device: 
       (closed ??= (async () => {
         clearInterval(sweep);
         hub.close();
+        board.close();
         await app.close();
         await sessions.close();
         await target.close?.();

@@ -123,7 +123,11 @@ export class WsHub {
       send(p, { type: 'ERROR', error: 'BAD_MESSAGE', message: 'A message must be a JSON object with a "type".' });
       return;
     }
-    if (m.type === 'HEARTBEAT') send(p, { type: 'HEARTBEAT', time: new Date().toISOString() });
+    if (m.type === 'HEARTBEAT') {
+      send(p, { type: 'HEARTBEAT', time: new Date().toISOString() });
+      // Last seen: the dashboard tells a client that is connected from one that went quiet.
+      await this.store.touchClient(p.clientId).catch(() => undefined);
+    }
     else if (m.type === 'ACK' && Number.isSafeInteger(m.seq)) await this.store.touchClient(p.clientId, m.seq as number).catch(() => undefined);
     else if (m.type !== 'CLIENT_CONNECT') send(p, { type: 'ERROR', error: 'BAD_MESSAGE', message: `Unknown message type ${JSON.stringify(m.type)}.` });
   }
@@ -140,7 +144,12 @@ export class WsHub {
     }
   }
 
-  close(): void {
+  /** The clients with a WebSocket open now. */
+  connectedClients(): string[] {
+    return [...new Set([...this.peers].map((p) => p.clientId))];
+  }
+
+    close(): void {
     clearInterval(this.timer);
     for (const p of this.peers) p.socket.close(1001, 'server stopping');
     this.peers.clear();

@@ -198,6 +198,11 @@ export class PgRouteStore implements RouteStore {
     return r && toDelivery(r);
   }
 
+  async recentDeliveries(limit: number): Promise<Delivery[]> {
+    const { rows } = await this.pool.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries ORDER BY delivered_ns DESC LIMIT $1`, [limit]);
+    return rows.map(toDelivery);
+  }
+
   async deliveriesOf(hash: string): Promise<Delivery[]> {
     const { rows } = await this.pool.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM route_deliveries WHERE hash = $1 ORDER BY drive_id COLLATE "C"`, [hash]);

@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
-import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
+import type { RunMode, RunStatus, RunSummary, Side, StatsSnapshot } from '../../core/events.js';
 import { clampNs, permsOk } from '../clamp.js';
-import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
+import type { Backlog, FailedFile, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, RunLive, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
 import { toRecord, type FileRow } from './copy-rows.js';
 import { openPg, redact, transaction, type PgPool } from './open.js';
 import { PgCrew } from './pg-crew.js';
@@ -339,8 +339,30 @@ export class PgStore implements Store {
       pending: { files: n(c.pf), bytes: BigInt(c.pb!) }, synced: { files: n(c.sf), bytes: BigInt(c.sb!) }, failed: n(c.failed),
       runs: rows.map((r) => ({
         id: n(r.id), mode: String(r.mode), status: r.status ?? null, startedMs: n(r.started), endedMs: r.ended === null ? null : n(r.ended),
-        filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed),
+        filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed), error: r.error ?? null,
       })),
+    };
+  }
+
+  async failures(limit: number): Promise<FailedFile[]> {
+    const { rows } = await this.pool.query<{ rel: string; error: string | null; attempts: string }>(`SELECT rel, error, attempts FROM files WHERE status = 'failed' ORDER BY rel LIMIT $1`, [limit]);
+    return rows.map((r) => ({ rel: r.rel, error: r.error, attempts: Number(r.attempts) }));
+  }
+
+  async publishStats(runId: number, live: { host: string; pid: number; stats: StatsSnapshot }, sample?: { tMs: number; bytes: number; files: number }): Promise<void> {
+    await this.pool.query('UPDATE runs SET host = $1, pid = $2, stats = $3, stats_at = $4 WHERE id = $5', [live.host, live.pid, JSON.stringify(live.stats), Date.now(), runId]);
+    if (sample) {
+      await this.pool.query('INSERT INTO run_samples (run_id, t, bytes, files) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, t) DO NOTHING', [runId, sample.tMs, sample.bytes, sample.files]);
+    }
+  }
+
+  async liveStats(runId: number): Promise<RunLive | null> {
+    const r = (await this.pool.query<{ host: string | null; pid: number | null; stats: string | null; stats_at: string | null }>('SELECT host, pid, stats, stats_at FROM runs WHERE id = $1', [runId])).rows[0];
+    if (!r?.stats) return null;
+    const { rows } = await this.pool.query<{ t: string; bytes: string; files: string }>('SELECT t, bytes, files FROM run_samples WHERE run_id = $1 ORDER BY t', [runId]);
+    return {
+      runId, host: r.host ?? '', pid: Number(r.pid ?? 0), atMs: Number(r.stats_at ?? 0), stats: JSON.parse(r.stats) as StatsSnapshot,
+      samples: rows.map((x) => ({ tMs: Number(x.t), bytes: Number(x.bytes), files: Number(x.files) })),
     };
   }
 

@@ -190,6 +190,10 @@ export class SqliteRouteStore implements RouteStore {
     return r && toDelivery(r);
   }
 
+  async recentDeliveries(limit: number): Promise<Delivery[]> {
+    return (this.sql(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries ORDER BY delivered_ns DESC LIMIT ?`).raw(true).all(limit) as DeliveryRow[]).map(toDelivery);
+  }
+
   async deliveryAt(driveId: string, path: string): Promise<Delivery | undefined> {
     const r = this.sql(`SELECT ${DELIVERY_COLUMNS} FROM route_deliveries WHERE drive_id = ? AND path = ?`).raw(true).get(driveId, path) as DeliveryRow | undefined;
     return r && toDelivery(r);

@@ -65,7 +65,8 @@ export class SqliteServerStore implements ServerStore {
   ) {}
 
   /** `lock` (default true): take the one-writer lock, STORE_LOCKED when another process holds it. */
-  static open(path: string, options: { lock?: boolean } = {}): SqliteServerStore {
+  static open(path: string, options: { lock?: boolean; readOnly?: boolean } = {}): SqliteServerStore {
+    if (options.readOnly) return new SqliteServerStore(path, openDatabase(path, MIGRATIONS, MARKER, HINT, true).db, () => undefined);
     if (options.lock === false) return new SqliteServerStore(path, openUnlocked(path), () => undefined);
     const { db, release } = openDatabase(path, MIGRATIONS, MARKER, HINT);
     return new SqliteServerStore(path, db, release);

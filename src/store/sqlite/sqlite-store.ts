@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
-import type { RunMode, RunStatus, RunSummary, Side } from '../../core/events.js';
-import type { Backlog, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
+import type { RunMode, RunStatus, RunSummary, Side, StatsSnapshot } from '../../core/events.js';
+import type { Backlog, FailedFile, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, RunLive, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
 import { openDatabase } from './open.js';
 import { clampNs, permsOk } from '../clamp.js';
 
@@ -436,8 +436,30 @@ export class SqliteStore implements Store {
       pending: { files: n(c.pf), bytes: BigInt(c.pb ?? 0n) }, synced: { files: n(c.sf), bytes: BigInt(c.sb ?? 0n) }, failed: n(c.failed),
       runs: runs.map((r) => ({
         id: n(r.id), mode: String(r.mode), status: (r.status as string | null) ?? null, startedMs: n(r.started), endedMs: r.ended === null ? null : n(r.ended),
-        filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed),
+        filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed), error: (r.error as string | null) ?? null,
       })),
+    };
+  }
+
+  async failures(limit: number): Promise<FailedFile[]> {
+    const rows = this.db.prepare(`SELECT rel, error, attempts FROM files WHERE status = 'failed' ORDER BY rel LIMIT ?`).all(limit) as Array<{ rel: string; error: string | null; attempts: bigint }>;
+    return rows.map((r) => ({ rel: r.rel, error: r.error, attempts: Number(r.attempts) }));
+  }
+
+  async publishStats(runId: number, live: { host: string; pid: number; stats: StatsSnapshot }, sample?: { tMs: number; bytes: number; files: number }): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE runs SET host = ?, pid = ?, stats = ?, stats_at = ? WHERE id = ?').run(live.host, live.pid, JSON.stringify(live.stats), Date.now(), runId);
+      if (sample) this.db.prepare('INSERT OR REPLACE INTO run_samples (run_id, t, bytes, files) VALUES (?, ?, ?, ?)').run(runId, sample.tMs, sample.bytes, sample.files);
+    })();
+  }
+
+  async liveStats(runId: number): Promise<RunLive | null> {
+    const r = this.db.prepare('SELECT host, pid, stats, stats_at FROM runs WHERE id = ?').get(runId) as { host: string | null; pid: bigint | null; stats: string | null; stats_at: bigint | null } | undefined;
+    if (!r?.stats) return null;
+    const samples = this.db.prepare('SELECT t, bytes, files FROM run_samples WHERE run_id = ? ORDER BY t').raw(true).all(runId) as Array<[bigint, bigint, bigint]>;
+    return {
+      runId, host: r.host ?? '', pid: Number(r.pid ?? 0), atMs: Number(r.stats_at ?? 0), stats: JSON.parse(r.stats) as StatsSnapshot,
+      samples: samples.map(([t, bytes, files]) => ({ tMs: Number(t), bytes: Number(bytes), files: Number(files) })),
     };
   }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ServerStore } from '../../core/server-store.js';
+import type { ServerStore } from '../core/server-store.js';
 
 /** A new key: 32 random bytes, URL-safe; only its hash is stored. */
 export function newApiKey(): string {

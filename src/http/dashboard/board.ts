@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { errnoCode } from '../../core/errors.js';
+import type { ServerStore } from '../../core/server-store.js';
+import { openCopyStore, openIndexStore, openRouteStore, openServerStore, storeKind, type StoreKind } from '../../store/open.js';
+import { isPgUrl, redact } from '../../store/url.js';
+import { readCopy } from './read-copy.js';
+import { readRoute } from './read-route.js';
+import { readServer } from './read-server.js';
+import { readVault } from './read-vault.js';
+import { readWatch } from './read-watch.js';
+import type { Face, JobView } from './views.js';
+
+export interface BoardSources {
+  /** ferry's state directory: every face's default databases are found there. */
+  stateDir?: string;
+  /** More databases (--db): SQLite files or PostgreSQL URLs of copy jobs. */
+  dbs?: string[];
+  /** ferry's configuration directory: `vault.json` there names this machine's vault. */
+  configDir?: string;
+  /** A running server's own Store (`ferry serve` shows its page with its live connections). */
+  server?: { store: ServerStore; location: string; connected: () => string[] };
+}
+
+interface Entry {
+  id: string;
+  kind: StoreKind | 'vault';
+  location: string;
+  /** Where it is shown (a URL without its password). */
+  shown: string;
+  defaultDb: boolean;
+  signature?: string;
+  readAt: number;
+  view?: JobView;
+  json?: string;
+  reading?: Promise<void>;
+}
+
+/** How often a running job is read again when its database changed; others, whenever it changes. */
+const RUNNING_EVERY_MS = 1000;
+/** A running watcher or server is read again this often, changed or not (it may have stopped). */
+const QUIET_EVERY_MS = 5000;
+/** A vault's status runs git, git-annex and rclone: once a minute at most. */
+const VAULT_EVERY_MS = 60_000;
+/** PostgreSQL has no file to watch: read every few seconds. */
+const PG_EVERY_MS = 2000;
+const DISCOVER_EVERY_MS = 5000;
+
+const STATE_FILES: Array<[RegExp, StoreKind]> = [[/^copy-[0-9a-f]+\.db$/, 'copy'], [/^watch\.db$/, 'watch'], [/^route\.db$/, 'route'], [/^serve-[0-9a-f]+\.db$/, 'server']];
+const KIND_FACE: Record<StoreKind | 'vault', Face | undefined> = { copy: 'copy', watch: 'watch', route: 'route', server: 'server', vault: 'vault', client: undefined };
+
+/**
+ * Every job the dashboard shows, kept current: found in the state directory (and --db, and the
+ * vault registry), each read again when its database changed (SQLite: its file and WAL's size and
+ * time), and each change passed to the listeners as the job's new view. Reads only: every database
+ * is opened read-only, beside the processes that write it.
+ */
+export class JobBoard {
+  private entries = new Map<string, Entry>();
+  private readonly listeners = new Set<(change: { view?: JobView; gone?: string }) => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastDiscover = 0;
+  private ticking: Promise<void> | undefined;
+
+  constructor(private readonly sources: BoardSources) {}
+
+  /** Every job as last read, after one refresh (the first call reads them all). */
+  async jobs(): Promise<JobView[]> {
+    await this.tick();
+    return this.views();
+  }
+
+  views(): JobView[] {
+    const order: Face[] = ['copy', 'watch', 'route', 'server', 'vault'];
+    return [...this.entries.values()].flatMap((e) => (e.view ? [e.view] : []))
+      .sort((a, b) => order.indexOf(a.face) - order.indexOf(b.face) || (b.state === 'running' ? 1 : 0) - (a.state === 'running' ? 1 : 0) || (b.sinceMs ?? 0) - (a.sinceMs ?? 0) || a.title.localeCompare(b.title));
+  }
+
+  /** Calls `listener` with each job that changed; polling runs while someone listens. */
+  subscribe(listener: (change: { view?: JobView; gone?: string }) => void): () => void {
+    this.listeners.add(listener);
+    this.timer ??= setInterval(() => void this.tick(), 1000);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.listeners.clear();
+  }
+
+  /** One round: find new and vanished jobs now and then, read those that changed. */
+  tick(): Promise<void> {
+    this.ticking ??= this.round().finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  private async round(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastDiscover >= DISCOVER_EVERY_MS || this.entries.size === 0) {
+      this.lastDiscover = now;
+      await this.discover();
+    }
+    for (const e of this.entries.values()) {
+      e.reading ??= this.refresh(e).finally(() => (e.reading = undefined));
+    }
+    // A vault's status may take long: it is not waited for once it has a view.
+    await Promise.all([...this.entries.values()].filter((e) => e.kind !== 'vault' || !e.view).map((e) => e.reading));
+  }
+
+  private async discover(): Promise<void> {
+    const found: Array<Omit<Entry, 'readAt'>> = [];
+    const add = (kind: Entry['kind'], location: string, defaultDb: boolean): void => {
+      const id = createHash('sha256').update(`${kind}\0${location}`).digest('hex').slice(0, 16);
+      if (!found.some((f) => f.id === id)) found.push({ id, kind, location, shown: isPgUrl(location) ? redact(location) : location, defaultDb });
+    };
+    if (this.sources.server) add('server', this.sources.server.location, true);
+    if (this.sources.stateDir) {
+      const names = await readdir(this.sources.stateDir).catch((e: unknown) => (errnoCode(e) === 'ENOENT' ? [] : Promise.reject(e)));
+      for (const name of names.sort()) {
+        const kind = STATE_FILES.find(([re]) => re.test(name))?.[1];
+        if (kind) add(kind, join(this.sources.stateDir, name), true);
+      }
+    }
+    for (const db of this.sources.dbs ?? []) {
+      const location = isPgUrl(db) ? db : resolve(db);
+      const kind = await storeKind(location);
+      if (kind && KIND_FACE[kind]) add(kind, location, false);
+    }
+    if (this.sources.configDir) {
+      const managed = await readFile(join(this.sources.configDir, 'vault.json'), 'utf8').then((t) => (JSON.parse(t) as { managed?: unknown }).managed, () => undefined);
+      if (typeof managed === 'string') add('vault', managed, true);
+    }
+    const next = new Map<string, Entry>();
+    for (const f of found) next.set(f.id, this.entries.get(f.id) ?? { ...f, readAt: 0 });
+    for (const id of this.entries.keys()) if (!next.has(id)) this.emit({ gone: id });
+    this.entries = next;
+  }
+
+  private async refresh(e: Entry): Promise<void> {
+    const now = Date.now();
+    const signature = await this.signatureOf(e, now);
+    const running = e.view?.state === 'running';
+    // A running job is read again now and then even when nothing changed: it may have died without a word.
+    const due = running && now - e.readAt >= (e.kind === 'copy' ? RUNNING_EVERY_MS : QUIET_EVERY_MS);
+    if (e.view && signature === e.signature && !due) return;
+    if (e.view && running && now - e.readAt < RUNNING_EVERY_MS) return;
+    e.signature = signature;
+    e.readAt = now;
+    let view: JobView;
+    try {
+      view = await this.read(e);
+    } catch (err) {
+      const face = KIND_FACE[e.kind]!;
+      view = { id: e.id, face, location: e.shown, title: `${face} (unreadable)`, state: 'unreadable', stateText: 'cannot be read', sinceMs: null, error: (err as Error).message };
+    }
+    const json = JSON.stringify(view);
+    if (json === e.json) return;
+    e.view = view;
+    e.json = json;
+    this.emit({ view });
+  }
+
+  /** What changes when the job's state changes: the SQLite file and its WAL; a PostgreSQL job, a vault: time. */
+  private async signatureOf(e: Entry, now: number): Promise<string> {
+    if (e.kind === 'vault') return String(Math.floor(now / VAULT_EVERY_MS));
+    if (isPgUrl(e.location)) return String(Math.floor(now / PG_EVERY_MS));
+    const part = async (p: string): Promise<string> => stat(p).then((s) => `${s.mtimeMs}:${s.size}`, () => '-');
+    return `${await part(e.location)}|${await part(`${e.location}-wal`)}`;
+  }
+
+  private async read(e: Entry): Promise<JobView> {
+    const base = { id: e.id, location: e.shown };
+    switch (e.kind) {
+      case 'copy':
+        return using(await openCopyStore(e.location, { readOnly: true }), (s) => readCopy(s, base, e.defaultDb));
+      case 'watch':
+        return using(await openIndexStore(e.location, { readOnly: true }), (s) => readWatch(s, base));
+      case 'route':
+        return using(await openRouteStore(e.location, { readOnly: true }), (s) => readRoute(s, base));
+      case 'server': {
+        const own = this.sources.server;
+        if (own && own.location === e.location) return readServer(own.store, base, own.connected);
+        return using(await openServerStore(e.location, { readOnly: true }), (s) => readServer(s, base));
+      }
+      case 'vault':
+        return readVault(e.location, base);
+      default:
+        throw new Error(`not a kind the dashboard shows: ${e.kind}`);
+    }
+  }
+
+  private emit(change: { view?: JobView; gone?: string }): void {
+    for (const l of this.listeners) l(change);
+  }
+}
+
+/** Reads through a Store opened for it, and closes it. */
+async function using<S extends { close(): Promise<void> }, T>(store: S, read: (s: S) => Promise<T>): Promise<T> {
+  try {
+    return await read(store);
+  } finally {
+    await store.close();
+  }
+}

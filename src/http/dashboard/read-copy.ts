@@ -1,0 +1,69 @@
+import { basename } from 'node:path';
+import type { RunLive, RunRecord, Store } from '../../core/store.js';
+import type { CopyView, JobState, JobView } from './views.js';
+import { processAlive } from './process-alive.js';
+
+/** A run that published nothing for this long, and never ended, is not running any more. */
+export const SILENT_MS = 10_000;
+
+/**
+ * A copy job as the dashboard shows it, from its Store opened read-only: the job's totals, the run
+ * that runs now or ran last (its published snapshot and samples), failures, past runs and workers.
+ * `defaultDb`: whether the database is where `ferry copy SOURCE DESTINATION` finds it by itself.
+ */
+export async function readCopy(store: Store, base: Pick<JobView, 'id' | 'location'>, defaultDb: boolean, nowMs = Date.now()): Promise<JobView> {
+  const job = await store.describe();
+  if (!job) return { ...base, face: 'copy', title: 'copy job (not started)', state: 'idle', stateText: 'no run yet', sinceMs: null };
+  const last = job.runs[0];
+  // Before the dashboard's columns (an older ferry wrote the database), a run has no snapshot.
+  const live = last ? await store.liveStats(last.id).catch(() => null) : null;
+  const failures = await store.failures(50).catch(() => []);
+  const crew = store.crew ? await store.crew.workers().catch(() => undefined) : undefined;
+  const { state, text, since } = stateOf(last, live, nowMs);
+  const s = live?.stats;
+  const view: CopyView = {
+    source: job.sourceRoot,
+    destination: job.destRoot,
+    phase: state === 'running' ? (s?.phase ?? 'starting') : null,
+    synced: { files: job.synced.files, bytes: Number(job.synced.bytes) },
+    pending: { files: job.pending.files, bytes: Number(job.pending.bytes) },
+    failedCount: job.failed,
+    run: live && s ? {
+      id: live.runId, host: live.host, pid: live.pid, atMs: live.atMs, filesDone: s.filesDone, bytesSession: s.bytesSession,
+      rateNow: state === 'running' ? s.rateNow : 0, rateAvg: s.rateAvg, backlogFiles: s.backlogFiles, backlogBytes: s.backlogBytes,
+      etaSec: state === 'running' && s.etaBacklogSec !== undefined ? Math.round(s.etaBacklogSec) : null,
+      current: state === 'running' ? s.current.map((c) => ({ path: c.path, size: c.size, done: c.done })) : [],
+    } : null,
+    rates: rates(live),
+    failures: failures.map((f) => ({ path: f.rel, error: f.error ?? 'failed', attempts: f.attempts })),
+    runs: job.runs.map((r) => ({ ...r })),
+    workers: (crew?.workers ?? []).map((w) => ({ host: w.host, pid: w.pid, state: w.state, files: w.files, bytes: w.bytes, rate: w.rate, heartbeatMs: w.heartbeatMs, stale: w.stale })),
+    resume: ['ferry', 'copy', job.sourceRoot, job.destRoot, ...(defaultDb ? [] : ['--db', base.location])],
+  };
+  return { ...base, face: 'copy', title: `${basename(job.sourceRoot) || job.sourceRoot} → ${job.destRoot}`, state, stateText: text, sinceMs: since, copy: view };
+}
+
+function stateOf(last: RunRecord | undefined, live: RunLive | null, nowMs: number): { state: JobState; text: string; since: number | null } {
+  if (!last) return { state: 'idle', text: 'scanned, no run yet', since: null };
+  if (last.status === null) {
+    const heard = live?.atMs ?? last.startedMs;
+    const alive = live ? processAlive(live.host, live.pid) : undefined;
+    if (alive !== false && nowMs - heard < SILENT_MS) return { state: 'running', text: live?.stats.phase ?? 'starting', since: last.startedMs };
+    return { state: 'killed', text: 'stopped without recording its end (killed, or the machine stopped)', since: heard };
+  }
+  const status = last.status;
+  const state: JobState = status === 'done' || status === 'interrupted' || status === 'refused' ? status : 'failed';
+  const text = state === 'done' ? 'done' : state === 'interrupted' ? 'interrupted' : state === 'refused' ? `refused${last.error ? `: ${last.error}` : ''}` : `failed${last.error ? `: ${last.error}` : ''}`;
+  return { state, text, since: last.endedMs };
+}
+
+/** Bytes per second between consecutive samples, at the later one's time. */
+function rates(live: RunLive | null): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const s = live?.samples ?? [];
+  for (let i = 1; i < s.length; i++) {
+    const dt = s[i]!.tMs - s[i - 1]!.tMs;
+    if (dt > 0) out.push([s[i]!.tMs, Math.max(0, ((s[i]!.bytes - s[i - 1]!.bytes) * 1000) / dt)]);
+  }
+  return out;
+}
