@@ -243,6 +243,8 @@ export interface Store {
   /** What `ferry copy --status` shows of the job: null when the database holds none yet. Writes nothing. */
   describe(): Promise<JobStatus | null>;
 
+  /** The last `limit` runs, newest first (what `describe` lists, without its totals over every row). Writes nothing. */
+  recentRuns(limit: number): Promise<RunRecord[]>;
   /** Up to `limit` failed rows, by path, with their errors. Writes nothing. */
   failures(limit: number): Promise<FailedFile[]>;
   /**

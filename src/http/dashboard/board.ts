@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { errnoCode } from '../../core/errors.js';
 import type { ServerStore } from '../../core/server-store.js';
 import { openCopyStore, openIndexStore, openRouteStore, openServerStore, storeKind, type StoreKind } from '../../store/open.js';
 import { isPgUrl, redact } from '../../store/url.js';
-import { readCopy } from './read-copy.js';
+import { readCopy, type CopyTotals } from './read-copy.js';
 import { readRoute } from './read-route.js';
 import { readServer } from './read-server.js';
 import { readVault } from './read-vault.js';
@@ -30,8 +31,13 @@ interface Entry {
   /** Where it is shown (a URL without its password). */
   shown: string;
   defaultDb: boolean;
+  /** Its directory's watcher saw its file or WAL change since it was last looked at (true at first). */
+  dirty: boolean;
+  checkedAt: number;
   signature?: string;
   readAt: number;
+  /** A copy job's totals as last counted (see readCopy). */
+  totals?: CopyTotals;
   view?: JobView;
   json?: string;
   reading?: Promise<void>;
@@ -45,6 +51,8 @@ const QUIET_EVERY_MS = 5000;
 const VAULT_EVERY_MS = 60_000;
 /** PostgreSQL has no file to watch: read every few seconds. */
 const PG_EVERY_MS = 2000;
+/** With its directory watched (inotify), a database is looked at only when told it changed, and this often anyway. */
+const SAFETY_EVERY_MS = 30_000;
 const DISCOVER_EVERY_MS = 5000;
 
 const STATE_FILES: Array<[RegExp, StoreKind]> = [[/^copy-[0-9a-f]+\.db$/, 'copy'], [/^watch\.db$/, 'watch'], [/^route\.db$/, 'route'], [/^serve-[0-9a-f]+\.db$/, 'server']];
@@ -61,6 +69,10 @@ export class JobBoard {
   private readonly listeners = new Set<(change: { view?: JobView; gone?: string }) => void>();
   private timer: NodeJS.Timeout | undefined;
   private lastDiscover = 0;
+  /** Directories holding the databases, watched: a change marks its job dirty, a new file starts a discovery. */
+  private readonly watched = new Map<string, FSWatcher | null>();
+  /** The SQLite jobs by their database's path. */
+  private byFile = new Map<string, Entry>();
   private ticking: Promise<void> | undefined;
 
   constructor(private readonly sources: BoardSources) {}
@@ -94,6 +106,8 @@ export class JobBoard {
     clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
+    for (const w of this.watched.values()) w?.close();
+    this.watched.clear();
   }
 
   /** One round: find new and vanished jobs now and then, read those that changed. */
@@ -104,7 +118,8 @@ export class JobBoard {
 
   private async round(): Promise<void> {
     const now = Date.now();
-    if (now - this.lastDiscover >= DISCOVER_EVERY_MS || this.entries.size === 0) {
+    const discoverEvery = this.sources.stateDir && this.watched.get(this.sources.stateDir) ? SAFETY_EVERY_MS : DISCOVER_EVERY_MS;
+    if (now - this.lastDiscover >= discoverEvery || this.entries.size === 0) {
       this.lastDiscover = now;
       await this.discover();
     }
@@ -119,7 +134,7 @@ export class JobBoard {
     const found: Array<Omit<Entry, 'readAt'>> = [];
     const add = (kind: Entry['kind'], location: string, defaultDb: boolean): void => {
       const id = createHash('sha256').update(`${kind}\0${location}`).digest('hex').slice(0, 16);
-      if (!found.some((f) => f.id === id)) found.push({ id, kind, location, shown: isPgUrl(location) ? redact(location) : location, defaultDb });
+      if (!found.some((f) => f.id === id)) found.push({ id, kind, location, shown: isPgUrl(location) ? redact(location) : location, defaultDb, dirty: true, checkedAt: 0 });
     };
     if (this.sources.server) add('server', this.sources.server.location, true);
     if (this.sources.stateDir) {
@@ -138,18 +153,53 @@ export class JobBoard {
       const managed = await readFile(join(this.sources.configDir, 'vault.json'), 'utf8').then((t) => (JSON.parse(t) as { managed?: unknown }).managed, () => undefined);
       if (typeof managed === 'string') add('vault', managed, true);
     }
+    if (this.sources.stateDir) this.watchDir(this.sources.stateDir);
+    for (const f of found) if (f.kind !== 'vault' && !isPgUrl(f.location)) this.watchDir(dirname(f.location));
     const next = new Map<string, Entry>();
     for (const f of found) next.set(f.id, this.entries.get(f.id) ?? { ...f, readAt: 0 });
     for (const id of this.entries.keys()) if (!next.has(id)) this.emit({ gone: id });
     this.entries = next;
+    this.byFile = new Map([...next.values()].filter((e) => e.kind !== 'vault' && !isPgUrl(e.location)).map((e) => [e.location, e]));
+  }
+
+  /** Watches `dir` (once; a directory that cannot be watched is polled instead). */
+  private watchDir(dir: string): void {
+    if (this.watched.has(dir)) return;
+    let w: FSWatcher | null = null;
+    try {
+      w = watch(dir, { persistent: false }, (_event, name) => this.changed(dir, name === null ? null : String(name)));
+      w.on('error', () => {
+        w?.close();
+        this.watched.set(dir, null);
+      });
+    } catch {
+      w = null;
+    }
+    this.watched.set(dir, w);
+  }
+
+  private changed(dir: string, name: string | null): void {
+    if (name === null) {
+      for (const e of this.entries.values()) e.dirty = true;
+      return;
+    }
+    // Called for every write to a database or its WAL (hundreds a second under a running copy): one lookup.
+    const e = this.byFile.get(join(dir, name.endsWith('-wal') ? name.slice(0, -4) : name));
+    if (e) e.dirty = true;
+    // A file of a new job in the state directory: look for jobs at the next round.
+    else if (dir === this.sources.stateDir && STATE_FILES.some(([re]) => re.test(name))) this.lastDiscover = 0;
   }
 
   private async refresh(e: Entry): Promise<void> {
     const now = Date.now();
-    const signature = await this.signatureOf(e, now);
     const running = e.view?.state === 'running';
     // A running job is read again now and then even when nothing changed: it may have died without a word.
     const due = running && now - e.readAt >= (e.kind === 'copy' ? RUNNING_EVERY_MS : QUIET_EVERY_MS);
+    const told = e.kind !== 'vault' && !isPgUrl(e.location) && this.watched.get(dirname(e.location));
+    if (told && !e.dirty && !due && now - e.checkedAt < SAFETY_EVERY_MS) return;
+    e.dirty = false;
+    e.checkedAt = now;
+    const signature = await this.signatureOf(e, now);
     if (e.view && signature === e.signature && !due) return;
     if (e.view && running && now - e.readAt < RUNNING_EVERY_MS) return;
     e.signature = signature;
@@ -180,7 +230,11 @@ export class JobBoard {
     const base = { id: e.id, location: e.shown };
     switch (e.kind) {
       case 'copy':
-        return using(await openCopyStore(e.location, { readOnly: true }), (s) => readCopy(s, base, e.defaultDb));
+        return using(await openCopyStore(e.location, { readOnly: true }), async (s) => {
+          const r = await readCopy(s, base, e.defaultDb, e.totals);
+          e.totals = r.totals;
+          return r.view;
+        });
       case 'watch':
         return using(await openIndexStore(e.location, { readOnly: true }), (s) => readWatch(s, base));
       case 'route':

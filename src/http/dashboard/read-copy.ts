@@ -1,33 +1,65 @@
 import { basename } from 'node:path';
-import type { RunLive, RunRecord, Store } from '../../core/store.js';
+import type { JobStatus, RunLive, RunRecord, Store } from '../../core/store.js';
 import type { CopyView, JobState, JobView } from './views.js';
 import { processAlive } from './process-alive.js';
 
 /** A run that published nothing for this long, and never ended, is not running any more. */
 export const SILENT_MS = 10_000;
 
+/** A job's totals over every row (a scan of its files table), as last counted, and the run's counters then. */
+export interface CopyTotals {
+  atMs: number;
+  runId: number | null;
+  job: JobStatus;
+  filesDone: number;
+  filesFailed: number;
+}
+
+/** While a copy runs, its totals are counted again this often; in between they follow its snapshot. */
+const TOTALS_EVERY_MS = 10_000;
+
 /**
  * A copy job as the dashboard shows it, from its Store opened read-only: the job's totals, the run
  * that runs now or ran last (its published snapshot and samples), failures, past runs and workers.
  * `defaultDb`: whether the database is where `ferry copy SOURCE DESTINATION` finds it by itself.
+ * Counting the totals reads every row of the job; while it runs, that is done every 10 s and, as it
+ * transfers, the figures between come from the run's own snapshot: a job of millions of files costs
+ * about the same to watch as a small one.
  */
-export async function readCopy(store: Store, base: Pick<JobView, 'id' | 'location'>, defaultDb: boolean, nowMs = Date.now()): Promise<JobView> {
-  const job = await store.describe();
-  if (!job) return { ...base, face: 'copy', title: 'copy job (not started)', state: 'idle', stateText: 'no run yet', sinceMs: null };
-  const last = job.runs[0];
+export async function readCopy(store: Store, base: Pick<JobView, 'id' | 'location'>, defaultDb: boolean, prev?: CopyTotals, nowMs = Date.now()): Promise<{ view: JobView; totals?: CopyTotals }> {
+  const runs = await store.recentRuns(5);
+  const last = runs[0];
   // Before the dashboard's columns (an older ferry wrote the database), a run has no snapshot.
   const live = last ? await store.liveStats(last.id).catch(() => null) : null;
-  const failures = await store.failures(50).catch(() => []);
-  const crew = store.crew ? await store.crew.workers().catch(() => undefined) : undefined;
   const { state, text, since } = stateOf(last, live, nowMs);
   const s = live?.stats;
+  // One process's snapshot tells the job's progress only when it is the job's one worker (SQLite).
+  const counting = !store.crew && state === 'running' && s !== undefined && (s.phase === 'transferring' || s.phase === 'mirroring');
+  let totals = prev;
+  if (!totals || state !== 'running' || totals.runId !== (last?.id ?? null) || nowMs - totals.atMs >= TOTALS_EVERY_MS) {
+    const job = await store.describe();
+    if (!job) return { view: { ...base, face: 'copy', title: 'copy job (not started)', state: 'idle', stateText: 'no run yet', sinceMs: null } };
+    totals = { atMs: nowMs, runId: last?.id ?? null, job, filesDone: s?.filesDone ?? 0, filesFailed: s?.filesFailed ?? 0 };
+  }
+  const job = totals.job;
+  let synced = { files: job.synced.files, bytes: Number(job.synced.bytes) };
+  let pending = { files: job.pending.files, bytes: Number(job.pending.bytes) };
+  let failed = job.failed;
+  if (counting && s) {
+    const inFlight = s.current.reduce((n, c) => n + c.done, 0);
+    synced = { files: job.synced.files + Math.max(0, s.filesDone - totals.filesDone), bytes: s.bytesOverall };
+    pending = { files: s.backlogFiles, bytes: s.backlogBytes + inFlight };
+    failed = job.failed + Math.max(0, s.filesFailed - totals.filesFailed);
+  }
+  const failures = failed > 0 ? await store.failures(50).catch(() => []) : [];
+  const crew = store.crew ? await store.crew.workers().catch(() => undefined) : undefined;
   const view: CopyView = {
     source: job.sourceRoot,
     destination: job.destRoot,
     phase: state === 'running' ? (s?.phase ?? 'starting') : null,
-    synced: { files: job.synced.files, bytes: Number(job.synced.bytes) },
-    pending: { files: job.pending.files, bytes: Number(job.pending.bytes) },
-    failedCount: job.failed,
+    synced,
+    pending,
+    failedCount: failed,
     run: live && s ? {
       id: live.runId, host: live.host, pid: live.pid, atMs: live.atMs, filesDone: s.filesDone, bytesSession: s.bytesSession,
       rateNow: state === 'running' ? s.rateNow : 0, rateAvg: s.rateAvg, backlogFiles: s.backlogFiles, backlogBytes: s.backlogBytes,
@@ -36,11 +68,12 @@ export async function readCopy(store: Store, base: Pick<JobView, 'id' | 'locatio
     } : null,
     rates: rates(live),
     failures: failures.map((f) => ({ path: f.rel, error: f.error ?? 'failed', attempts: f.attempts })),
-    runs: job.runs.map((r) => ({ ...r })),
+    runs: runs.map((r) => ({ ...r })),
     workers: (crew?.workers ?? []).map((w) => ({ host: w.host, pid: w.pid, state: w.state, files: w.files, bytes: w.bytes, rate: w.rate, heartbeatMs: w.heartbeatMs, stale: w.stale })),
     resume: ['ferry', 'copy', job.sourceRoot, job.destRoot, ...(defaultDb ? [] : ['--db', base.location])],
   };
-  return { ...base, face: 'copy', title: `${basename(job.sourceRoot) || job.sourceRoot} → ${job.destRoot}`, state, stateText: text, sinceMs: since, copy: view };
+  const title = `${basename(job.sourceRoot) || job.sourceRoot} → ${job.destRoot}`;
+  return { view: { ...base, face: 'copy', title, state, stateText: text, sinceMs: since, copy: view }, totals };
 }
 
 function stateOf(last: RunRecord | undefined, live: RunLive | null, nowMs: number): { state: JobState; text: string; since: number | null } {

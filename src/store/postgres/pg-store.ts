@@ -5,7 +5,7 @@ import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side, StatsSnapshot } from '../../core/events.js';
 import { clampNs, permsOk } from '../clamp.js';
-import type { Backlog, FailedFile, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, RunLive, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
+import type { Backlog, FailedFile, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, RunLive, RunRecord, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
 import { toRecord, type FileRow } from './copy-rows.js';
 import { openPg, redact, transaction, type PgPool } from './open.js';
 import { PgCrew } from './pg-crew.js';
@@ -332,16 +332,21 @@ export class PgStore implements Store {
       `SELECT count(*) FILTER (WHERE status = 'pending' AND kind <> 'dir') AS pf, coalesce(sum(size) FILTER (WHERE status = 'pending' AND kind = 'file'), 0) AS pb,
               count(*) FILTER (WHERE status = 'synced' AND kind = 'file') AS sf, coalesce(sum(size) FILTER (WHERE status = 'synced' AND kind = 'file'), 0) AS sb,
               count(*) FILTER (WHERE status = 'failed') AS failed FROM files`)).rows[0]!;
-    const { rows } = await this.pool.query<Record<string, string | null>>('SELECT * FROM runs ORDER BY id DESC LIMIT 5');
     const n = (v: string | null | undefined): number => Number(v ?? 0);
     return {
       sourceRoot: job.source_root, destRoot: job.dest_root,
       pending: { files: n(c.pf), bytes: BigInt(c.pb!) }, synced: { files: n(c.sf), bytes: BigInt(c.sb!) }, failed: n(c.failed),
-      runs: rows.map((r) => ({
-        id: n(r.id), mode: String(r.mode), status: r.status ?? null, startedMs: n(r.started), endedMs: r.ended === null ? null : n(r.ended),
-        filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed), error: r.error ?? null,
-      })),
+      runs: await this.recentRuns(5),
     };
+  }
+
+  async recentRuns(limit: number): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<Record<string, string | null>>('SELECT id, mode, status, started, ended, files_copied, bytes_copied, files_failed, error FROM runs ORDER BY id DESC LIMIT $1', [limit]);
+    const n = (v: string | null | undefined): number => Number(v ?? 0);
+    return rows.map((r) => ({
+      id: n(r.id), mode: String(r.mode), status: r.status ?? null, startedMs: n(r.started), endedMs: r.ended === null ? null : n(r.ended),
+      filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed), error: r.error ?? null,
+    }));
   }
 
   async failures(limit: number): Promise<FailedFile[]> {

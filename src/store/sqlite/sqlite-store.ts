@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FileEntry } from '../../core/entry.js';
 import { FerryError } from '../../core/errors.js';
 import type { RunMode, RunStatus, RunSummary, Side, StatsSnapshot } from '../../core/events.js';
-import type { Backlog, FailedFile, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, RunLive, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
+import type { Backlog, FailedFile, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, RunLive, RunRecord, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
 import { openDatabase } from './open.js';
 import { clampNs, permsOk } from '../clamp.js';
 
@@ -430,15 +430,20 @@ export class SqliteStore implements Store {
       `SELECT count(*) FILTER (WHERE status = 'pending' AND kind <> 'dir') AS pf, coalesce(sum(size) FILTER (WHERE status = 'pending' AND kind = 'file'), 0) AS pb,
               count(*) FILTER (WHERE status = 'synced' AND kind = 'file') AS sf, coalesce(sum(size) FILTER (WHERE status = 'synced' AND kind = 'file'), 0) AS sb,
               count(*) FILTER (WHERE status = 'failed') AS failed FROM files`).get() as Record<string, bigint>;
-    const runs = this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 5').all() as Array<Record<string, unknown>>;
     return {
       sourceRoot: job.source_root, destRoot: job.dest_root,
       pending: { files: n(c.pf), bytes: BigInt(c.pb ?? 0n) }, synced: { files: n(c.sf), bytes: BigInt(c.sb ?? 0n) }, failed: n(c.failed),
-      runs: runs.map((r) => ({
-        id: n(r.id), mode: String(r.mode), status: (r.status as string | null) ?? null, startedMs: n(r.started), endedMs: r.ended === null ? null : n(r.ended),
-        filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed), error: (r.error as string | null) ?? null,
-      })),
+      runs: await this.recentRuns(5),
     };
+  }
+
+  async recentRuns(limit: number): Promise<RunRecord[]> {
+    const n = (v: unknown): number => Number(v ?? 0);
+    const runs = this.db.prepare('SELECT id, mode, status, started, ended, files_copied, bytes_copied, files_failed, error FROM runs ORDER BY id DESC LIMIT ?').all(limit) as Array<Record<string, unknown>>;
+    return runs.map((r) => ({
+      id: n(r.id), mode: String(r.mode), status: (r.status as string | null) ?? null, startedMs: n(r.started), endedMs: r.ended === null ? null : n(r.ended),
+      filesCopied: n(r.files_copied), bytesCopied: n(r.bytes_copied), filesFailed: n(r.files_failed), error: (r.error as string | null) ?? null,
+    }));
   }
 
   async failures(limit: number): Promise<FailedFile[]> {
