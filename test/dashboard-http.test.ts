@@ -7,6 +7,7 @@ import { PgStore, SqliteStore, type StatsSnapshot } from '../dist/index.js';
 import { finished, runCli, startCli } from './helpers/cli.js';
 import { freshPgDatabase } from './helpers/postgres.js';
 import { tempDir } from './helpers/tree.js';
+import { initDevice, vaultWorld } from './helpers/vault.js';
 
 /*
  * `ferry dashboard` over HTTP, without a browser: what a running copy publishes through its Store,
@@ -188,5 +189,23 @@ describe('ferry dashboard over HTTP', () => {
     expect(jobs.jobs).toHaveLength(1);
     // Connected means a WebSocket open now, as the server itself knows: a client that only registered is not.
     expect(jobs.jobs[0]!.server.clients).toEqual([expect.objectContaining({ name: 'phone', connected: false })]);
+  });
+
+  it('shows the vault of this machine: its status summary, devices, the lock and the last sync', async () => {
+    const w = vaultWorld();
+    const laptop = await initDevice(w, 'laptop');
+    laptop.write('notes/todo.md', '# todo\n');
+    await laptop.ok(['add', 'notes/todo.md']);
+    await laptop.ok(['sync']);
+    const url = await dashboard(laptop.env as Record<string, string>);
+    const body = JSON.parse((await raw(url, { path: '/api/dashboard/jobs' })).body) as { jobs: Array<{ face: string; state: string; stateText: string; vault: { managed: string; devices: Array<{ name: string }>; lock: unknown; lastSync: { result: string }; summary: string[] } }> };
+    const vault = body.jobs.find((j) => j.face === 'vault')!;
+    expect(vault).toBeDefined();
+    expect(vault.vault.managed).toBe(laptop.managed);
+    expect(vault.vault.devices.map((d) => d.name)).toEqual(['laptop']);
+    expect(vault.vault.lock).toBeNull();
+    expect(vault.vault.lastSync.result).toBe('ok');
+    expect(vault.stateText).toBe('last sync: ok');
+    expect(vault.vault.summary.join('\n')).toMatch(/^branch .* 0 ahead, 0 behind/);
   });
 });
