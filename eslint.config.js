@@ -19,7 +19,7 @@ export default tseslint.config(
     files: ['src/http/dashboard/assets/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { window: 'readonly', document: 'readonly', location: 'readonly', URLSearchParams: 'readonly', EventSource: 'readonly', Node: 'readonly' },
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', URLSearchParams: 'readonly', EventSource: 'readonly', Node: 'readonly', CSS: 'readonly' },
     },
   },
 );

@@ -41,6 +41,13 @@ describe('start-up loads only what the command runs', () => {
     expect(heavy(r.urls).filter((u) => !u.endsWith('/dist/faces/copy/defaults.js'))).toEqual([]);
   });
 
+  it('ferry dashboard --help loads neither the server nor the page', () => {
+    const r = loads(['dashboard', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('default 8080');
+    expect(heavy(r.urls).filter((u) => !u.endsWith('/dist/faces/dashboard/defaults.js'))).toEqual([]);
+  });
+
   it('ferry vault --help loads no other face', () => {
     const r = loads(['vault', '--help']);
     expect(r.status).toBe(0);

@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import { FerryError } from '../core/errors.js';
-import { DASHBOARD_DEFAULTS, startDashboard } from '../faces/dashboard/dashboard.js';
+import { DASHBOARD_DEFAULTS } from '../faces/dashboard/defaults.js';
 import { describe } from './command-list.js';
 import type { CliIo } from './watch-commands.js';
 
 type Wrap = (json: boolean, run: () => Promise<number>) => Promise<void>;
+
 
 interface DashboardFlags {
   host?: string;
@@ -31,6 +32,8 @@ export function dashboardCommand(io: CliIo, wrap: Wrap): Command {
     .option('--json', 'print the URL as one JSON line')
     .action((flags: DashboardFlags) =>
       wrap(flags.json === true, async () => {
+        // Fastify and the page load only when the dashboard runs, not for `ferry dashboard --help`.
+        const { startDashboard } = await import('../faces/dashboard/dashboard.js');
         const d = await startDashboard({ host: flags.host, port: parsePort(flags.port), stateDir: flags.stateDir, dbs: flags.db });
         io.out(flags.json ? `${JSON.stringify({ url: d.url, keyed: d.keyed })}\n` : `dashboard on ${d.url}${d.keyed ? ' (open it as ?api_key=KEY)' : ''}\n`);
         await io.stopped();

@@ -133,8 +133,10 @@ export interface RunLive {
   runId: number;
   host: string;
   pid: number;
-  /** When it last published, ms since the epoch. */
+  /** When it last published, ms since the epoch (the writer's clock). */
   atMs: number;
+  /** How long ago that was, by the database's clock where it has one (PostgreSQL: machines' clocks may differ). */
+  ageMs: number;
   stats: StatsSnapshot;
   /** Its progress over the run, oldest first: bytes written and files done by then. */
   samples: Array<{ tMs: number; bytes: number; files: number }>;

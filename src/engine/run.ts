@@ -204,6 +204,8 @@ export async function runJob(store: Store, source: Tree, target: Target, o: RunO
     }
   } catch (err) {
     status = interrupt.aborted ? 'interrupted' : 'error';
+    // The run's record says why it failed (the dashboard, --status), not only that it did.
+    if (status === 'error' && !summary.error) summary.error = { code: String((err as { code?: unknown }).code ?? 'ERROR'), message: (err as Error).message ?? String(err) };
     if (!interrupt.aborted) throw signal.aborted ? signal.reason : err;
   } finally {
     stats.phase = 'done';

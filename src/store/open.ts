@@ -13,9 +13,9 @@ import { isPgUrl } from './url.js';
  * run on SQLite never loads `pg`, and one on PostgreSQL never loads better-sqlite3.
  */
 
-/** The copy Store of one SOURCE → DESTINATION job; `readOnly` (SQLite) takes no lock and writes nothing (the file must exist). */
+/** The copy Store of one SOURCE → DESTINATION job; `readOnly` takes no lock and writes nothing (SQLite: the file must exist; PostgreSQL: read-only transactions, no migration). */
 export async function openCopyStore(location: string, options: { readOnly?: boolean } = {}): Promise<Store> {
-  return isPgUrl(location) ? (await import('./postgres/pg-store.js')).PgStore.open(location) : (await import('./sqlite/sqlite-store.js')).SqliteStore.open(location, options);
+  return isPgUrl(location) ? (await import('./postgres/pg-store.js')).PgStore.open(location, options) : (await import('./sqlite/sqlite-store.js')).SqliteStore.open(location, options);
 }
 
 /** The index of `ferry watch`; `readOnly` takes no lock and writes nothing (a SQLite file must exist). */

@@ -6,6 +6,7 @@ import { keyAccepted, keyOf } from '../../http/api-keys.js';
 import { JobBoard } from '../../http/dashboard/board.js';
 import { dashboardRoutes, SECURITY_HEADERS } from '../../http/dashboard/routes.js';
 import { openServerStore, storeKind } from '../../store/open.js';
+import { DASHBOARD_DEFAULTS } from './defaults.js';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
@@ -29,7 +30,7 @@ export interface RunningDashboard {
   close(): Promise<void>;
 }
 
-export const DASHBOARD_DEFAULTS = { host: '127.0.0.1', port: 8080 } as const;
+export { DASHBOARD_DEFAULTS };
 
 /** Loopback: this machine only. */
 export function isLoopback(host: string): boolean {

@@ -126,7 +126,7 @@ async function listen(o: ServeOptions, dir: string, store: ServerStore, device: 
   app.addHook('onRequest', async (req) => {
     if (req.url === '/health' || req.url.startsWith('/health?')) return;
     // The dashboard's page and its scripts hold no data (its API below takes the key like the rest).
-    if (req.method === 'GET' && isDashboardAsset(req.url)) return;
+    if ((req.method === 'GET' || req.method === 'HEAD') && isDashboardAsset(req.url)) return;
     if (!(await keyAccepted(store, keyOf(req.headers, req.query)))) {
       throw new ApiError(401, 'UNAUTHORIZED', 'This server needs a valid API key (Authorization: Bearer KEY or X-API-Key).');
     }

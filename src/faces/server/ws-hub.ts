@@ -149,7 +149,7 @@ export class WsHub {
     return [...new Set([...this.peers].map((p) => p.clientId))];
   }
 
-    close(): void {
+  close(): void {
     clearInterval(this.timer);
     for (const p of this.peers) p.socket.close(1001, 'server stopping');
     this.peers.clear();

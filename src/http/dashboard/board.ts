@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { errnoCode } from '../../core/errors.js';
 import type { ServerStore } from '../../core/server-store.js';
 import { openCopyStore, openIndexStore, openRouteStore, openServerStore, storeKind, type StoreKind } from '../../store/open.js';
+import { lockHeld } from '../../store/lock.js';
 import { isPgUrl, redact } from '../../store/url.js';
 import { readCopy, type CopyTotals } from './read-copy.js';
 import { readRoute } from './read-route.js';
@@ -44,7 +44,9 @@ interface Entry {
 }
 
 /** How often a running job is read again when its database changed; others, whenever it changes. */
-const RUNNING_EVERY_MS = 1000;
+const RUNNING_EVERY_MS = 900;
+/** A round waits this long for a job's read; one still reading after it (a hung mount) goes on alone. */
+const ROUND_WAIT_MS = 3000;
 /** A running watcher or server is read again this often, changed or not (it may have stopped). */
 const QUIET_EVERY_MS = 5000;
 /** A vault's status runs git, git-annex and rclone: once a minute at most. */
@@ -92,7 +94,7 @@ export class JobBoard {
   /** Calls `listener` with each job that changed; polling runs while someone listens. */
   subscribe(listener: (change: { view?: JobView; gone?: string }) => void): () => void {
     this.listeners.add(listener);
-    this.timer ??= setInterval(() => void this.tick(), 1000);
+    this.timer ??= setInterval(() => void this.tick().catch(() => undefined), 1000);
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) {
@@ -124,10 +126,14 @@ export class JobBoard {
       await this.discover();
     }
     for (const e of this.entries.values()) {
-      e.reading ??= this.refresh(e).finally(() => (e.reading = undefined));
+      e.reading ??= this.refresh(e).catch(() => undefined).finally(() => (e.reading = undefined));
     }
-    // A vault's status may take long: it is not waited for once it has a view.
-    await Promise.all([...this.entries.values()].filter((e) => e.kind !== 'vault' || !e.view).map((e) => e.reading));
+    // A read that hangs (a drive or a --db on a mount that stopped answering, a slow vault) holds up
+    // neither the round nor the others: it is waited for a while, then goes on by itself.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolveLate) => (timer = setTimeout(resolveLate, ROUND_WAIT_MS)));
+    await Promise.race([Promise.all([...this.entries.values()].map((e) => e.reading)), late]);
+    clearTimeout(timer);
   }
 
   private async discover(): Promise<void> {
@@ -138,7 +144,8 @@ export class JobBoard {
     };
     if (this.sources.server) add('server', this.sources.server.location, true);
     if (this.sources.stateDir) {
-      const names = await readdir(this.sources.stateDir).catch((e: unknown) => (errnoCode(e) === 'ENOENT' ? [] : Promise.reject(e)));
+      // A state directory that cannot be read (not there yet, not a directory, no permission) holds no jobs.
+      const names = await readdir(this.sources.stateDir).catch(() => [] as string[]);
       for (const name of names.sort()) {
         const kind = STATE_FILES.find(([re]) => re.test(name))?.[1];
         if (kind) add(kind, join(this.sources.stateDir, name), true);
@@ -146,11 +153,17 @@ export class JobBoard {
     }
     for (const db of this.sources.dbs ?? []) {
       const location = isPgUrl(db) ? db : resolve(db);
-      const kind = await storeKind(location);
+      const kind = await storeKind(location).catch(() => undefined);
       if (kind && KIND_FACE[kind]) add(kind, location, false);
     }
     if (this.sources.configDir) {
-      const managed = await readFile(join(this.sources.configDir, 'vault.json'), 'utf8').then((t) => (JSON.parse(t) as { managed?: unknown }).managed, () => undefined);
+      const managed = await readFile(join(this.sources.configDir, 'vault.json'), 'utf8').then((t) => {
+        try {
+          return (JSON.parse(t) as { managed?: unknown }).managed;
+        } catch {
+          return undefined; // a torn registry: no vault shown until `ferry vault init` writes it again
+        }
+      }, () => undefined);
       if (typeof managed === 'string') add('vault', managed, true);
     }
     if (this.sources.stateDir) this.watchDir(this.sources.stateDir);
@@ -231,7 +244,9 @@ export class JobBoard {
     switch (e.kind) {
       case 'copy':
         return using(await openCopyStore(e.location, { readOnly: true }), async (s) => {
-          const r = await readCopy(s, base, e.defaultDb, e.totals);
+          // A SQLite job's writer holds its lock: running while it does, whatever it said last.
+          const writer = isPgUrl(e.location) ? undefined : () => lockHeld(e.location);
+          const r = await readCopy(s, base, e.defaultDb, e.totals, writer);
           e.totals = r.totals;
           return r.view;
         });

@@ -26,12 +26,15 @@ const TOTALS_EVERY_MS = 10_000;
  * transfers, the figures between come from the run's own snapshot: a job of millions of files costs
  * about the same to watch as a small one.
  */
-export async function readCopy(store: Store, base: Pick<JobView, 'id' | 'location'>, defaultDb: boolean, prev?: CopyTotals, nowMs = Date.now()): Promise<{ view: JobView; totals?: CopyTotals }> {
+export async function readCopy(store: Store, base: Pick<JobView, 'id' | 'location'>, defaultDb: boolean, prev?: CopyTotals, writerHeld?: () => boolean, nowMs = Date.now()): Promise<{ view: JobView; totals?: CopyTotals }> {
   const runs = await store.recentRuns(5);
   const last = runs[0];
   // Before the dashboard's columns (an older ferry wrote the database), a run has no snapshot.
   const live = last ? await store.liveStats(last.id).catch(() => null) : null;
-  const { state, text, since } = stateOf(last, live, nowMs);
+  const crew = store.crew ? await store.crew.workers().catch(() => undefined) : undefined;
+  // Shared (PostgreSQL): the job runs while any of its workers does, whichever run is the newest.
+  const crewLive = crew?.workers.some((w) => !w.stale && !['done', 'interrupted', 'failed', 'gone'].includes(w.state));
+  const { state, text, since } = stateOf(last, live, nowMs, crewLive ?? writerHeld?.());
   const s = live?.stats;
   // One process's snapshot tells the job's progress only when it is the job's one worker (SQLite).
   const counting = !store.crew && state === 'running' && s !== undefined && (s.phase === 'transferring' || s.phase === 'mirroring');
@@ -46,13 +49,15 @@ export async function readCopy(store: Store, base: Pick<JobView, 'id' | 'locatio
   let pending = { files: job.pending.files, bytes: Number(job.pending.bytes) };
   let failed = job.failed;
   if (counting && s) {
+    // While it transfers, the job's rows do not change in number: the total stays as counted, and
+    // what is left comes from the run (its files done count before their rows are marked, in batches).
     const inFlight = s.current.reduce((n, c) => n + c.done, 0);
-    synced = { files: job.synced.files + Math.max(0, s.filesDone - totals.filesDone), bytes: s.bytesOverall };
-    pending = { files: s.backlogFiles, bytes: s.backlogBytes + inFlight };
+    const total = job.synced.files + job.pending.files + job.failed;
     failed = job.failed + Math.max(0, s.filesFailed - totals.filesFailed);
+    pending = { files: Math.min(s.backlogFiles, total - failed), bytes: s.backlogBytes + inFlight };
+    synced = { files: Math.max(0, total - pending.files - failed), bytes: s.bytesOverall };
   }
   const failures = failed > 0 ? await store.failures(50).catch(() => []) : [];
-  const crew = store.crew ? await store.crew.workers().catch(() => undefined) : undefined;
   const view: CopyView = {
     source: job.sourceRoot,
     destination: job.destRoot,
@@ -76,12 +81,21 @@ export async function readCopy(store: Store, base: Pick<JobView, 'id' | 'locatio
   return { view: { ...base, face: 'copy', title, state, stateText: text, sinceMs: since, copy: view }, totals };
 }
 
-function stateOf(last: RunRecord | undefined, live: RunLive | null, nowMs: number): { state: JobState; text: string; since: number | null } {
+/**
+ * How the job stands. `writing`: whether its writer is known to be at work (a SQLite job's lock is
+ * held; a shared job has a live worker); undefined when that cannot be known, and then a run that
+ * never ended runs while it publishes and its process (on this machine) is there.
+ */
+function stateOf(last: RunRecord | undefined, live: RunLive | null, nowMs: number, writing: boolean | undefined): { state: JobState; text: string; since: number | null } {
   if (!last) return { state: 'idle', text: 'scanned, no run yet', since: null };
+  const heard = live ? nowMs - live.ageMs : last.startedMs;
+  if (writing === true) {
+    const quiet = nowMs - heard >= SILENT_MS ? `, not heard from for ${Math.round((nowMs - heard) / 1000)} s` : '';
+    return { state: 'running', text: `${live?.stats.phase ?? 'running'}${quiet}`, since: last.startedMs };
+  }
   if (last.status === null) {
-    const heard = live?.atMs ?? last.startedMs;
     const alive = live ? processAlive(live.host, live.pid) : undefined;
-    if (alive !== false && nowMs - heard < SILENT_MS) return { state: 'running', text: live?.stats.phase ?? 'starting', since: last.startedMs };
+    if (writing === undefined && alive !== false && nowMs - heard < SILENT_MS) return { state: 'running', text: live?.stats.phase ?? 'starting', since: last.startedMs };
     return { state: 'killed', text: 'stopped without recording its end (killed, or the machine stopped)', since: heard };
   }
   const status = last.status;

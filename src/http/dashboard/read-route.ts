@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RouteStore } from '../../core/route-store.js';
@@ -31,11 +32,17 @@ export async function readRoute(store: RouteStore, base: Pick<JobView, 'id' | 'l
   };
 }
 
+/** Whether the marker in `dir` names drive `id`; a drive that does not answer within 2 s (a dying USB stick, a hung mount) is away. */
 async function markerNames(dir: string, id: string): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), 2000)));
   try {
-    const m = JSON.parse(await readFile(join(dir, DRIVE_MARKER), 'utf8')) as { ferry?: unknown; id?: unknown };
+    const text = await Promise.race([readFile(join(dir, DRIVE_MARKER), { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NONBLOCK }), late]);
+    const m = JSON.parse(text) as { ferry?: unknown; id?: unknown };
     return m.ferry === 'route-drive' && m.id === id;
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

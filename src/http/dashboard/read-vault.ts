@@ -25,7 +25,11 @@ interface VaultStatusJson {
  */
 export async function readVault(managed: string, base: Pick<JobView, 'id' | 'location'>, timeoutMs = 60_000): Promise<JobView> {
   const out = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [FERRY_BIN, 'vault', 'status', '--json', '--managed', managed], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(process.execPath, [FERRY_BIN, 'vault', 'status', '--json', '--managed', managed], {
+      stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs,
+      // git status takes the index lock when it can: not while a `ferry vault sync` beside it commits.
+      env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -33,11 +33,16 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   return new Map(files.map(([url, path, type]) => [url, { type, body: readFileSync(path) }]));
 }
 
-/** Whether a request is for one of the page's files (which hold no data: a server serves them without a key). */
+/** The page's files, by URL: they hold no data (a server serves them without a key). */
+const ASSET_URLS = new Set(['/', '/dashboard/app.js', '/dashboard/app.css', '/dashboard/uplot.js', '/dashboard/uplot.css']);
+
+/** Whether a request is for one of the page's files, exactly (a query string aside). */
 export function isDashboardAsset(url: string): boolean {
-  const path = url.split('?')[0]!;
-  return path === '/' || path.startsWith('/dashboard/');
+  return ASSET_URLS.has(url.split('?')[0]!);
 }
+
+/** A stream whose reader has this much unread is dropped (the page reconnects and reloads). */
+const STREAM_BACKLOG_MAX = 4 * 1024 * 1024;
 
 export interface DashboardRouteOptions {
   board: JobBoard;
@@ -70,20 +75,31 @@ export function dashboardRoutes(app: FastifyInstance, o: DashboardRouteOptions):
   });
   app.get('/api/dashboard/events', { schema: { hide: true } }, async (req, reply) => {
     if (!(await guard(req, reply))) return reply;
+    const headers = { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' };
+    if (req.method === 'HEAD') return reply.headers(headers).send();
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, { ...headers, connection: 'keep-alive' });
     res.write('retry: 2000\n\n');
+    const send = (text: string): void => {
+      // A reader that stopped reading is let go rather than kept in memory.
+      if (res.writableLength > STREAM_BACKLOG_MAX) res.destroy();
+      else res.write(text);
+    };
     const unsubscribe = o.board.subscribe((c) => {
-      if (c.view) res.write(`event: job\ndata: ${JSON.stringify(c.view)}\n\n`);
-      if (c.gone) res.write(`event: gone\ndata: ${JSON.stringify(c.gone)}\n\n`);
+      if (c.view) send(`event: job\ndata: ${JSON.stringify(c.view)}\n\n`);
+      if (c.gone) send(`event: gone\ndata: ${JSON.stringify(c.gone)}\n\n`);
     });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), o.keepAliveMs ?? 15_000);
+    const keepAlive = setInterval(() => {
+      // A key revoked while the stream is open ends it at the next keep-alive.
+      void (o.authorize ? o.authorize(req) : Promise.resolve(true)).then((ok) => (ok ? send(': keep-alive\n\n') : res.end()), () => res.end());
+    }, o.keepAliveMs ?? 15_000);
     const end = (): void => {
       clearInterval(keepAlive);
       unsubscribe();
     };
     req.raw.on('close', end);
+    res.on('close', end);
     res.on('error', end);
   });
 }

@@ -10,6 +10,25 @@ export { redact };
 export type PgPool = pg.Pool;
 
 /**
+ * Connects to `url` to read only: every transaction read-only, no migration, no table made. A
+ * database with no `kind` row in `ferry_schema` (not ferry's, or another kind of ferry database) is
+ * refused. Columns a later migration adds may be missing: readers treat them as absent.
+ */
+export async function openPgReadOnly(url: string, kind: string): Promise<PgPool> {
+  const pool = new pg.Pool({ connectionString: url, max: 2, options: '-c default_transaction_read_only=on' });
+  pool.on('error', () => undefined);
+  try {
+    const found = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'ferry_schema' AND table_schema = current_schema()`);
+    const row = Number(found.rows[0]!.n) > 0 ? (await pool.query('SELECT version FROM ferry_schema WHERE kind = $1', [kind])).rows[0] : undefined;
+    if (!row) throw new Error(`it holds no ferry ${kind} job`);
+    return pool;
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new FerryError('CONFIG', `Cannot read the PostgreSQL database ${redact(url)}: ${(err as Error).message}.`, { cause: err });
+  }
+}
+
+/**
  * Connects to `url` and applies the numbered .sql files of `migrations` above the database's
  * version, each in a transaction, under an advisory lock so two processes starting at once do not
  * both migrate. The version lives in `ferry_schema` (kind, version); a database whose `kind` rows

@@ -7,7 +7,7 @@ import type { RunMode, RunStatus, RunSummary, Side, StatsSnapshot } from '../../
 import { clampNs, permsOk } from '../clamp.js';
 import type { Backlog, FailedFile, FileRecord, FinishScanOptions, JobFacts, JobInfo, JobStatus, PlannedReplacement, RunLive, RunRecord, ScanResult, SourceMount, Store, SyncedFile } from '../../core/store.js';
 import { toRecord, type FileRow } from './copy-rows.js';
-import { openPg, redact, transaction, type PgPool } from './open.js';
+import { openPg, openPgReadOnly, redact, transaction, type PgPool } from './open.js';
 import { PgCrew } from './pg-crew.js';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -37,8 +37,9 @@ export class PgStore implements Store {
     this.crew = new PgCrew(pool);
   }
 
-  static async open(url: string): Promise<PgStore> {
-    return new PgStore(redact(url), await openPg(url, MIGRATIONS, 'copy'));
+  /** `readOnly`: reads beside the job's workers, never migrates or writes (the dashboard, --status). */
+  static async open(url: string, options: { readOnly?: boolean } = {}): Promise<PgStore> {
+    return new PgStore(redact(url), options.readOnly ? await openPgReadOnly(url, 'copy') : await openPg(url, MIGRATIONS, 'copy'));
   }
 
   private tx<T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -355,18 +356,20 @@ export class PgStore implements Store {
   }
 
   async publishStats(runId: number, live: { host: string; pid: number; stats: StatsSnapshot }, sample?: { tMs: number; bytes: number; files: number }): Promise<void> {
-    await this.pool.query('UPDATE runs SET host = $1, pid = $2, stats = $3, stats_at = $4 WHERE id = $5', [live.host, live.pid, JSON.stringify(live.stats), Date.now(), runId]);
+    // The database's clock: the workers of one job may run on machines whose clocks differ.
+    await this.pool.query(`UPDATE runs SET host = $1, pid = $2, stats = $3, stats_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint WHERE id = $4`, [live.host, live.pid, JSON.stringify(live.stats), runId]);
     if (sample) {
       await this.pool.query('INSERT INTO run_samples (run_id, t, bytes, files) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, t) DO NOTHING', [runId, sample.tMs, sample.bytes, sample.files]);
     }
   }
 
   async liveStats(runId: number): Promise<RunLive | null> {
-    const r = (await this.pool.query<{ host: string | null; pid: number | null; stats: string | null; stats_at: string | null }>('SELECT host, pid, stats, stats_at FROM runs WHERE id = $1', [runId])).rows[0];
+    const r = (await this.pool.query<{ host: string | null; pid: number | null; stats: string | null; stats_at: string | null; age: string | null }>(
+      `SELECT host, pid, stats, stats_at, (extract(epoch FROM clock_timestamp()) * 1000)::bigint - stats_at AS age FROM runs WHERE id = $1`, [runId])).rows[0];
     if (!r?.stats) return null;
     const { rows } = await this.pool.query<{ t: string; bytes: string; files: string }>('SELECT t, bytes, files FROM run_samples WHERE run_id = $1 ORDER BY t', [runId]);
     return {
-      runId, host: r.host ?? '', pid: Number(r.pid ?? 0), atMs: Number(r.stats_at ?? 0), stats: JSON.parse(r.stats) as StatsSnapshot,
+      runId, host: r.host ?? '', pid: Number(r.pid ?? 0), atMs: Number(r.stats_at ?? 0), ageMs: Number(r.age ?? 0), stats: JSON.parse(r.stats) as StatsSnapshot,
       samples: rows.map((x) => ({ tMs: Number(x.t), bytes: Number(x.bytes), files: Number(x.files) })),
     };
   }

@@ -463,7 +463,7 @@ export class SqliteStore implements Store {
     if (!r?.stats) return null;
     const samples = this.db.prepare('SELECT t, bytes, files FROM run_samples WHERE run_id = ? ORDER BY t').raw(true).all(runId) as Array<[bigint, bigint, bigint]>;
     return {
-      runId, host: r.host ?? '', pid: Number(r.pid ?? 0), atMs: Number(r.stats_at ?? 0), stats: JSON.parse(r.stats) as StatsSnapshot,
+      runId, host: r.host ?? '', pid: Number(r.pid ?? 0), atMs: Number(r.stats_at ?? 0), ageMs: Date.now() - Number(r.stats_at ?? 0), stats: JSON.parse(r.stats) as StatsSnapshot,
       samples: samples.map(([t, bytes, files]) => ({ tMs: Number(t), bytes: Number(bytes), files: Number(files) })),
     };
   }

@@ -168,6 +168,8 @@
     } else {
       for (const d of card.querySelectorAll('details[open]')) open.add(d.dataset.key);
     }
+    // The keyboard's place survives the redraw: the summary that had focus gets it back.
+    const focusedKey = card.contains(document.activeElement) ? document.activeElement.closest('details')?.dataset.key : undefined;
     card.dataset.face = j.face;
     card.dataset.state = j.state;
     card.hidden = filter !== '' && filter !== j.face;
@@ -182,6 +184,7 @@
     const data = j[j.face];
     body.replaceChildren(...(data ? faceBody[j.face](j, data) : []));
     for (const d of body.querySelectorAll('details')) if (open.has(d.dataset.key)) d.open = true;
+    if (focusedKey) body.querySelector(`details[data-key="${CSS.escape(focusedKey)}"] > summary`)?.focus();
     if (j.face === 'copy' && data) drawChart(card, j.id, data.rates);
   }
 
@@ -266,7 +269,11 @@
 
   function listen() {
     const es = new EventSource(withKey('/api/dashboard/events'));
-    es.addEventListener('open', () => status('live', 'live'));
+    // Every (re)connection reloads the jobs: what changed while the stream was down is not replayed.
+    es.addEventListener('open', () => {
+      status('live', 'live');
+      load().catch(() => status('reconnecting…', 'down'));
+    });
     es.addEventListener('job', (e) => put(JSON.parse(e.data)));
     es.addEventListener('gone', (e) => remove(JSON.parse(e.data)));
     es.addEventListener('error', () => status('reconnecting…', 'down'));
