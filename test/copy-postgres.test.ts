@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { PgStore } from '../dist/index.js';
 import { events, finished, runCli, startCli, waitForEvent } from './helpers/cli.js';
 import { freshPgDatabase } from './helpers/postgres.js';
 import { randomBytes, readTree, tempDir, tempTree } from './helpers/tree.js';
@@ -47,6 +48,18 @@ describe('ferry copy on a PostgreSQL Store (--db postgres://…)', () => {
     const mirrored = await runCli([...args, '--delete-extras']);
     expect(mirrored.code).toBe(0);
     expect(readTree(dst)).toEqual(readTree(src));
+  });
+
+  it('workers that bind a new database at the same moment all get the one job (no duplicate job row)', async () => {
+    const url = await freshPgDatabase();
+    const stores = await Promise.all([1, 2, 3, 4].map(() => PgStore.open(url)));
+    try {
+      const jobs = await Promise.all(stores.map((s) => s.bindJob('/src', '/dst')));
+      expect(jobs.map((j) => [j.sourceRoot, j.destRoot])).toEqual(Array(4).fill(['/src', '/dst']));
+      await expect(stores[0]!.bindJob('/other', '/dst')).rejects.toMatchObject({ code: 'JOB_MISMATCH' });
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
   });
 
   it('takes a second process on the same database as a worker of the job, and refuses a database of another pair', async () => {

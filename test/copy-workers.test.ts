@@ -124,7 +124,7 @@ describe('several workers on one backlog (--db postgres://…)', () => {
     const [ra, rb] = await Promise.all([finished(a), finished(b)]);
     const seconds = (performance.now() - started) / 1000;
     expect(ra.code).toBe(0);
-    expect(rb.code).toBe(0);
+    expect(rb.code, rb.stderr + events(rb.stdout).filter((e) => e.type !== 'stats' && e.type !== 'file.done').map((e) => JSON.stringify(e)).join('\n')).toBe(0);
     expect(readTree(dst)).toEqual(readTree(src));
     const copied = [ra, rb].map((r) => events(r.stdout).filter((e) => e.type === 'file.done').length);
     expect(copied[0]! + copied[1]!).toBeGreaterThanOrEqual(16);

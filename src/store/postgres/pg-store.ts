@@ -57,10 +57,11 @@ export class PgStore implements Store {
   async bindJob(sourceRoot: string, destRoot: string): Promise<JobInfo> {
     this.sourceRoot = sourceRoot;
     this.destRoot = destRoot;
-    const { rows } = await this.pool.query('SELECT * FROM job WHERE id = 1');
-    const row = rows[0] as Record<string, unknown> | undefined;
+    let row = (await this.pool.query('SELECT * FROM job WHERE id = 1')).rows[0] as Record<string, unknown> | undefined;
+    // Workers started at once on a new database race to make the job: one makes it, the others bind to it.
+    const made = !row && (await this.pool.query('INSERT INTO job (id, source_root, dest_root, created) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING', [sourceRoot, destRoot, Date.now()])).rowCount === 1;
+    if (!row && !made) row = (await this.pool.query('SELECT * FROM job WHERE id = 1')).rows[0] as Record<string, unknown> | undefined;
     if (!row) {
-      await this.pool.query('INSERT INTO job (id, source_root, dest_root, created) VALUES (1, $1, $2, $3)', [sourceRoot, destRoot, Date.now()]);
       return {
         sourceRoot, destRoot, lastScanErrors: 0, lastScanComplete: false, destPrecisionNs: null, destCaseSensitive: null, destKeepsModes: null,
         sourceDevice: null, sourceInode: null, sourceIdentity: null, lastRunStatus: null, hasRuns: false,
