@@ -167,9 +167,8 @@ describe.skipIf(!CHROMIUM)('ferry dashboard in Chromium', () => {
 
   it('works 375 px wide: nothing wider than the screen', async () => {
     await page.setViewportSize({ width: 375, height: 800 });
-    await page.waitForTimeout(300); // the charts follow the resize
-    const wide = await page.evaluate<number>('document.documentElement.scrollWidth');
-    expect(wide).toBeLessThanOrEqual(375);
+    // The charts follow the resize on the window's resize event: wait for the page to fit, or fail.
+    await expect.poll(() => page.evaluate<number>('document.documentElement.scrollWidth'), { timeout: 5000 }).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(SHOTS, '6-narrow-375px.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 1000 });
   });

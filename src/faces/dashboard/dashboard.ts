@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { configDir as defaultConfigDir, stateDir as defaultStateDir } from '../../core/defaults.js';
 import { FerryError } from '../../core/errors.js';
 import { keyAccepted, keyOf } from '../../http/api-keys.js';
+import { cannotListen } from '../../http/listen-error.js';
 import { JobBoard } from '../../http/dashboard/board.js';
 import { dashboardRoutes, SECURITY_HEADERS } from '../../http/dashboard/routes.js';
 import { openServerStore, storeKind } from '../../store/open.js';
 import { DASHBOARD_DEFAULTS } from './defaults.js';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 export interface DashboardOptions {
@@ -46,6 +47,11 @@ export function isLoopback(host: string): boolean {
 export async function startDashboard(o: DashboardOptions): Promise<RunningDashboard> {
   const host = o.host ?? DASHBOARD_DEFAULTS.host;
   const stateDir = resolve(o.stateDir ?? defaultStateDir());
+  // The default one may not exist yet (no job has run); one given by name must be a directory.
+  if (o.stateDir !== undefined) {
+    const st = await stat(stateDir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new FerryError('USAGE', `--state-dir ${stateDir} is ${st ? 'not a directory' : 'not there'}.`, { hint: 'Give the directory ferry keeps its jobs in ($XDG_STATE_HOME/ferry, else ~/.local/state/ferry).' });
+  }
   const dbs = (o.dbs ?? []).map((d) => (/^postgres(ql)?:\/\//.test(d) ? d : resolve(d)));
   for (const d of dbs) {
     if (!(await storeKind(d))) throw new FerryError('USAGE', `${d} is not a ferry database (or cannot be read).`, { hint: 'Give --db a job database a ferry command wrote: copy-….db, watch.db, route.db, serve-….db.' });
@@ -83,9 +89,7 @@ export async function startDashboard(o: DashboardOptions): Promise<RunningDashbo
   } catch (err) {
     board.close();
     await app.close().catch(() => undefined);
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'the port needs privileges' : code === 'EADDRNOTAVAIL' ? 'this machine has no such address' : (err as Error).message;
-    throw new FerryError('USAGE', `ferry dashboard cannot listen on ${host}:${o.port ?? DASHBOARD_DEFAULTS.port}: ${why}.`, { hint: 'Choose another --port (0 picks a free one) or --host.', cause: err });
+    throw cannotListen(err, host, o.port ?? DASHBOARD_DEFAULTS.port);
   }
   const port = (app.server.address() as AddressInfo).port;
   return {

@@ -7,12 +7,13 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { errnoCode, FerryError } from '../../core/errors.js';
+import { FerryError } from '../../core/errors.js';
 import type { ServerStore } from '../../core/server-store.js';
 import { openServerStore } from '../../store/open.js';
 import { LocalTarget } from '../../targets/local.js';
 import { ApiError } from './api-error.js';
 import { keyAccepted, keyOf } from '../../http/api-keys.js';
+import { cannotListen } from '../../http/listen-error.js';
 import { JobBoard } from '../../http/dashboard/board.js';
 import { dashboardRoutes, isDashboardAsset } from '../../http/dashboard/routes.js';
 import type { ServerContext } from './context.js';
@@ -216,18 +217,4 @@ function asApiError(err: FastifyError | ApiError): ApiError {
 /** The default database of a sync directory: in the state directory, named for the directory. */
 export function defaultServerDb(stateDir: string, dir: string): string {
   return resolve(stateDir, `serve-${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16)}.db`);
-}
-
-/** A failed listen as one sentence (a port in use, a privileged port, an address this machine does not have). */
-function cannotListen(err: unknown, host: string, port: number): FerryError {
-  const why: Record<string, string> = {
-    EADDRINUSE: 'the address is already in use (another server on that port?)',
-    EACCES: 'permission denied (ports below 1024 need root)',
-    EADDRNOTAVAIL: 'this machine has no such address',
-    ENOTFOUND: 'the host name cannot be resolved',
-    EAI_AGAIN: 'the host name cannot be resolved',
-  };
-  const code = errnoCode(err);
-  const reason = (code && why[code]) ?? (err instanceof Error ? err.message : String(err));
-  return new FerryError('USAGE', `Cannot listen on ${host}:${port}: ${reason}.`, { cause: err });
 }
